@@ -1,0 +1,136 @@
+/**
+ * The validated configuration, as the rest of the daemon sees it. The YAML schema
+ * (lib/config/schema.ts) is the interface for users; durations are already in ms here,
+ * and the defaults are filled in.
+ */
+
+export type Mode = 'enforce' | 'monitor';
+
+export interface AsteriskPbxConfig {
+  name: string;
+  type: 'asterisk';
+  host: string;
+  port: number;
+  username: string;
+  secret: string;
+  /** PJSIP endpoint names (or channel technology/resource prefixes) that are carriers. */
+  trunks: string[];
+  /** Addresses of the trunks (never banned). */
+  trunkAddresses: string[];
+  /** AstDB family the dialplan hooks read. */
+  dbFamily: string;
+}
+
+export interface FreeswitchPbxConfig {
+  name: string;
+  type: 'freeswitch';
+  host: string;
+  port: number;
+  password: string;
+  /** Gateway names (sofia/gateway/NAME) that are carriers. */
+  trunks: string[];
+  trunkAddresses: string[];
+  /** Event format on the wire. */
+  eventFormat: 'json' | 'plain';
+  dbFamily: string;
+}
+
+export type PbxConfig = AsteriskPbxConfig | FreeswitchPbxConfig;
+
+/** Timing of every PBX link (shared by AMI and ESL). */
+export interface LinkTiming {
+  connectTimeoutMs: number;
+  actionTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  /** A link that has not answered a keep-alive within this is declared dead. */
+  keepaliveTimeoutMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** Largest frame accepted before the connection is considered garbage and reset. */
+  maxFrameBytes: number;
+}
+
+export type SpendWindow = 'hour' | 'day' | 'month';
+export type SpendLimits = Partial<Record<SpendWindow, number>>;
+
+export interface AccountConfig {
+  international: boolean;
+  /** ISO countries, E.164 prefixes ("+44"), or number types allowed when international. */
+  allow: string[];
+  /** Extra denials for this account, same forms as destinations.deny. */
+  deny: string[];
+  maxConcurrent: number | null;
+  maxCallsPerMinute: number | null;
+  /** Calls to consecutive / near-identical numbers within sequentialWindowMs. */
+  maxSequential: number | null;
+  spend: SpendLimits;
+  maxCallCost: number | null;
+  maxCallDurationMs: number | null;
+  /** e.g. "Mon-Fri 08:00-19:00"; null = any time. */
+  internationalHours: string | null;
+  sourceNets: string[];
+  callerIds: string[];
+  onBreach: 'cut' | 'suspend';
+}
+
+export interface RatesConfig {
+  file: string | null;
+  currency: string;
+  /** What to do with a destination that has no rate: deny, or rate it at defaultRate. */
+  unrated: 'deny' | 'default';
+  defaultRate: { perMinute: number; connectFee: number; firstIncrement: number; nextIncrement: number };
+}
+
+export interface BlocklistConfig {
+  enabled: boolean;
+  maxRetry: number;
+  findTimeMs: number;
+  banTimeMs: number;
+  maxBanTimeMs: number;
+  /** Distinct usernames tried from one source within findTime that count as a ban. */
+  maxUsernames: number;
+  ignore: string[];
+  /** Addresses that authenticated successfully are not banned for this long (0 = off). */
+  trustAuthenticatedMs: number;
+  scannerUserAgents: string[];
+  /** How many failures a scanner User-Agent weighs. */
+  scannerWeight: number;
+  /** Bound on the number of sources tracked at once. */
+  maxTracked: number;
+  firewall: {
+    type: 'nftables' | 'none';
+    table: string;
+    ports: number[];
+    /** Remove established conntrack entries of a banned source. */
+    conntrack: boolean;
+  };
+}
+
+export interface AlertsConfig {
+  webhook: { url: string; headers: Record<string, string> } | null;
+  email: { host: string; port: number; secure: boolean; from: string; to: string[]; user: string | null; password: string | null } | null;
+  syslog: { path: string; facility: string } | null;
+  dedupWindowMs: number;
+  /** node-cron expression for the daily summary; null = off. */
+  dailySummary: string | null;
+}
+
+export interface Config {
+  mode: Mode;
+  stateDir: string;
+  home: { country: string; timezone: string };
+  pbx: PbxConfig[];
+  link: LinkTiming;
+  emergency: { numbers: string[] };
+  destinations: { deny: string[]; allow: string[] };
+  accounts: Record<string, AccountConfig>;
+  global: { spend: SpendLimits; maxConcurrent: number | null };
+  sequentialWindowMs: number;
+  rates: RatesConfig;
+  blocklist: BlocklistConfig;
+  store: { type: 'sqlite' } | { type: 'redis'; url: string; prefix: string };
+  control: { socket: string };
+  metrics: { listen: string | null; linkDownAfterMs: number };
+  alerts: AlertsConfig;
+  log: { level: 'error' | 'warn' | 'info' | 'debug'; file: string | null };
+}

@@ -1,0 +1,20 @@
+/** What the guard asks of a firewall backend. Every method is idempotent. */
+export interface FirewallEntry {
+  address: string;
+  family: 4 | 6;
+  /** Seconds until the kernel drops the element on its own. */
+  timeoutSec: number;
+}
+
+export interface Firewall {
+  readonly type: 'nftables' | 'none';
+  /** Creates the table, sets and drop rule (safe to run twice). */
+  start(): Promise<void>;
+  /** Adds the addresses in one batch. Rejects with TG_ERR_FIREWALL on failure. */
+  ban(entries: FirewallEntry[]): Promise<void>;
+  unban(address: string): Promise<void>;
+  /** Addresses currently in the sets with the seconds they have left. */
+  list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]>;
+  /** Removes the daemon's table entirely. */
+  remove(): Promise<void>;
+}

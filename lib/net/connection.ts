@@ -1,0 +1,203 @@
+import net from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { LinkStatus } from '../pbx/events.js';
+import type { Logger } from '../notify/logger.js';
+import { TollguardError } from '../result.js';
+import { backoffDelay } from './backoff.js';
+
+/** One socket's lifetime. Its epoch makes callbacks of an older socket do nothing. */
+export interface Link {
+  readonly epoch: number;
+  write(data: string | Buffer): boolean;
+  /** Ends this socket; the connection reconnects after back-off unless stopped. */
+  destroy(reason: string): void;
+  alive(): boolean;
+}
+
+export interface ConnectionHooks {
+  /** Fresh protocol state for a new socket (parser, pending requests). */
+  onSocket(link: Link): void;
+  onData(link: Link, chunk: Buffer): void;
+  /**
+   * Log in, subscribe, resync: resolves when the link is ready to act on. The status is
+   * set through `setPhase` so that operators see where a handshake stopped.
+   */
+  handshake(link: Link, setPhase: (s: 'authenticating' | 'resyncing') => void): Promise<void>;
+  /** Sends a keep-alive and resolves when answered; a rejection marks the link dead. */
+  keepalive(link: Link): Promise<void>;
+  /** The socket is gone: reject whatever waits on it. */
+  onClose(link: Link, error: TollguardError): void;
+}
+
+export interface ConnectionOptions {
+  name: string;
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  clock: Clock;
+  log: Logger;
+  random?: () => number;
+}
+
+/**
+ * The connection core shared by the AMI and ESL clients (ioredis' shape): one status,
+ * changed only through setStatus(); `ready` (handshake done) resets the retry counter;
+ * every failure, including a refused login, waits a capped, jittered back-off.
+ */
+export class ManagedConnection {
+  private current: LinkStatus = 'idle';
+  private since: number;
+  private epoch = 0;
+  private attempt = 0;
+  private socket: net.Socket | null = null;
+  private link: Link | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private keepaliveTimer: TimerHandle | null = null;
+  private stopped = true;
+  private readonly listeners: ((s: LinkStatus, prev: LinkStatus, detail?: string) => void)[] = [];
+
+  constructor(private readonly opts: ConnectionOptions, private readonly hooks: ConnectionHooks) {
+    this.since = opts.clock.now();
+  }
+
+  status(): LinkStatus {
+    return this.current;
+  }
+
+  statusSince(): number {
+    return this.since;
+  }
+
+  /** Reconnect attempts since the last `ready`. */
+  attempts(): number {
+    return this.attempt;
+  }
+
+  onStatus(fn: (s: LinkStatus, prev: LinkStatus, detail?: string) => void): void {
+    this.listeners.push(fn);
+  }
+
+  currentLink(): Link | null {
+    return this.link && this.link.alive() ? this.link : null;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.retryTimer?.cancel();
+    this.keepaliveTimer?.cancel();
+    const s = this.socket;
+    this.link?.destroy('stopped');
+    if (s && !s.destroyed) {
+      await new Promise<void>((resolve) => {
+        s.once('close', () => resolve());
+        s.destroy();
+      });
+    }
+    this.setStatus('closed', 'stopped');
+  }
+
+  private setStatus(next: LinkStatus, detail?: string): void {
+    const prev = this.current;
+    if (prev === next) return;
+    this.current = next;
+    this.since = this.opts.clock.now();
+    this.opts.log.debug('pbx link status', { pbx: this.opts.name, from: prev, to: next, detail });
+    for (const fn of this.listeners) fn(next, prev, detail);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const epoch = ++this.epoch;
+    this.attempt++;
+    this.setStatus('connecting', `${this.opts.host}:${this.opts.port} attempt ${this.attempt}`);
+    const socket = net.createConnection({ host: this.opts.host, port: this.opts.port });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    let closedReason: string | null = null;
+    const link: Link = {
+      epoch,
+      write: (data) => (epoch === this.epoch && !socket.destroyed ? socket.write(data) : false),
+      destroy: (reason) => {
+        if (closedReason === null) closedReason = reason;
+        socket.destroy();
+      },
+      alive: () => epoch === this.epoch && !socket.destroyed,
+    };
+    this.link = link;
+    const connectTimer = this.opts.clock.schedule(this.opts.connectTimeoutMs, () => {
+      if (socket.connecting) link.destroy(`connect timeout after ${this.opts.connectTimeoutMs} ms`);
+    });
+    this.hooks.onSocket(link);
+
+    socket.on('connect', () => {
+      connectTimer.cancel();
+      if (epoch !== this.epoch) return;
+      this.setStatus('authenticating');
+      this.hooks
+        .handshake(link, (phase) => {
+          if (link.alive()) this.setStatus(phase);
+        })
+        .then(() => {
+          if (!link.alive()) return;
+          this.attempt = 0;
+          this.setStatus('ready');
+          this.scheduleKeepalive(link);
+        })
+        .catch((err: unknown) => {
+          if (!link.alive()) return;
+          const e = err instanceof TollguardError ? err : new TollguardError('TG_ERR_PBX_CLOSED', String(err));
+          this.opts.log.error('pbx handshake failed', { pbx: this.opts.name, code: e.code, error: e.message });
+          link.destroy(e.message);
+        });
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (epoch === this.epoch) this.hooks.onData(link, chunk);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (closedReason === null) closedReason = err.code ?? err.message;
+    });
+    socket.on('close', () => {
+      connectTimer.cancel();
+      if (epoch !== this.epoch) return;
+      this.keepaliveTimer?.cancel();
+      const reason = closedReason ?? 'closed by peer';
+      this.hooks.onClose(link, new TollguardError('TG_ERR_PBX_CLOSED', `connection to ${this.opts.name} closed: ${reason}`));
+      if (this.stopped) return;
+      const delay = backoffDelay(this.attempt, {
+        initialMs: this.opts.backoffInitialMs,
+        maxMs: this.opts.backoffMaxMs,
+        ...(this.opts.random ? { random: this.opts.random } : {}),
+      });
+      this.setStatus('reconnecting', `${reason}; retry in ${delay} ms`);
+      this.opts.log.warn('pbx link down', { pbx: this.opts.name, reason, retryInMs: delay, attempt: this.attempt });
+      this.retryTimer = this.opts.clock.schedule(delay, () => this.connect());
+    });
+  }
+
+  private scheduleKeepalive(link: Link): void {
+    this.keepaliveTimer?.cancel();
+    this.keepaliveTimer = this.opts.clock.schedule(this.opts.keepaliveIntervalMs, () => {
+      if (!link.alive()) return;
+      this.hooks
+        .keepalive(link)
+        .then(() => {
+          if (link.alive()) this.scheduleKeepalive(link);
+        })
+        .catch((err: unknown) => {
+          if (!link.alive()) return;
+          const msg = err instanceof Error ? err.message : String(err);
+          this.opts.log.warn('pbx keep-alive failed: link considered dead', { pbx: this.opts.name, error: msg });
+          link.destroy(`keep-alive failed: ${msg}`);
+        });
+    });
+  }
+}

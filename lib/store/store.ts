@@ -1,0 +1,88 @@
+/**
+ * Durable state behind one interface: SQLite embedded by default, Redis when several
+ * nodes share state. Every write has reached the backing store when its promise resolves
+ * (for SQLite, when the call returns: better-sqlite3 is synchronous), so `kill -9` after a
+ * write loses nothing.
+ */
+
+/** A call as the spend ledger counts it. `cost` is what it has cost so far / in total. */
+export interface CallRecord {
+  pbx: string;
+  callId: string;
+  account: string;
+  /** E.164 destination, or the dialed digits when they do not parse. */
+  destination: string | null;
+  startedAt: number;
+  answeredAt: number | null;
+  endedAt: number | null;
+  cost: number;
+  /** Rate in force for this call, so a restart can keep pricing it the same way. */
+  rate: { perMinute: number; connectFee: number; firstIncrement: number; nextIncrement: number } | null;
+}
+
+export interface BanRecord {
+  address: string;
+  family: 4 | 6;
+  reason: string;
+  /** How many times this address has been banned (escalation). */
+  count: number;
+  /** Failures that led to the latest ban. */
+  failures: number;
+  bannedAt: number;
+  expiresAt: number;
+  /** Manual ban by an operator (never escalated, never auto-lifted early). */
+  manual: boolean;
+}
+
+export type AuditAction = 'cut' | 'would-cut' | 'suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag';
+
+export interface AuditRecord {
+  at: number;
+  action: AuditAction;
+  /** Account, address or call id the action was about. */
+  subject: string;
+  code: string;
+  reason: string;
+  detail: Record<string, unknown>;
+}
+
+export interface Suspension {
+  account: string;
+  at: number;
+  code: string;
+  reason: string;
+}
+
+export interface Store {
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts or updates a call (started, answered, re-rated). */
+  saveCall(rec: CallRecord): Promise<void>;
+  /** Marks a call ended with its final cost. */
+  endCall(pbx: string, callId: string, endedAt: number, cost: number): Promise<void>;
+  /** Calls that were live when the daemon last ran (endedAt null). */
+  liveCalls(): Promise<CallRecord[]>;
+  /** Sum of `cost` of ended calls answered at or after `since`, per account. */
+  spendSince(since: number): Promise<Map<string, number>>;
+  /** Last instant the daemon was known alive (heartbeat), or null on first start. */
+  lastAlive(): Promise<number | null>;
+  markAlive(at: number): Promise<void>;
+  /** Forgets ended calls of an account (operator reset of counters). */
+  resetAccount(account: string, at: number): Promise<void>;
+
+  suspend(s: Suspension): Promise<void>;
+  resume(account: string): Promise<void>;
+  suspensions(): Promise<Suspension[]>;
+
+  saveBan(b: BanRecord): Promise<void>;
+  /** Removes the active ban but keeps the count for escalation. */
+  liftBan(address: string): Promise<void>;
+  /** Bans whose expiry is after `now`. */
+  activeBans(now: number): Promise<BanRecord[]>;
+  /** The latest ban of the address, active or not (for escalation). */
+  banHistory(address: string): Promise<BanRecord | null>;
+
+  audit(rec: AuditRecord): Promise<void>;
+  auditSince(since: number): Promise<AuditRecord[]>;
+}
