@@ -1,0 +1,288 @@
+/**
+ * The configuration file's schema: the product's interface. Every property carries a
+ * description, from which docs/configuration.md is generated (`tollguard config-reference`),
+ * so the reference cannot drift from what the loader accepts.
+ */
+type Schema = Record<string, unknown>;
+
+const duration = (description: string, dflt?: string): Schema => ({
+  type: ['string', 'number'],
+  tgDuration: true,
+  description: `${description} Duration: \`30s\`, \`10m\`, \`1h\`, \`2d\`, \`1w\`, or seconds.`,
+  ...(dflt !== undefined ? { default: dflt } : {}),
+});
+const money = (description: string): Schema => ({ type: 'number', minimum: 0, description });
+const strings = (description: string, dflt?: string[]): Schema => ({
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  description,
+  ...(dflt ? { default: dflt } : {}),
+});
+const nullableInt = (description: string): Schema => ({ type: ['integer', 'null'], minimum: 1, description });
+
+const spendLimits: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Budgets in the rates currency per calendar window (in home.timezone). Spend = ended calls + what live calls have cost so far.',
+  properties: {
+    hour: money('Budget per calendar hour.'),
+    day: money('Budget per calendar day.'),
+    month: money('Budget per calendar month.'),
+  },
+};
+
+const destinationList = (what: string): Schema =>
+  strings(
+    `${what} Entries are E.164 prefixes (\`+881\`), ISO 3166 country codes (\`CU\`), or number types (\`premium-rate\`, \`satellite\`, \`toll-free\`, \`shared-cost\`, \`mobile\`, \`fixed-line\`, \`voip\`, \`personal-number\`, \`pager\`, \`uan\`, \`voicemail\`, \`unknown\`).`,
+  );
+
+export const accountSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Rules of one account (AccountCode, else endpoint name). Keys not set fall back to the `"*"` entry.',
+  properties: {
+    international: { type: 'boolean', description: 'May this account call abroad at all. Off by default.' },
+    allow: destinationList('When international is on: only these destinations (empty = every one not denied).'),
+    deny: destinationList('Destinations denied to this account on top of destinations.deny.'),
+    maxConcurrent: nullableInt('Most calls of this account at once.'),
+    maxCallsPerMinute: nullableInt('Most call attempts of this account within any 60 s.'),
+    maxSequential: nullableInt('Most calls to consecutive or near-identical numbers within sequentialWindow (IRSF range walk).'),
+    spend: spendLimits,
+    maxCallCost: { type: ['number', 'null'], minimum: 0, description: 'Most one call may cost; it is cut at that instant.' },
+    maxCallDuration: { ...duration('Longest a call may last (from answer; from start while ringing).'), type: ['string', 'number', 'null'] },
+    internationalHours: {
+      type: ['string', 'null'],
+      description: 'When international calls are allowed, in home.timezone, e.g. `"Mon-Fri 08:00-19:00"` or `"Mon-Fri 08:00-19:00, Sat 09:00-13:00"`.',
+    },
+    sourceNets: strings('Networks (CIDR) calls of this account may come from, where the PBX tells the source. Empty = any.'),
+    callerIds: strings('Caller IDs (numbers or prefixes) this account may present. Empty = any.'),
+    onBreach: { enum: ['cut', 'suspend'], description: '`cut` the breaching call, or also `suspend` the account until an operator resumes it.' },
+  },
+};
+
+const pbxCommon = {
+  name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of this PBX in logs, metrics and the CLI.' },
+  host: { type: 'string', minLength: 1, description: 'Address of the manager interface.' },
+  trunks: strings('Carrier trunks: PJSIP endpoint / channel names (Asterisk) or sofia gateway names (FreeSWITCH). A call dialed out through one of them is external and destination rules apply to it; a call ringing any other endpoint is internal.', []),
+  trunkAddresses: strings('Addresses or CIDRs of the trunks: never banned.', []),
+  dbFamily: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'tollguard', description: 'AstDB family / FreeSWITCH db realm where the daemon writes the flags the dialplan hooks read.' },
+};
+
+export const configSchema: Schema = {
+  $id: 'tollguard-config',
+  type: 'object',
+  additionalProperties: false,
+  required: ['pbx'],
+  properties: {
+    mode: { enum: ['enforce', 'monitor'], default: 'enforce', description: '`monitor` watches and says what it would have done, and changes nothing on the PBX or the firewall.' },
+    stateDir: { type: 'string', minLength: 1, default: '/var/lib/tollguard', description: 'Where the SQLite state lives.' },
+    home: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['country'],
+      description: 'Where the PBX is: decides national vs international and the emergency numbers.',
+      properties: {
+        country: { type: 'string', pattern: '^[A-Z]{2}$', description: 'ISO 3166 country code, e.g. `US`, `GB`, `DE`.' },
+        timezone: { type: 'string', default: 'UTC', description: 'IANA time zone for budgets windows and hours, e.g. `America/New_York`.' },
+      },
+    },
+    pbx: {
+      type: 'array',
+      minItems: 1,
+      description: 'The PBXs this daemon guards. Asterisk and FreeSWITCH may be mixed.',
+      items: {
+        type: 'object',
+        required: ['name', 'type', 'host'],
+        properties: { type: { enum: ['asterisk', 'freeswitch'] } },
+        if: { properties: { type: { const: 'asterisk' } } },
+        then: {
+          additionalProperties: false,
+          required: ['username', 'secret'],
+          properties: {
+            ...pbxCommon,
+            type: { const: 'asterisk', description: '`asterisk` (AMI) or `freeswitch` (ESL).' },
+            port: { type: 'integer', minimum: 1, maximum: 65535, default: 5038, description: 'AMI port.' },
+            username: { type: 'string', minLength: 1, description: 'AMI user (manager.conf).' },
+            secret: { type: 'string', minLength: 1, description: 'AMI secret. Use `${ENV_VAR}`.' },
+          },
+        },
+        else: {
+          additionalProperties: false,
+          required: ['password'],
+          properties: {
+            ...pbxCommon,
+            type: { const: 'freeswitch' },
+            port: { type: 'integer', minimum: 1, maximum: 65535, default: 8021, description: 'ESL port.' },
+            password: { type: 'string', minLength: 1, description: 'ESL password (event_socket.conf.xml). Use `${ENV_VAR}`.' },
+            eventFormat: { enum: ['json', 'plain'], default: 'json', description: 'ESL event format.' },
+          },
+        },
+      },
+    },
+    link: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Timing of every PBX link.',
+      properties: {
+        connectTimeout: duration('Time allowed to open the TCP connection.', '5s'),
+        actionTimeout: duration('Time allowed for an answer to an action or api command.', '5s'),
+        keepaliveInterval: duration('Keep-alive period.', '4s'),
+        keepaliveTimeout: duration('A keep-alive not answered within this marks the link dead.', '4s'),
+        backoffInitial: duration('First reconnect delay (doubles, with jitter).', '500ms'),
+        backoffMax: duration('Longest reconnect delay.', '30s'),
+        maxFrameBytes: { type: 'integer', minimum: 65536, default: 4194304, description: 'Largest PBX message accepted; larger ones are dropped and logged.' },
+      },
+    },
+    emergency: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Emergency numbers are never cut nor blocked, whatever the rules. The home country\'s own list (libphonenumber) always applies; add local forms here.',
+      properties: { numbers: strings('Extra emergency numbers, e.g. `933` (US address test) or `9911` (with an outside-line prefix).', []) },
+    },
+    destinations: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Destination rules for every account.',
+      properties: {
+        deny: destinationList('Always denied, for every account.'),
+        allow: destinationList('Allowed for every account even when its international calling is off (e.g. `CA` from the US).'),
+      },
+    },
+    accounts: {
+      type: 'object',
+      description: 'Per-account rules. `"*"` gives the defaults of every account.',
+      additionalProperties: accountSchema,
+    },
+    global: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Limits over all accounts together.',
+      properties: { spend: spendLimits, maxConcurrent: nullableInt('Most external calls at once over all accounts.') },
+    },
+    sequentialWindow: duration('Window of the sequential-dialing rule.', '10m'),
+    rates: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The rate deck: CSV `prefix,rate_per_min,connect_fee,first_increment,next_increment[,description]`.',
+      properties: {
+        file: { type: ['string', 'null'], description: 'Path of the CSV rate deck. Without one, spend rules are off.' },
+        currency: { type: 'string', pattern: '^[A-Z]{3}$', default: 'USD', description: 'Currency of rates and budgets.' },
+        unrated: { enum: ['deny', 'default'], default: 'deny', description: 'Destinations without a rate: `deny`, or rate them at defaultRate.' },
+        defaultRate: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Rate used for unrated destinations when unrated is `default`.',
+          properties: {
+            perMinute: money('Price per minute.'),
+            connectFee: money('Price at answer.'),
+            firstIncrement: { type: 'integer', minimum: 1, description: 'First billing increment, seconds.' },
+            nextIncrement: { type: 'integer', minimum: 1, description: 'Next billing increments, seconds.' },
+          },
+        },
+      },
+    },
+    blocklist: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Bans of sources that fail SIP/AMI authentication.',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Turns the blocklist on or off.' },
+        maxRetry: { type: 'integer', minimum: 1, default: 5, description: 'Failed attempts within findTime that ban a source.' },
+        findTime: duration('Window in which failures are counted.', '10m'),
+        banTime: duration('First ban length; each repeat ban doubles.', '1h'),
+        maxBanTime: duration('Longest ban.', '1w'),
+        maxUsernames: { type: 'integer', minimum: 1, default: 3, description: 'Distinct usernames tried from one source within findTime that ban it (enumeration).' },
+        ignore: strings('Addresses and CIDRs never banned (your own networks).', ['127.0.0.0/8', '::1']),
+        trustAuthenticated: duration('Do not ban a source that authenticated successfully within this (0 = off: a stolen password would whitelist the attacker).', '0s'),
+        scannerUserAgents: strings('SIP User-Agents of scanners (case-insensitive substrings); FreeSWITCH only, AMI does not report it.', ['friendly-scanner', 'sipvicious', 'sipcli', 'VaxSIPUserAgent', 'sip-scan', 'iWar', 'sundayddr']),
+        scannerWeight: { type: 'integer', minimum: 1, default: 3, description: 'How many failures one attempt from a scanner User-Agent counts for.' },
+        maxTracked: { type: 'integer', minimum: 100, default: 200000, description: 'Most sources tracked at once (memory bound).' },
+        firewall: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'Where bans are enforced.',
+          properties: {
+            type: { enum: ['nftables', 'none'], default: 'nftables', description: '`nftables` (own table and sets) or `none` (log only).' },
+            table: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$', default: 'tollguard', description: 'nftables table (family inet).' },
+            ports: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 65535 }, default: [5060, 5061], description: 'Ports dropped for banned sources (UDP and TCP).' },
+            conntrack: { type: 'boolean', default: true, description: 'Remove established conntrack entries of a banned source, so a running UDP flood stops too.' },
+          },
+        },
+      },
+    },
+    store: {
+      type: 'object',
+      description: 'Durable state: `sqlite` (a file in stateDir) or `redis` (shared by several nodes).',
+      required: ['type'],
+      properties: {
+        type: { enum: ['sqlite', 'redis'], default: 'sqlite', description: '`sqlite` or `redis`.' },
+        url: { type: 'string', description: 'Redis URL, e.g. `redis://127.0.0.1:6379/0`.' },
+        prefix: { type: 'string', default: 'tollguard:', description: 'Redis key prefix.' },
+      },
+      if: { properties: { type: { const: 'redis' } } },
+      then: { required: ['url'] },
+      additionalProperties: false,
+    },
+    control: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The control socket used by the CLI.',
+      properties: { socket: { type: 'string', default: '/run/tollguard/control.sock', description: 'Unix socket path (mode 0660).' } },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Prometheus metrics and health.',
+      properties: {
+        listen: { type: ['string', 'null'], default: null, description: '`host:port` of /metrics and /healthz, e.g. `127.0.0.1:9464`. Off when null.' },
+        linkDownAfter: duration('/healthz fails when a PBX link has been down this long.', '60s'),
+      },
+    },
+    alerts: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Alerts to people. A failing channel never delays enforcement.',
+      properties: {
+        webhook: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['url'],
+          description: 'JSON POST of every alert.',
+          properties: { url: { type: 'string', pattern: '^https?://' }, headers: { type: 'object', additionalProperties: { type: 'string' } } },
+        },
+        email: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['host', 'from', 'to'],
+          description: 'Email over SMTP.',
+          properties: {
+            host: { type: 'string' },
+            port: { type: 'integer', default: 587 },
+            secure: { type: 'boolean', default: false },
+            from: { type: 'string' },
+            to: { type: 'array', items: { type: 'string' }, minItems: 1 },
+            user: { type: ['string', 'null'] },
+            password: { type: ['string', 'null'], description: 'SMTP password. Use `${ENV_VAR}`.' },
+          },
+        },
+        syslog: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          description: 'Syslog (local socket).',
+          properties: { path: { type: 'string', default: '/dev/log' }, facility: { type: 'string', default: 'auth' } },
+        },
+        dedupWindow: duration('Identical alerts within this are sent once.', '10m'),
+        dailySummary: { type: ['string', 'null'], default: '0 8 * * *', description: 'cron expression of the daily summary (null = off).' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Logging (JSON lines).',
+      properties: {
+        level: { enum: ['error', 'warn', 'info', 'debug'], default: 'info' },
+        file: { type: ['string', 'null'], default: null, description: 'Also write to this file.' },
+      },
+    },
+  },
+};
