@@ -12,6 +12,8 @@ export interface LoadedConfig {
   config: Config;
   /** Things an operator should fix that do not stop the daemon. */
   warnings: string[];
+  /** The file itself holds a password or secret (not a `${ENV}` reference). */
+  literalSecrets: boolean;
 }
 
 /** One problem, with where it is: `pbx[0].port (line 7): must be <= 65535`. */
@@ -141,7 +143,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const p of built.pbx) {
     if (p.trunks.length === 0) warnings.push(`pbx ${p.name}: no trunks listed: every dialed call is treated as leaving the PBX, internal calls included`);
   }
-  return ok({ config: built, warnings });
+  return ok({ config: built, warnings, literalSecrets });
 }
 
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
@@ -166,7 +168,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   }
   const res = parseConfig(text, file, env);
   if (!res.ok) return res;
-  if (mode & 0o004 && /^\s*(secret|password)\s*:/m.test(text)) {
+  if (mode & 0o004 && res.value.literalSecrets) {
     res.value.warnings.push(`${file} holds secrets and is readable by every user (mode ${(mode & 0o777).toString(8)}): chmod 640 it`);
   }
   return res;

@@ -1,0 +1,312 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Clock } from '../lib/clock.js';
+import { systemClock } from '../lib/clock.js';
+import { loadConfigFile } from '../lib/config/load.js';
+import type { Config, PbxConfig } from '../lib/config/types.js';
+import { startControlServer, type ControlHandler, type StatusReport } from '../lib/control/server.js';
+import { Enforcer, type EnforcerAction, type EnforcerRules } from '../lib/enforce/enforcer.js';
+import type { Firewall } from '../lib/firewall/firewall.js';
+import { NftablesFirewall } from '../lib/firewall/nftables.js';
+import { NoFirewall } from '../lib/firewall/none.js';
+import { Guard } from '../lib/guard/guard.js';
+import { Alerter } from '../lib/notify/alerts.js';
+import { linkHealth } from '../lib/notify/health.js';
+import type { Logger } from '../lib/notify/logger.js';
+import { Metrics, startMetricsServer } from '../lib/notify/metrics.js';
+import { SystemdNotifier } from '../lib/notify/systemd.js';
+import { NumberClassifier } from '../lib/numbers/classify.js';
+import type { PbxAdapter } from '../lib/pbx/adapter.js';
+import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
+import type { PbxEvent } from '../lib/pbx/events.js';
+import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
+import { RateDeck } from '../lib/rating/deck.js';
+import { fail, ok, type Result } from '../lib/result.js';
+import { openStore } from '../lib/store/open.js';
+import type { Store } from '../lib/store/store.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  log: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+  /** Run nft inside this network namespace (tests). */
+  netns?: string;
+  /** Called for every normalized event, after the daemon handled it (demo narration, tests). */
+  onEvent?: (e: PbxEvent) => void;
+  onAction?: (a: EnforcerAction) => void;
+}
+
+/** Builds what a configuration describes: rate deck and number classifier. */
+export function buildRules(config: Config): Result<EnforcerRules> {
+  let deck: RateDeck | null = null;
+  if (config.rates.file) {
+    const loaded = RateDeck.load(config.rates.file, { currency: config.rates.currency });
+    if (!loaded.ok) return loaded;
+    deck = loaded.value;
+  }
+  const classifier = new NumberClassifier({ homeCountry: config.home.country, emergencyNumbers: config.emergency.numbers });
+  return ok({ config, classifier, deck });
+}
+
+function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger): PbxAdapter {
+  return p.type === 'asterisk'
+    ? new AsteriskAdapter(p, config.link, { clock, log })
+    : new FreeswitchAdapter(p, config.link, { clock, log });
+}
+
+/**
+ * The wiring, and nothing else: each part is built from the validated config and connected
+ * explicitly (DESIGN.md: adapter → calls → policy → enforcer → adapter; adapter → guard →
+ * firewall; enforcer → store, notify).
+ */
+export class Daemon {
+  private config!: Config;
+  private rules!: EnforcerRules;
+  private store!: Store;
+  private enforcer!: Enforcer;
+  private guard: Guard | null = null;
+  private firewall!: Firewall;
+  private alerter!: Alerter;
+  readonly metrics = new Metrics();
+  private readonly adapters = new Map<string, PbxAdapter>();
+  private closers: (() => Promise<void>)[] = [];
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly startedAt: number;
+  private readonly notifier = new SystemdNotifier();
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log;
+    this.startedAt = this.clock.now();
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  async start(): Promise<Result<void>> {
+    const loaded = loadConfigFile(this.opts.configFile, this.opts.env);
+    if (!loaded.ok) return loaded;
+    for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
+    this.config = loaded.value.config;
+    const rules = buildRules(this.config);
+    if (!rules.ok) return rules;
+    this.rules = rules.value;
+    const { config, clock, log } = this;
+
+    if (config.store.type === 'sqlite') {
+      try {
+        fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        return fail('TG_ERR_STORE', `stateDir ${config.stateDir}: ${(err as Error).message}`);
+      }
+    }
+    this.store = openStore(config.store, config.stateDir, log);
+    try {
+      await this.store.open();
+    } catch (err) {
+      return fail('TG_ERR_STORE', (err as Error).message);
+    }
+    this.closers.push(() => this.store.close());
+
+    this.alerter = new Alerter(config.alerts, { clock, log });
+    this.closers.push(() => this.alerter.stop());
+
+    for (const p of config.pbx) this.adapters.set(p.name, createAdapter(p, config, clock, log));
+
+    this.enforcer = new Enforcer(this.rules, {
+      clock, log, store: this.store, adapters: this.adapters,
+      onAction: (a) => this.onAction(a),
+    });
+    await this.enforcer.start();
+    this.closers.unshift(() => this.enforcer.stop());
+
+    this.firewall = config.blocklist.firewall.type === 'nftables' && config.mode === 'enforce'
+      ? new NftablesFirewall({ table: config.blocklist.firewall.table, ports: config.blocklist.firewall.ports, conntrack: config.blocklist.firewall.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
+      : new NoFirewall(log);
+    if (config.blocklist.enabled) {
+      this.guard = new Guard(config.blocklist, {
+        store: this.store, firewall: this.firewall, clock, log, mode: config.mode,
+        trunkAddresses: config.pbx.flatMap((p) => p.trunkAddresses),
+        onBan: (b) => {
+          this.metrics.ban(b.reason);
+          this.alerter.alert({ kind: 'ban', severity: 'warning', key: `ban:${b.address}`, title: `Banned ${b.address}`, text: `${b.address} banned until ${new Date(b.expiresAt).toISOString()}: ${b.reason}`, detail: { ...b } });
+        },
+      });
+      await this.guard.start();
+      this.closers.unshift(() => this.guard!.stop());
+    }
+
+    for (const [name, adapter] of this.adapters) {
+      adapter.onEvent((e) => this.onEvent(e));
+      adapter.onStatus((s, prev, detail) => {
+        this.metrics.setLink(name, s === 'ready');
+        if (s === 'ready') {
+          log.info('pbx link ready', { pbx: name, type: adapter.type });
+          this.enforcer.syncFlags(name);
+          if (prev !== 'resyncing' && prev !== 'authenticating') return;
+          this.alerter.alert({ kind: 'link-up', severity: 'info', key: `link:${name}`, title: `PBX ${name} connected`, text: `Link to ${name} is ready`, detail: {} });
+        } else if (prev === 'ready') {
+          this.alerter.alert({ kind: 'link-down', severity: 'critical', key: `link:${name}`, title: `PBX ${name} link lost`, text: `Link to ${name} went ${s}: ${detail ?? ''}. Calls are not watched until it is back.`, detail: { status: s, detail } });
+        }
+      });
+      adapter.start();
+      this.closers.unshift(() => adapter.stop());
+    }
+
+    if (config.metrics.listen) {
+      try {
+        const server = await startMetricsServer(this.metrics, () => this.health(), config.metrics.listen);
+        this.closers.push(() => server.close());
+      } catch (err) {
+        return fail('TG_ERR_CONFIG', `metrics.listen ${config.metrics.listen}: ${(err as Error).message}`);
+      }
+    }
+    try {
+      fs.mkdirSync(path.dirname(config.control.socket), { recursive: true, mode: 0o750 });
+      const control = await startControlServer(config.control.socket, this.controlHandler(), log);
+      this.closers.push(() => control.close());
+    } catch (err) {
+      return fail('TG_ERR_CONTROL', `control.socket ${config.control.socket}: ${(err as Error).message}`);
+    }
+    if (config.alerts.dailySummary) {
+      const task = this.alerter.scheduleDailySummary(config.alerts.dailySummary, () => this.summary());
+      this.closers.push(async () => task.stop());
+    }
+    log.info('tollguard started', { mode: config.mode, pbx: config.pbx.map((p) => `${p.name}(${p.type})`), home: config.home.country, rates: this.rules.deck ? this.rules.deck.size : 0 });
+    this.notifier.ready();
+    return ok(undefined);
+  }
+
+  private onEvent(e: PbxEvent): void {
+    this.metrics.eventSeen(e.pbx, e.kind);
+    if (e.kind === 'AuthFailed' || e.kind === 'AuthSucceeded') this.guard?.handle(e);
+    else this.enforcer.handle(e);
+    if (e.kind !== 'AuthFailed' && e.kind !== 'AuthSucceeded') this.metrics.setLiveCalls(e.pbx, this.enforcer.table.ofPbx(e.pbx).length);
+    this.opts.onEvent?.(e);
+  }
+
+  private onAction(a: EnforcerAction): void {
+    switch (a.type) {
+      case 'cut':
+        this.metrics.cut(a.verdict.code, a.monitor);
+        this.alerter.alert({
+          kind: 'cut', severity: 'warning', key: `cut:${a.call.account}:${a.verdict.code}`,
+          title: `${a.monitor ? 'Would cut' : 'Cut'} call of ${a.call.account}: ${a.verdict.code}`,
+          text: a.verdict.reason, detail: { pbx: a.call.pbx, callId: a.call.callId, account: a.call.account, destination: a.call.number?.e164 ?? a.call.dialed, rule: a.verdict.rule },
+        });
+        break;
+      case 'emergency':
+        // Kari's Law: someone must be told when an emergency number is called.
+        this.alerter.alert({
+          kind: 'cut', severity: 'critical', key: `emergency:${a.call.pbx}:${a.call.callId}`,
+          title: `Emergency call from ${a.call.account}`, text: `${a.call.account} (${a.call.endpoint ?? '?'}) called ${a.call.dialed} on ${a.call.pbx}`,
+          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.endpoint, dialed: a.call.dialed, source: a.call.source },
+        });
+        break;
+      case 'suspend':
+        this.alerter.alert({ kind: 'suspend', severity: 'critical', key: `suspend:${a.account}`, title: `${a.monitor ? 'Would suspend' : 'Suspended'} account ${a.account}`, text: a.reason, detail: { code: a.code } });
+        break;
+      default:
+        break;
+    }
+    this.opts.onAction?.(a);
+  }
+
+  private health(): { ok: boolean; detail: object } {
+    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), since: a.statusSince() }));
+    return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
+  }
+
+  /** SIGHUP: a new config and rate deck, or the old ones kept when the new ones are broken. */
+  reload(): { ok: boolean; message: string } {
+    const loaded = loadConfigFile(this.opts.configFile, this.opts.env);
+    if (!loaded.ok) {
+      this.log.error('reload refused: the new config is invalid, keeping the running one', { code: loaded.error.code, error: loaded.error.message });
+      return { ok: false, message: loaded.error.message };
+    }
+    const next = loaded.value.config;
+    const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type;
+    const rules = buildRules(next);
+    if (!rules.ok) {
+      this.log.error('reload refused: keeping the running config', { code: rules.error.code, error: rules.error.message });
+      return { ok: false, message: rules.error.message };
+    }
+    this.config = next;
+    this.rules = rules.value;
+    this.enforcer.reload(rules.value);
+    this.guard?.reload(next.blocklist);
+    for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
+    const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';
+    this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, note: message });
+    return { ok: true, message };
+  }
+
+  status(): StatusReport {
+    const now = this.clock.now();
+    const accounts = new Set<string>([...this.enforcer.table.accounts(), ...Object.keys(this.config.accounts).filter((a) => a !== '*'), ...this.enforcer.suspendedAccounts().map((s) => s.account)]);
+    return {
+      mode: this.config.mode,
+      startedAt: this.startedAt,
+      currency: this.config.rates.currency,
+      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince() })),
+      liveCalls: [...this.enforcer.table.all()].map((c) => ({
+        pbx: c.pbx, callId: c.callId, account: c.account, destination: c.number?.e164 ?? c.dialed,
+        startedAt: c.startedAt, answeredAt: c.answeredAt, cost: this.enforcer.liveCost(c, now),
+      })),
+      accounts: [...accounts].sort().map((account) => ({
+        account,
+        live: this.enforcer.table.ofAccount(account).size,
+        suspended: this.enforcer.isSuspended(account),
+        spend: this.enforcer.spendOf(account, now),
+      })),
+      global: { spend: this.enforcer.spendOf(null, now) },
+      bans: { active: this.guard ? this.guard.list().length : 0 },
+    };
+  }
+
+  private controlHandler(): ControlHandler {
+    return {
+      status: async () => this.status(),
+      suspend: async (account, reason) => this.enforcer.suspend(account, reason ?? 'suspended by an operator', 'MANUAL'),
+      resume: async (account) => { await this.enforcer.resume(account); },
+      reset: async (account) => this.enforcer.reset(account),
+      bans: async () => this.guard?.list() ?? [],
+      ban: async (address, forMs, reason) => {
+        if (!this.guard) throw new Error('the blocklist is disabled in the config');
+        return this.guard.ban(address, forMs, reason);
+      },
+      unban: async (address) => (this.guard ? this.guard.unban(address) : false),
+      audit: async (sinceMs) => this.store.auditSince(this.clock.now() - sinceMs),
+      reload: async () => this.reload(),
+    };
+  }
+
+  private async summary(): Promise<{ title: string; text: string; detail: Record<string, unknown> }> {
+    const since = this.clock.now() - 86_400_000;
+    const records = await this.store.auditSince(since);
+    const count = (action: string): number => records.filter((r) => r.action === action).length;
+    const s = this.status();
+    const text = [
+      `Last 24 h: ${count('cut')} calls cut, ${count('would-cut')} would have been cut (monitor), ${count('ban')} bans, ${count('suspend')} suspensions.`,
+      `Spend today: ${s.global.spend.day?.spent ?? 0} ${s.currency}.`,
+      `Links: ${s.links.map((l) => `${l.pbx}=${l.status}`).join(', ')}.`,
+    ].join('\n');
+    return { title: 'tollguard daily summary', text, detail: { cuts: count('cut'), bans: count('ban'), suspensions: count('suspend') } };
+  }
+
+  async stop(): Promise<void> {
+    this.notifier.stopping();
+    for (const close of this.closers) {
+      try {
+        await close();
+      } catch (err) {
+        this.log.warn('error while stopping', { error: (err as Error).message });
+      }
+    }
+    this.closers = [];
+    this.log.info('tollguard stopped');
+  }
+}

@@ -1,0 +1,619 @@
+import type { LiveCall } from '../calls/call.js';
+import { callKey } from '../calls/call.js';
+import { CallTable } from '../calls/table.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { accountRules } from '../config/load.js';
+import type { Config, SpendWindow } from '../config/types.js';
+import type { NumberClassifier } from '../numbers/classify.js';
+import type { Logger } from '../notify/logger.js';
+import type { PbxAdapter } from '../pbx/adapter.js';
+import type { CallsResynced, PbxEvent } from '../pbx/events.js';
+import { HangupCause } from '../pbx/events.js';
+import { exhaustionInstant, callCostInstant, callDurationInstant } from '../policy/budget.js';
+import { evaluateCall, type PolicyContext, type Verdict } from '../policy/evaluate.js';
+import { accruedCost, billedCost } from '../rating/cost.js';
+import type { Rate, RateDeck } from '../rating/deck.js';
+import type { AuditAction, CallRecord, Store, Suspension } from '../store/store.js';
+import { SpendLedger, WINDOWS } from './spend.js';
+
+export type CutVerdict = Extract<Verdict, { action: 'cut' }>;
+
+/** What the enforcer did, for metrics and alerts (the daemon wires them). */
+export type EnforcerAction =
+  | { type: 'cut'; monitor: boolean; call: LiveCall; verdict: CutVerdict }
+  | { type: 'emergency'; call: LiveCall }
+  | { type: 'suspend'; monitor: boolean; account: string; code: string; reason: string }
+  | { type: 'resume'; account: string }
+  | { type: 'reset'; account: string }
+  | { type: 'hangup-failed'; call: LiveCall; error: string };
+
+export interface EnforcerRules {
+  config: Config;
+  classifier: NumberClassifier;
+  /** null when no rate deck is configured: spend rules are off. */
+  deck: RateDeck | null;
+}
+
+export interface EnforcerDeps {
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  adapters: ReadonlyMap<string, PbxAdapter>;
+  onAction?: (a: EnforcerAction) => void;
+}
+
+interface AccountActivity {
+  /** Dial instants within the last minute. */
+  dials: number[];
+  /** Recent external destinations, oldest first, for the sequential-dialing rule. */
+  recent: { at: number; e164: string; key: string }[];
+}
+
+/** Retries of a hangup the PBX did not confirm, while the call is still live. */
+const HANGUP_RETRIES = 4;
+const HEARTBEAT_MS = 1000;
+
+/**
+ * Applies verdicts: keeps the live call table from the events, asks the pure policy for a
+ * verdict at the moment a call's destination is known (before answer), schedules the exact
+ * instants at which budgets, call cost or duration run out, and cuts, once, through the PBX
+ * the call came from. In monitor mode it only says what it would have done.
+ */
+export class Enforcer {
+  readonly table = new CallTable();
+  private rules: EnforcerRules;
+  private readonly ledger: SpendLedger;
+  private readonly suspended = new Map<string, Suspension>();
+  private readonly activity = new Map<string, AccountActivity>();
+  private readonly callTimers = new Map<string, TimerHandle[]>();
+  private readonly accountTimers = new Map<string, TimerHandle>();
+  private globalTimer: TimerHandle | null = null;
+  private heartbeat: TimerHandle | null = null;
+  /** Calls the store says were live when the daemon last ran, waiting for their PBX's resync. */
+  private readonly restored = new Map<string, CallRecord>();
+  private lastAlive: number | null = null;
+  private stopped = false;
+
+  constructor(rules: EnforcerRules, private readonly deps: EnforcerDeps) {
+    this.rules = rules;
+    this.ledger = new SpendLedger(rules.config.home.timezone);
+  }
+
+  get config(): Config {
+    return this.rules.config;
+  }
+
+  private get monitor(): boolean {
+    return this.rules.config.mode === 'monitor';
+  }
+
+  async start(): Promise<void> {
+    const { store, clock } = this.deps;
+    for (const s of await store.suspensions()) this.suspended.set(s.account, s);
+    this.lastAlive = await store.lastAlive();
+    for (const rec of await store.liveCalls()) this.restored.set(callKey(rec.pbx, rec.callId), rec);
+    await this.reloadWindows(clock.now());
+    if (this.restored.size) {
+      this.deps.log.info('calls live at last stop, waiting for their PBX resync', { calls: this.restored.size, lastAlive: this.lastAlive });
+    }
+    this.beat();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.heartbeat?.cancel();
+    this.globalTimer?.cancel();
+    for (const t of this.accountTimers.values()) t.cancel();
+    for (const ts of this.callTimers.values()) for (const t of ts) t.cancel();
+    await this.deps.store.markAlive(this.deps.clock.now()).catch(() => undefined);
+  }
+
+  /** New rules apply to the next decision; live calls, counters and timers are kept. */
+  reload(rules: EnforcerRules): void {
+    this.rules = rules;
+    this.ledger.setTimeZone(rules.config.home.timezone);
+    void this.reloadWindows(this.deps.clock.now()).then(() => this.rescheduleAll());
+  }
+
+  suspendedAccounts(): Suspension[] {
+    return [...this.suspended.values()];
+  }
+
+  isSuspended(account: string): boolean {
+    return this.suspended.has(account);
+  }
+
+  handle(e: PbxEvent): void {
+    if (this.stopped) return;
+    switch (e.kind) {
+      case 'CallsResynced':
+        this.resync(e);
+        return;
+      case 'AuthFailed':
+      case 'AuthSucceeded':
+        return;
+      default:
+        break;
+    }
+    const change = this.table.apply(e);
+    switch (change.kind) {
+      case 'dialing':
+        this.judge(change.call, true);
+        break;
+      case 'answered':
+        this.answered(change.call);
+        break;
+      case 'ended':
+        this.ended(change.call, change.at);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- decisions -------------------------------------------------------------------
+
+  private policyContext(account: string, rate: Rate | null | undefined): PolicyContext {
+    const c = this.rules.config;
+    return {
+      account: accountRules(c, account),
+      destinations: c.destinations,
+      home: c.home,
+      global: { maxConcurrent: c.global.maxConcurrent },
+      sequentialWindowMs: c.sequentialWindowMs,
+      rate,
+      unrated: c.rates.unrated,
+    };
+  }
+
+  private rateFor(call: LiveCall): Rate | null | undefined {
+    const deck = this.rules.deck;
+    if (!deck) return undefined;
+    const e164 = call.number?.e164;
+    const found = e164 ? deck.lookup(e164) : null;
+    if (found) return found;
+    const c = this.rules.config.rates;
+    if (c.unrated === 'default') {
+      return { prefix: '', description: 'default rate', ...c.defaultRate };
+    }
+    return null;
+  }
+
+  private external(call: LiveCall): boolean {
+    return call.dialed !== null && !call.internal && !call.fromTrunk;
+  }
+
+  private activityOf(account: string): AccountActivity {
+    let a = this.activity.get(account);
+    if (!a) this.activity.set(account, (a = { dials: [], recent: [] }));
+    return a;
+  }
+
+  /** Decides a call whose destination is now known. `fresh` = a new dial, counted for rate limits. */
+  private judge(call: LiveCall, fresh: boolean): void {
+    const now = this.deps.clock.now();
+    call.number = call.dialed !== null ? this.rules.classifier.classify(call.dialed) : null;
+    const external = this.external(call);
+    const rate = external && call.number && !call.number.emergency ? this.rateFor(call) : undefined;
+    call.rate = rate ?? null;
+
+    const act = this.activityOf(call.account);
+    const minuteAgo = now - 60_000;
+    while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
+    const windowStart = now - this.rules.config.sequentialWindowMs;
+    while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
+    if (fresh && external) act.dials.push(now);
+
+    let accountLive = 0;
+    for (const c of this.table.ofAccount(call.account)) if (this.external(c) && !c.cut) accountLive++;
+    let globalLive = 0;
+    for (const c of this.table.all()) if (this.external(c) && !c.cut) globalLive++;
+    const key = callKey(call.pbx, call.callId);
+
+    const verdict = evaluateCall(
+      'dial',
+      {
+        account: call.account,
+        callerId: call.callerId,
+        source: call.source,
+        fromTrunk: call.fromTrunk,
+        number: call.number,
+        internal: call.internal,
+        startedAt: call.startedAt,
+        answeredAt: call.answeredAt,
+      },
+      {
+        suspended: this.suspended.has(call.account),
+        liveCalls: accountLive,
+        globalLiveCalls: globalLive,
+        callStartsLastMinute: act.dials.length,
+        recentDialed: act.recent.filter((r) => r.key !== key),
+      },
+      this.policyContext(call.account, rate),
+      now,
+    );
+    if (fresh && external && call.number?.e164) act.recent.push({ at: now, e164: call.number.e164, key });
+
+    if (verdict.action === 'exempt') {
+      this.deps.log.info('emergency call: exempt from every rule', this.callMeta(call));
+      this.deps.onAction?.({ type: 'emergency', call });
+      return;
+    }
+    if (verdict.action === 'cut') {
+      this.cut(call, verdict);
+      return;
+    }
+    if (external) this.persist(call);
+    this.scheduleCall(call);
+    this.rescheduleBudgets(call.account);
+  }
+
+  private answered(call: LiveCall): void {
+    if (this.external(call)) this.persist(call);
+    this.scheduleCall(call);
+    this.rescheduleBudgets(call.account);
+  }
+
+  private ended(call: LiveCall, at: number): void {
+    this.clearCallTimers(call);
+    if (this.external(call)) {
+      const cost = this.finalCost(call, at);
+      if (call.answeredAt !== null) this.ledger.add(call.account, call.answeredAt, cost);
+      this.storeWrite('end call', this.deps.store.endCall(call.pbx, call.callId, at, cost));
+    }
+    this.rescheduleBudgets(call.account);
+  }
+
+  private finalCost(call: LiveCall, endedAt: number): number {
+    if (!call.rate || call.answeredAt === null) return 0;
+    return billedCost(call.rate, Math.max(0, endedAt - call.answeredAt) / 1000);
+  }
+
+  private persist(call: LiveCall): void {
+    this.storeWrite(
+      'save call',
+      this.deps.store.saveCall({
+        pbx: call.pbx,
+        callId: call.callId,
+        account: call.account,
+        destination: call.number?.e164 ?? call.dialed,
+        startedAt: call.startedAt,
+        answeredAt: call.answeredAt,
+        endedAt: null,
+        cost: 0,
+        rate: call.rate
+          ? { perMinute: call.rate.perMinute, connectFee: call.rate.connectFee, firstIncrement: call.rate.firstIncrement, nextIncrement: call.rate.nextIncrement }
+          : null,
+      }),
+    );
+  }
+
+  // ---- timers ----------------------------------------------------------------------
+
+  private clearCallTimers(call: LiveCall): void {
+    const key = callKey(call.pbx, call.callId);
+    for (const t of this.callTimers.get(key) ?? []) t.cancel();
+    this.callTimers.delete(key);
+  }
+
+  /** Per-call limits: the instant its cost or its duration reaches the account's maximum. */
+  private scheduleCall(call: LiveCall): void {
+    this.clearCallTimers(call);
+    if (!this.external(call) || call.cut || call.number?.emergency) return;
+    const rules = accountRules(this.rules.config, call.account);
+    const now = this.deps.clock.now();
+    const timers: TimerHandle[] = [];
+    const at = (instant: number | null, verdict: () => CutVerdict): void => {
+      if (instant === null) return;
+      timers.push(this.deps.clock.schedule(instant - now, () => {
+        if (this.table.get(call.pbx, call.callId) === call) this.cut(call, verdict());
+      }));
+    };
+    if (rules.maxCallDurationMs !== null) {
+      at(callDurationInstant(rules.maxCallDurationMs, call.answeredAt ?? call.startedAt), () => ({
+        action: 'cut', code: 'CALL_DURATION', rule: `accounts.${call.account}.maxCallDuration`, cause: HangupCause.normalClearing,
+        reason: `call of ${call.account} to ${this.dest(call)} reached the longest allowed duration`,
+      }));
+    }
+    if (rules.maxCallCost !== null && call.rate && call.answeredAt !== null) {
+      at(callCostInstant(rules.maxCallCost, call.rate, call.answeredAt), () => ({
+        action: 'cut', code: 'CALL_COST', rule: `accounts.${call.account}.maxCallCost`, cause: HangupCause.normalClearing,
+        reason: `call of ${call.account} to ${this.dest(call)} reached the most one call may cost (${rules.maxCallCost} ${this.rules.config.rates.currency})`,
+      }));
+    }
+    if (timers.length) this.callTimers.set(callKey(call.pbx, call.callId), timers);
+  }
+
+  private liveRated(account: string | null): { call: LiveCall; answeredAt: number; rate: Rate }[] {
+    const out: { call: LiveCall; answeredAt: number; rate: Rate }[] = [];
+    const source = account === null ? this.table.all() : this.table.ofAccount(account);
+    for (const c of source) {
+      if (c.rate && !c.cut && this.external(c)) out.push({ call: c, answeredAt: c.answeredAt ?? Number.POSITIVE_INFINITY, rate: c.rate });
+    }
+    return out;
+  }
+
+  /** Earliest instant any budget (account or global) runs out, with the window that does. */
+  private exhaustion(account: string | null, now: number): { at: number; window: SpendWindow; limit: number } | null {
+    const limits = account === null ? this.rules.config.global.spend : accountRules(this.rules.config, account).spend;
+    const live = this.liveRated(account).filter((l) => Number.isFinite(l.answeredAt)).map((l) => ({ answeredAt: l.answeredAt, rate: l.rate }));
+    let best: { at: number; window: SpendWindow; limit: number } | null = null;
+    for (const w of WINDOWS) {
+      const limit = limits[w];
+      if (limit === undefined) continue;
+      const bounds = this.ledger.window(w, now);
+      const spent = account === null ? this.ledger.global(w) : this.ledger.account(account, w);
+      const at = exhaustionInstant({ limit, spent, live, now, windowEnd: bounds.end });
+      if (at !== null && (!best || at < best.at)) best = { at, window: w, limit };
+    }
+    return best;
+  }
+
+  private rescheduleBudgets(account: string): void {
+    if (!this.rules.deck || this.stopped) return;
+    const now = this.deps.clock.now();
+    if (this.ledger.stale(now).length) {
+      void this.reloadWindows(now).then(() => this.rescheduleAll());
+      return;
+    }
+    this.accountTimers.get(account)?.cancel();
+    this.accountTimers.delete(account);
+    const ex = this.exhaustion(account, now);
+    if (ex) {
+      this.accountTimers.set(account, this.deps.clock.schedule(ex.at - now, () => this.budgetRanOut(account)));
+    }
+    this.globalTimer?.cancel();
+    this.globalTimer = null;
+    const gx = this.exhaustion(null, now);
+    if (gx) this.globalTimer = this.deps.clock.schedule(gx.at - now, () => this.budgetRanOut(null));
+    // Unanswered rated calls are cut as soon as a budget is spent: they can only add to it.
+    this.cutUnansweredIfSpent(account, now);
+  }
+
+  private rescheduleAll(): void {
+    const accounts = new Set<string>(this.table.accounts());
+    for (const a of this.accountTimers.keys()) accounts.add(a);
+    for (const a of accounts) this.rescheduleBudgets(a);
+  }
+
+  private cutUnansweredIfSpent(account: string, now: number): void {
+    const ex = this.exhaustion(account, now);
+    const gx = this.exhaustion(null, now);
+    const hit = ex && ex.at <= now ? { ex, global: false } : gx && gx.at <= now ? { ex: gx, global: true } : null;
+    if (!hit) return;
+    for (const l of this.liveRated(hit.global ? null : account)) {
+      if (l.call.answeredAt === null) this.cut(l.call, this.spendVerdict(l.call, hit.ex.window, hit.ex.limit, hit.global));
+    }
+  }
+
+  private spendVerdict(call: LiveCall, window: SpendWindow, limit: number, global: boolean): CutVerdict {
+    const cur = this.rules.config.rates.currency;
+    return global
+      ? { action: 'cut', code: 'SPEND_GLOBAL', rule: `global.spend.${window}`, cause: HangupCause.normalClearing,
+          reason: `global ${window} budget of ${limit} ${cur} is spent; cutting ${call.account}'s call to ${this.dest(call)}` }
+      : { action: 'cut', code: 'SPEND_ACCOUNT', rule: `accounts.${call.account}.spend.${window}`, cause: HangupCause.normalClearing,
+          reason: `${call.account}'s ${window} budget of ${limit} ${cur} is spent; cutting its call to ${this.dest(call)}` };
+  }
+
+  private budgetRanOut(account: string | null): void {
+    const now = this.deps.clock.now();
+    const ex = this.exhaustion(account, now);
+    if (!ex) return;
+    if (ex.at > now) {
+      // Timers may fire a little early; try again at the computed instant.
+      const t = this.deps.clock.schedule(ex.at - now, () => this.budgetRanOut(account));
+      if (account === null) this.globalTimer = t;
+      else this.accountTimers.set(account, t);
+      return;
+    }
+    for (const l of this.liveRated(account)) this.cut(l.call, this.spendVerdict(l.call, ex.window, ex.limit, account === null));
+  }
+
+  private async reloadWindows(now: number): Promise<void> {
+    for (const w of this.ledger.stale(now)) {
+      const b = this.ledger.window(w, now);
+      try {
+        this.ledger.load(w, now, await this.deps.store.spendSince(b.start));
+      } catch (err) {
+        this.deps.log.error('cannot read spend from the store', { code: 'TG_ERR_STORE', window: w, error: (err as Error).message });
+        this.ledger.load(w, now, new Map());
+      }
+    }
+  }
+
+  // ---- resync ----------------------------------------------------------------------
+
+  private resync(e: CallsResynced): void {
+    const changes = this.table.resync(e);
+    const restoredHere = [...this.restored.entries()].filter(([, r]) => r.pbx === e.pbx);
+    for (const call of changes.vanished) {
+      this.ended(call, e.at);
+      this.deps.log.info('call ended while the link was down', this.callMeta(call));
+    }
+    for (const [key, rec] of restoredHere) {
+      this.restored.delete(key);
+      const live = this.table.get(rec.pbx, rec.callId);
+      if (live) {
+        if (rec.answeredAt !== null) live.answeredAt = rec.answeredAt;
+        continue;
+      }
+      // Ended while the daemon was down: count it up to the last instant we knew it alive.
+      const endAt = Math.max(rec.answeredAt ?? rec.startedAt, this.lastAlive ?? e.at);
+      const cost = rec.rate && rec.answeredAt !== null ? billedCost({ prefix: '', description: null, ...rec.rate }, (endAt - rec.answeredAt) / 1000) : 0;
+      if (rec.answeredAt !== null) this.ledger.add(rec.account, rec.answeredAt, cost);
+      this.storeWrite('end call', this.deps.store.endCall(rec.pbx, rec.callId, endAt, cost));
+      this.deps.log.info('call ended while the daemon was down', { pbx: rec.pbx, callId: rec.callId, account: rec.account, cost });
+    }
+    for (const call of changes.appeared) {
+      if (call.dialed !== null) this.judge(call, call.startedAt >= e.at - 60_000);
+    }
+    for (const call of changes.kept) {
+      if (call.cut) {
+        // The PBX still has a call we decided to cut: the hangup was lost with the link.
+        call.cut = null;
+        this.judge(call, false);
+      } else if (call.dialed !== null && call.number === null) {
+        this.judge(call, true);
+      } else {
+        this.scheduleCall(call);
+      }
+    }
+    const accounts = new Set<string>([...changes.vanished, ...changes.appeared, ...changes.kept].map((c) => c.account));
+    for (const a of accounts) this.rescheduleBudgets(a);
+    this.deps.log.info('live calls resynced', { pbx: e.pbx, live: e.calls.length, appeared: changes.appeared.length, vanished: changes.vanished.length });
+  }
+
+  // ---- actions ---------------------------------------------------------------------
+
+  private dest(call: LiveCall): string {
+    return call.number?.e164 ?? call.dialed ?? '(unknown)';
+  }
+
+  private callMeta(call: LiveCall): Record<string, unknown> {
+    return {
+      pbx: call.pbx, callId: call.callId, channel: call.channel, account: call.account,
+      destination: this.dest(call), dialed: call.dialed, country: call.number?.country ?? null, type: call.number?.type ?? null,
+      source: call.source, callerId: call.callerId, answered: call.answeredAt !== null,
+    };
+  }
+
+  private audit(action: AuditAction, subject: string, code: string, reason: string, detail: Record<string, unknown>): void {
+    this.storeWrite('audit', this.deps.store.audit({ at: this.deps.clock.now(), action, subject, code, reason, detail }));
+  }
+
+  /** The one way a call gets cut: once, never an emergency call, only through its own PBX. */
+  private cut(call: LiveCall, verdict: CutVerdict): void {
+    if (call.cut) return;
+    if (call.number === null || call.number.emergency) {
+      // Invariant 1: a call whose destination is unknown or an emergency number is never cut.
+      if (call.number?.emergency) this.deps.log.error('refused to cut an emergency call', { ...this.callMeta(call), code: verdict.code });
+      return;
+    }
+    call.cut = { code: verdict.code, at: this.deps.clock.now() };
+    this.clearCallTimers(call);
+    const meta = { ...this.callMeta(call), code: verdict.code, rule: verdict.rule, reason: verdict.reason, cause: verdict.cause };
+    const monitor = this.monitor;
+    this.deps.log.warn(monitor ? 'would cut call (monitor mode)' : 'cutting call', meta);
+    this.audit(monitor ? 'would-cut' : 'cut', `${call.pbx}/${call.callId}`, verdict.code, verdict.reason, meta);
+    this.deps.onAction?.({ type: 'cut', monitor, call, verdict });
+    if (!monitor) this.hangup(call, verdict, 0);
+    if (accountRules(this.rules.config, call.account).onBreach === 'suspend' && verdict.code !== 'ACCOUNT_SUSPENDED') {
+      void this.suspend(call.account, verdict.reason, verdict.code);
+    }
+    this.rescheduleBudgets(call.account);
+  }
+
+  private hangup(call: LiveCall, verdict: CutVerdict, attempt: number): void {
+    const adapter = this.deps.adapters.get(call.pbx);
+    if (!adapter) {
+      this.deps.log.error('no adapter for the call\'s PBX', { pbx: call.pbx, callId: call.callId });
+      return;
+    }
+    void adapter.hangup({ pbx: call.pbx, callId: call.callId, channel: call.channel }, verdict.cause).then((res) => {
+      if (res.ok) return;
+      const stillLive = this.table.get(call.pbx, call.callId) === call;
+      this.deps.log.error('hangup not confirmed by the PBX', { pbx: call.pbx, callId: call.callId, code: res.error.code, error: res.error.message, attempt, willRetry: stillLive && attempt < HANGUP_RETRIES });
+      this.deps.onAction?.({ type: 'hangup-failed', call, error: res.error.message });
+      // While the link is down the resync after reconnect re-decides; a slow PBX gets a few retries.
+      if (!stillLive || attempt >= HANGUP_RETRIES || adapter.status() !== 'ready') return;
+      this.deps.clock.schedule(200 * 2 ** attempt, () => {
+        if (this.table.get(call.pbx, call.callId) === call) this.hangup(call, verdict, attempt + 1);
+      });
+    });
+  }
+
+  async suspend(account: string, reason: string, code = 'MANUAL'): Promise<void> {
+    if (this.suspended.has(account)) return;
+    const monitor = this.monitor;
+    const s: Suspension = { account, at: this.deps.clock.now(), code, reason };
+    this.deps.log.warn(monitor ? 'would suspend account (monitor mode)' : 'account suspended', { account, code, reason });
+    this.audit(monitor ? 'would-suspend' : 'suspend', account, code, reason, { account });
+    this.deps.onAction?.({ type: 'suspend', monitor, account, code, reason });
+    if (monitor && code !== 'MANUAL') return;
+    this.suspended.set(account, s);
+    await this.deps.store.suspend(s).catch((err: Error) => this.deps.log.error('cannot store suspension', { code: 'TG_ERR_STORE', account, error: err.message }));
+    this.writeFlag(`suspended/${account}`, code);
+    for (const call of [...this.table.ofAccount(account)]) {
+      if (call.number && !call.cut && this.external(call)) this.judge(call, false);
+    }
+  }
+
+  async resume(account: string): Promise<boolean> {
+    if (!this.suspended.has(account)) return false;
+    this.suspended.delete(account);
+    await this.deps.store.resume(account);
+    this.audit('resume', account, 'MANUAL', 'resumed by an operator', { account });
+    this.deps.log.info('account resumed', { account });
+    this.deps.onAction?.({ type: 'resume', account });
+    this.writeFlag(`suspended/${account}`, null);
+    return true;
+  }
+
+  async reset(account: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.resetAccount(account, now);
+    this.ledger.forget(account);
+    this.activity.delete(account);
+    this.audit('reset', account, 'MANUAL', 'counters reset by an operator', { account });
+    this.deps.log.info('account counters reset', { account });
+    this.deps.onAction?.({ type: 'reset', account });
+    this.rescheduleBudgets(account);
+  }
+
+  /** Writes the flags the dialplan hooks read, on every PBX; called again when a link is ready. */
+  syncFlags(pbx: string): void {
+    if (this.monitor) return;
+    const adapter = this.deps.adapters.get(pbx);
+    if (!adapter) return;
+    for (const s of this.suspended.values()) void adapter.setFlag(this.familyOf(pbx), `suspended/${s.account}`, s.code);
+    for (const d of this.rules.config.destinations.deny) {
+      if (d.startsWith('+')) void adapter.setFlag(this.familyOf(pbx), `blocked/${d.slice(1)}`, 'deny');
+    }
+  }
+
+  private familyOf(pbx: string): string {
+    return this.rules.config.pbx.find((p) => p.name === pbx)?.dbFamily ?? 'tollguard';
+  }
+
+  private writeFlag(key: string, value: string | null): void {
+    if (this.monitor) return;
+    for (const [name, adapter] of this.deps.adapters) {
+      if (adapter.status() !== 'ready') continue;
+      void adapter.setFlag(this.familyOf(name), key, value).then((res) => {
+        if (!res.ok) this.deps.log.warn('cannot write dialplan flag', { pbx: name, key, error: res.error.message });
+      });
+    }
+  }
+
+  private storeWrite(what: string, p: Promise<void>): void {
+    p.catch((err: Error) => this.deps.log.error(`store: cannot ${what}`, { code: 'TG_ERR_STORE', error: err.message }));
+  }
+
+  private beat(): void {
+    if (this.stopped) return;
+    this.storeWrite('mark alive', this.deps.store.markAlive(this.deps.clock.now()));
+    this.heartbeat = this.deps.clock.schedule(HEARTBEAT_MS, () => this.beat());
+  }
+
+  // ---- reporting -------------------------------------------------------------------
+
+  liveCost(call: LiveCall, now: number): number {
+    if (!call.rate || call.answeredAt === null) return 0;
+    return accruedCost(call.rate, Math.max(0, now - call.answeredAt) / 1000);
+  }
+
+  /** Spend per window: ended calls plus what live calls have cost so far. */
+  spendOf(account: string | null, now: number): Record<SpendWindow, { spent: number; limit: number | null }> {
+    const limits = account === null ? this.rules.config.global.spend : accountRules(this.rules.config, account).spend;
+    let live = 0;
+    for (const l of this.liveRated(account)) live += this.liveCost(l.call, now);
+    const out = {} as Record<SpendWindow, { spent: number; limit: number | null }>;
+    for (const w of WINDOWS) {
+      const ended = account === null ? this.ledger.global(w) : this.ledger.account(account, w);
+      out[w] = { spent: round(ended + live), limit: limits[w] ?? null };
+    }
+    return out;
+  }
+}
+
+const round = (n: number): number => Math.round(n * 1e6) / 1e6;

@@ -1,0 +1,64 @@
+import type { SpendWindow } from '../config/types.js';
+import { windowBounds } from '../policy/windows.js';
+
+export const WINDOWS: readonly SpendWindow[] = ['hour', 'day', 'month'];
+
+/**
+ * What ended calls have cost, per account and calendar window, in memory. Loaded from the
+ * store at start and whenever a window rolls over; each ended call is added here and
+ * written to the store at the same moment, so both always agree.
+ */
+export class SpendLedger {
+  private readonly bounds = new Map<SpendWindow, { start: number; end: number }>();
+  private readonly spent = new Map<SpendWindow, Map<string, number>>();
+
+  constructor(private timeZone: string) {}
+
+  setTimeZone(tz: string): void {
+    this.timeZone = tz;
+    this.bounds.clear();
+  }
+
+  /** Windows whose bounds are unknown or past: the caller reloads them from the store. */
+  stale(now: number): SpendWindow[] {
+    return WINDOWS.filter((w) => {
+      const b = this.bounds.get(w);
+      return !b || now >= b.end || now < b.start;
+    });
+  }
+
+  window(w: SpendWindow, now: number): { start: number; end: number } {
+    let b = this.bounds.get(w);
+    if (!b || now >= b.end || now < b.start) b = windowBounds(w, now, this.timeZone);
+    return b;
+  }
+
+  load(w: SpendWindow, now: number, totals: Map<string, number>): void {
+    this.bounds.set(w, windowBounds(w, now, this.timeZone));
+    this.spent.set(w, new Map(totals));
+  }
+
+  add(account: string, answeredAt: number, cost: number): void {
+    if (cost <= 0) return;
+    for (const w of WINDOWS) {
+      const b = this.bounds.get(w);
+      if (!b || answeredAt < b.start) continue;
+      const m = this.spent.get(w)!;
+      m.set(account, (m.get(account) ?? 0) + cost);
+    }
+  }
+
+  account(account: string, w: SpendWindow): number {
+    return this.spent.get(w)?.get(account) ?? 0;
+  }
+
+  global(w: SpendWindow): number {
+    let sum = 0;
+    for (const v of this.spent.get(w)?.values() ?? []) sum += v;
+    return sum;
+  }
+
+  forget(account: string): void {
+    for (const m of this.spent.values()) m.delete(account);
+  }
+}
