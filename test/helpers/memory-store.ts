@@ -1,0 +1,83 @@
+import type { AuditRecord, BanRecord, CallRecord, Store, Suspension } from '../../lib/store/store.js';
+
+/** A Store in memory, for unit tests of the parts above the store (guard, enforcer). */
+export class MemoryStore implements Store {
+  readonly calls = new Map<string, CallRecord>();
+  readonly bans = new Map<string, BanRecord>();
+  /** Latest ban per address, kept after it is lifted (escalation). */
+  readonly history = new Map<string, BanRecord>();
+  readonly audits: AuditRecord[] = [];
+  readonly suspended = new Map<string, Suspension>();
+  alive: number | null = null;
+  /** Make every ban method reject (store outage). */
+  failing = false;
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  async saveCall(rec: CallRecord): Promise<void> {
+    this.calls.set(`${rec.pbx}/${rec.callId}`, { ...rec });
+  }
+  async endCall(pbx: string, callId: string, endedAt: number, cost: number): Promise<void> {
+    const c = this.calls.get(`${pbx}/${callId}`);
+    if (c) Object.assign(c, { endedAt, cost });
+  }
+  async liveCalls(): Promise<CallRecord[]> {
+    return [...this.calls.values()].filter((c) => c.endedAt === null);
+  }
+  async spendSince(since: number): Promise<Map<string, number>> {
+    const m = new Map<string, number>();
+    for (const c of this.calls.values()) {
+      if (c.endedAt !== null && c.answeredAt !== null && c.answeredAt >= since) m.set(c.account, (m.get(c.account) ?? 0) + c.cost);
+    }
+    return m;
+  }
+  async lastAlive(): Promise<number | null> {
+    return this.alive;
+  }
+  async markAlive(at: number): Promise<void> {
+    this.alive = at;
+  }
+  async resetAccount(account: string): Promise<void> {
+    for (const [k, c] of this.calls) if (c.account === account && c.endedAt !== null) this.calls.delete(k);
+  }
+  async suspend(s: Suspension): Promise<void> {
+    this.suspended.set(s.account, s);
+  }
+  async resume(account: string): Promise<void> {
+    this.suspended.delete(account);
+  }
+  async suspensions(): Promise<Suspension[]> {
+    return [...this.suspended.values()];
+  }
+
+  async saveBan(b: BanRecord): Promise<void> {
+    this.check();
+    this.bans.set(b.address, { ...b });
+    this.history.set(b.address, { ...b });
+  }
+  async liftBan(address: string): Promise<void> {
+    this.check();
+    this.bans.delete(address);
+  }
+  async activeBans(now: number): Promise<BanRecord[]> {
+    this.check();
+    return [...this.bans.values()].filter((b) => b.expiresAt > now).map((b) => ({ ...b }));
+  }
+  async banHistory(address: string): Promise<BanRecord | null> {
+    this.check();
+    const h = this.history.get(address);
+    return h ? { ...h } : null;
+  }
+
+  async audit(rec: AuditRecord): Promise<void> {
+    this.audits.push(rec);
+  }
+  async auditSince(since: number): Promise<AuditRecord[]> {
+    return this.audits.filter((a) => a.at >= since);
+  }
+
+  private check(): void {
+    if (this.failing) throw new Error('store unavailable');
+  }
+}
