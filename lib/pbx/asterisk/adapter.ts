@@ -1,0 +1,188 @@
+import type { Clock } from '../../clock.js';
+import type { AsteriskPbxConfig, LinkTiming } from '../../config/types.js';
+import type { Logger } from '../../notify/logger.js';
+import { fail, ok, TollguardError, type Result } from '../../result.js';
+import type { PbxAdapter } from '../adapter.js';
+import type { CallRef, HangupCauseCode, LinkStatus, PbxEvent } from '../events.js';
+import { AmiClient } from './client.js';
+import { AmiEventMapper, MAPPED_EVENTS, SKIPPED_EVENTS } from './mapper.js';
+import type { AmiMessage } from './message.js';
+import { parseHostPort, TrunkSet } from './names.js';
+import { buildSnapshot, type SnapshotEntry } from './snapshot.js';
+
+/** Events held while a resync runs; past this the resync is abandoned and retried. */
+const MAX_HELD_EVENTS = 100_000;
+/** A CoreShowChannels answer on a busy PBX (thousands of channels) takes more than one action's time. */
+const RESYNC_TIMEOUT_FACTOR = 4;
+
+/**
+ * Asterisk over AMI. After every (re)connect: login, then a resync (CoreShowChannels ->
+ * one CallsResynced), and only then `ready`; events that arrive meanwhile are held and
+ * applied on top of the snapshot, so the daemon never acts on a half-known call table.
+ */
+export class AsteriskAdapter implements PbxAdapter {
+  readonly name: string;
+  readonly type = 'asterisk' as const;
+  private readonly client: AmiClient;
+  private readonly mapper: AmiEventMapper;
+  private readonly trunks: TrunkSet;
+  private readonly listeners: ((e: PbxEvent) => void)[] = [];
+  /** null = live (events mapped at once); an array = a resync is running, events wait here. */
+  private held: AmiMessage[] | null = [];
+  private heldOverflow = false;
+
+  constructor(
+    private readonly cfg: AsteriskPbxConfig,
+    private readonly timing: LinkTiming,
+    private readonly deps: { clock: Clock; log: Logger },
+  ) {
+    this.name = cfg.name;
+    this.trunks = new TrunkSet(cfg.trunks);
+    this.mapper = new AmiEventMapper({
+      pbx: cfg.name,
+      trunks: this.trunks,
+      amiUsername: cfg.username,
+      clock: deps.clock,
+      log: deps.log,
+      emit: (e) => this.emit(e),
+    });
+    this.client = new AmiClient({
+      name: cfg.name,
+      host: cfg.host,
+      port: cfg.port,
+      username: cfg.username,
+      secret: cfg.secret,
+      timing,
+      clock: deps.clock,
+      log: deps.log,
+      skipEvents: SKIPPED_EVENTS,
+      afterLogin: () => this.resync(),
+    });
+    this.client.onEvent((m) => this.onAmiEvent(m));
+    this.client.onStatus((s) => {
+      if (s !== 'ready' && s !== 'resyncing' && s !== 'authenticating') this.hold();
+    });
+  }
+
+  start(): void {
+    this.client.start();
+  }
+
+  stop(): Promise<void> {
+    return this.client.stop();
+  }
+
+  status(): LinkStatus {
+    return this.client.status();
+  }
+
+  statusSince(): number {
+    return this.client.statusSince();
+  }
+
+  onEvent(listener: (e: PbxEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  onStatus(listener: (s: LinkStatus, previous: LinkStatus, detail?: string) => void): void {
+    this.client.onStatus(listener);
+  }
+
+  /**
+   * `Action: Hangup` with a Q.850 cause. Sent only on a ready link and never queued: after a
+   * reconnect the daemon decides again from the resync. A channel that is already gone
+   * (`No such channel`) is success. A name starting with `/` would be taken as a regex by
+   * Asterisk and could hang up other calls, so it is refused.
+   */
+  async hangup(call: CallRef, cause: HangupCauseCode): Promise<Result<void>> {
+    if (call.channel.startsWith('/') || call.channel.length === 0) {
+      return fail('TG_ERR_PBX_REJECTED', `refusing to hang up channel ${JSON.stringify(call.channel)}: not a channel name`);
+    }
+    if (this.client.status() !== 'ready') return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
+    const r = await this.client.action([
+      ['Action', 'Hangup'],
+      ['Channel', call.channel],
+      ['Cause', cause],
+    ]);
+    if (r.ok || isRejectedWith(r.error, /^No such channel/i)) return ok(undefined);
+    return r;
+  }
+
+  /** AstDB: DBPut, or DBDel for null (deleting a key that is not there is success). */
+  async setFlag(family: string, key: string, value: string | null): Promise<Result<void>> {
+    if (this.client.status() !== 'ready') return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
+    const r =
+      value === null
+        ? await this.client.action([['Action', 'DBDel'], ['Family', family], ['Key', key]])
+        : await this.client.action([['Action', 'DBPut'], ['Family', family], ['Key', key], ['Val', value]]);
+    if (r.ok || (value === null && isRejectedWith(r.error, /could not be deleted|not found/i))) return ok(undefined);
+    return r;
+  }
+
+  private onAmiEvent(m: AmiMessage): void {
+    if (m.event === null || !MAPPED_EVENTS.has(m.event)) return;
+    if (this.held === null) {
+      this.mapper.handle(m);
+      return;
+    }
+    if (this.held.length >= MAX_HELD_EVENTS) {
+      this.heldOverflow = true;
+      return;
+    }
+    this.held.push(m);
+  }
+
+  private hold(): void {
+    this.held = [];
+    this.heldOverflow = false;
+  }
+
+  private async resync(): Promise<void> {
+    if (this.held === null) this.hold();
+    const r = await this.client.actionList([['Action', 'CoreShowChannels']], {
+      timeoutMs: this.timing.actionTimeoutMs * RESYNC_TIMEOUT_FACTOR,
+    });
+    if (!r.ok) throw r.error;
+    const snapshot = buildSnapshot(r.value.items, this.deps.clock.now(), this.name, this.trunks);
+    await this.fillSources(snapshot);
+    if (this.heldOverflow) {
+      throw new TollguardError('TG_ERR_PBX_OVERLOAD', `${this.name}: more than ${MAX_HELD_EVENTS} events during the resync; retrying`);
+    }
+    this.mapper.reset(snapshot);
+    this.emit({ kind: 'CallsResynced', pbx: this.name, at: this.deps.clock.now(), calls: snapshot.map((s) => s.call) });
+    const held = this.held ?? [];
+    this.held = null;
+    for (const m of held) this.mapper.handle(m);
+    this.deps.log.info('AMI resync done', { pbx: this.name, calls: snapshot.length, channels: r.value.items.length, heldEvents: held.length });
+  }
+
+  /**
+   * A PJSIP caller's socket address, asked for each live call (`CHANNEL(pjsip,remote_addr)`).
+   * Best effort: a call that has gone, or a non-PJSIP channel, keeps source null.
+   */
+  private async fillSources(snapshot: SnapshotEntry[]): Promise<void> {
+    await Promise.all(
+      snapshot.map(async ({ call }) => {
+        if (call.fromTrunk || !call.channel.startsWith('PJSIP/')) return;
+        const r = await this.client.action([['Action', 'Getvar'], ['Channel', call.channel], ['Variable', 'CHANNEL(pjsip,remote_addr)']]);
+        if (r.ok) call.source = parseHostPort(r.value.get('Value') ?? '')?.address ?? null;
+      }),
+    );
+  }
+
+  private emit(e: PbxEvent): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        // A listener's bug must not cost the rest of this chunk's events or the link.
+        this.deps.log.error('PBX event listener threw', { pbx: this.name, kind: e.kind, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
+    }
+  }
+}
+
+function isRejectedWith(e: TollguardError, pattern: RegExp): boolean {
+  const message = e.detail?.message;
+  return e.code === 'TG_ERR_PBX_REJECTED' && typeof message === 'string' && pattern.test(message);
+}
