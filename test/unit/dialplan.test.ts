@@ -50,15 +50,15 @@ function parseExtensionsConf(text: string): Context[] {
       name = rest.slice(0, comma);
       rest = rest.slice(comma + 1);
       assert.match(name, /^(_[0-9A-Z+*#.!\[\]-]+|[0-9+*#]+|[a-z][a-z0-9-]*)$/, `line ${n}: extension name ${name}`);
-      assert.ok(!(ctx as Context).extensions.some((e) => e.name === name), `line ${n}: extension ${name} defined twice`);
+      assert.ok(!(ctx).extensions.some((e) => e.name === name), `line ${n}: extension ${name} defined twice`);
       ext = { name, firstLine: n, priorities: [] };
-      (ctx as Context).extensions.push(ext);
+      (ctx).extensions.push(ext);
     } else {
       assert.ok(ext, `line ${n}: same => without a preceding exten =>`);
     }
     const p = /^(\d+|n)(?:\(([a-z][a-z0-9-]*)\))?,([A-Za-z]+)\((.*)\)$/.exec(rest);
     assert.ok(p, `line ${n}: priority,App(data) expected: ${raw}`);
-    const e = ext as Extension;
+    const e = ext;
     if (m[1] === 'exten') assert.equal(p[1], '1', `line ${n}: an extension starts at priority 1`);
     else assert.ok(p[1] === 'n' || Number(p[1]) === e.priorities.length + 1, `line ${n}: priority out of order`);
     assert.ok(balanced(p[4]!), `line ${n}: unbalanced brackets in ${p[4]}`);
@@ -282,7 +282,7 @@ describe('FreeSWITCH dialplan hook (dialplan/freeswitch/tollguard.xml)', () => {
       for (const c of e.children) {
         assert.equal(c.tag, 'condition');
         assert.ok('field' in c.attrs && 'expression' in c.attrs, `line ${c.line}: condition needs field and expression`);
-        fsRegExp(c.attrs.expression!);
+        fsRegExp(c.attrs.expression);
         for (const a of c.children) assert.ok(a.tag === 'action' || a.tag === 'anti-action', `line ${a.line}: <${a.tag}>`);
       }
     }
@@ -317,7 +317,7 @@ describe('FreeSWITCH dialplan hook (dialplan/freeswitch/tollguard.xml)', () => {
       const first = e.children[0]!;
       assert.equal(first.attrs.field, '${tollguard_emergency}');
       assert.equal(first.attrs.expression, '^false$');
-      assert.ok(!fsRegExp(first.attrs.expression!).test('true') && !fsRegExp(first.attrs.expression!).test(''));
+      assert.ok(!fsRegExp(first.attrs.expression).test('true') && !fsRegExp(first.attrs.expression).test(''));
       assert.ok(!('break' in first.attrs), 'a false first condition must end the extension (default break=on-false)');
       assert.notEqual(e.attrs.continue, 'true');
       const actions = actionsOf(e).map((a) => [a.attrs.application, a.attrs.data?.split('=')[0]]);
