@@ -22,5 +22,5 @@ export function deleteNetns(name: string): void {
 
 /** `nft` inside a namespace, for assertions (flush a set, list it). */
 export function nftIn(ns: string, ...args: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8' });
+  return execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
