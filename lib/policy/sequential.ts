@@ -1,0 +1,25 @@
+/**
+ * IRSF range walk: fraudsters lease a block of premium numbers and call through it
+ * (+371 6000 0001, ...0002, ...0003) so that no single number stands out. Two numbers are in
+ * one range when they have the same length and lie within 99 of each other: that covers
+ * numbers differing only in their last two digits and consecutive numbers across a hundred
+ * boundary (...099, ...100).
+ */
+function sameRange(a: string, b: string): boolean {
+  if (a === b || a.length !== b.length) return false;
+  const diff = Math.abs(Number(a.slice(1)) - Number(b.slice(1)));
+  return diff <= 99;
+}
+
+/**
+ * How many distinct recent destinations (at or after `since`) lie in the same range as
+ * `e164`, not counting `e164` itself: redialling one number is not a walk.
+ */
+export function rangeNeighbours(e164: string, recent: readonly { at: number; e164: string }[], since: number): string[] {
+  const seen: string[] = [];
+  for (const r of recent) {
+    if (r.at < since || !sameRange(e164, r.e164) || seen.includes(r.e164)) continue;
+    seen.push(r.e164);
+  }
+  return seen;
+}
