@@ -1,0 +1,217 @@
+import { TollguardError } from '../../result.js';
+import type { EslFrame } from './parser.js';
+
+export type EslEventFormat = 'json' | 'plain';
+
+const NAME_JSON = '"Event-Name":"';
+const SUBCLASS_JSON = '"Event-Subclass":"';
+const NAME_PLAIN = Buffer.from('Event-Name: ');
+const SUBCLASS_PLAIN = Buffer.from('\nEvent-Subclass: ');
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * One ESL event, decoded lazily: `name` and `subclass` are read without decoding the rest
+ * (most events on a busy switch are CHANNEL_STATE, CODEC, ... that the adapter drops);
+ * the first `get()` decodes every header into a null-prototype object (O(1) lookups).
+ * A body that cannot be decoded is reported through `error`, never thrown.
+ */
+export class EslEvent {
+  readonly format: EslEventFormat;
+  readonly name: string;
+  readonly subclass: string | null;
+  private readonly text: string | null;
+  private readonly raw: Buffer | null;
+  private decoded: Record<string, string> | null = null;
+  private failure: TollguardError | null = null;
+
+  private constructor(format: EslEventFormat, text: string | null, raw: Buffer | null) {
+    this.format = format;
+    this.text = text;
+    this.raw = raw;
+    if (text !== null) {
+      this.name = quickJson(text, NAME_JSON) ?? this.decode()['Event-Name'] ?? '';
+      this.subclass = this.name === 'CUSTOM' ? (quickJson(text, SUBCLASS_JSON) ?? this.decode()['Event-Subclass'] ?? null) : null;
+    } else {
+      this.name = quickPlain(raw, NAME_PLAIN) ?? this.decode()['Event-Name'] ?? '';
+      this.subclass = this.name === 'CUSTOM' ? (quickPlain(raw, SUBCLASS_PLAIN) ?? this.decode()['Event-Subclass'] ?? null) : null;
+    }
+  }
+
+  /** From a text/event-json or text/event-plain frame; null for any other frame type. */
+  static fromFrame(frame: EslFrame): EslEvent | null {
+    if (frame.type === 'text/event-json') return new EslEvent('json', frame.body ? frame.body.toString('utf8') : '', null);
+    if (frame.type === 'text/event-plain') return new EslEvent('plain', null, frame.body ?? Buffer.alloc(0));
+    return null;
+  }
+
+  /** Header value; the event's own body (BACKGROUND_JOB output) is `_body`. */
+  get(name: string): string | undefined {
+    return this.decode()[name];
+  }
+
+  /** Every header, decoded (null prototype: no inherited keys). */
+  headers(): Readonly<Record<string, string>> {
+    return this.decode();
+  }
+
+  /** Why the body could not be decoded, or null. */
+  error(): TollguardError | null {
+    this.decode();
+    return this.failure;
+  }
+
+  private decode(): Record<string, string> {
+    if (this.decoded !== null) return this.decoded;
+    const out = Object.create(null) as Record<string, string>;
+    this.decoded = out;
+    if (this.text !== null) decodeJson(this.text, out, (e) => (this.failure = e));
+    else if (this.raw !== null) decodePlain(this.raw, out);
+    return out;
+  }
+}
+
+/** The string value of `"key":"` when it has no escapes; null sends the caller to JSON.parse. */
+function quickJson(text: string, key: string): string | null {
+  const at = text.indexOf(key);
+  if (at < 0) return null;
+  const from = at + key.length;
+  const to = text.indexOf('"', from);
+  if (to < 0) return null;
+  const v = text.slice(from, to);
+  return v.includes('\\') ? null : v;
+}
+
+/** A plain header's value found by its bytes (FreeSWITCH writes Event-Name first). */
+function quickPlain(raw: Buffer | null, key: Buffer): string | null {
+  if (raw === null) return null;
+  const at = key[0] === 0x0a ? raw.indexOf(key) : raw.subarray(0, key.length).equals(key) ? 0 : -1;
+  if (at < 0) return null;
+  const from = at + key.length;
+  const blank = raw.indexOf('\n\n');
+  if (blank >= 0 && at > blank) return null;
+  let to = raw.indexOf(0x0a, from);
+  if (to < 0) to = raw.length;
+  return urlDecode(raw.toString('latin1', from, to));
+}
+
+function decodeJson(text: string, out: Record<string, string>, fail: (e: TollguardError) => void): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    fail(new TollguardError('TG_ERR_PBX_FRAME', `ESL json event unreadable: ${(e as Error).message}`, { sample: text.slice(0, 80) }));
+    return;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail(new TollguardError('TG_ERR_PBX_FRAME', 'ESL json event is not an object', { sample: text.slice(0, 80) }));
+    return;
+  }
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    // Multi-valued variables: the form plain events use, so both formats read alike.
+    else if (Array.isArray(v)) out[k] = 'ARRAY::' + v.map(String).join('|:');
+    else if (v !== null && v !== undefined) out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v as number | boolean);
+  }
+}
+
+/**
+ * A plain event body: `Name: url-encoded value\n` lines, an empty line, and when there was
+ * a `Content-Length` among them, that many bytes of the event's own body (`_body`).
+ */
+function decodePlain(raw: Buffer, out: Record<string, string>): void {
+  let pos = 0;
+  const end = raw.length;
+  while (pos < end) {
+    let nl = raw.indexOf(0x0a, pos);
+    if (nl < 0) nl = end;
+    if (nl === pos) {
+      pos = nl + 1;
+      break;
+    }
+    const line = raw.toString('latin1', pos, nl);
+    pos = nl + 1;
+    const colon = line.indexOf(': ');
+    if (colon <= 0) continue;
+    out[line.slice(0, colon)] = urlDecode(line.slice(colon + 2));
+  }
+  const cl = out['Content-Length'];
+  if (cl !== undefined && /^\d+$/.test(cl) && pos <= end) out._body = raw.toString('utf8', pos, Math.min(end, pos + Number(cl)));
+}
+
+/**
+ * Percent-decoding that never throws (FreeSWITCH's switch_url_encode output, but the values
+ * come from SIP peers, e.g. a User-Agent of `%FF`): valid escape runs that form UTF-8 are
+ * decoded, anything else is kept literally. `+` stays `+` (it is not form encoding).
+ * Input is latin1 text (one char per byte), so raw non-ASCII bytes are re-read as UTF-8.
+ */
+export function urlDecode(value: string): string {
+  let pct = value.indexOf('%');
+  if (pct < 0) return hasHighBytes(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+  let out = '';
+  let last = 0;
+  while (pct >= 0) {
+    const bytes: number[] = [];
+    let p = pct;
+    while (p + 2 < value.length && value.charCodeAt(p) === 0x25) {
+      const h = hexVal(value.charCodeAt(p + 1));
+      const l = hexVal(value.charCodeAt(p + 2));
+      if (h < 0 || l < 0) break;
+      bytes.push(h * 16 + l);
+      p += 3;
+    }
+    if (bytes.length === 0) {
+      pct = value.indexOf('%', pct + 1);
+      continue;
+    }
+    out += latin1Utf8(value.slice(last, pct));
+    const run = value.slice(pct, p);
+    try {
+      out += utf8Strict.decode(Uint8Array.from(bytes));
+    } catch {
+      out += run;
+    }
+    last = p;
+    pct = value.indexOf('%', p);
+  }
+  return out + latin1Utf8(value.slice(last));
+}
+
+function latin1Utf8(s: string): string {
+  return hasHighBytes(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+}
+
+function hasHighBytes(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return true;
+  return false;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** FreeSWITCH's plain-format encoding (what the sim server writes): unreserved chars stay. */
+export function urlEncode(value: string): string {
+  let plain = true;
+  for (let i = 0; i < value.length; i++) {
+    if (!isKept(value.charCodeAt(i))) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return value;
+  let out = '';
+  for (const b of Buffer.from(value, 'utf8')) {
+    out += isKept(b) ? String.fromCharCode(b) : '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase();
+  }
+  return out;
+}
+
+function isKept(c: number): boolean {
+  return (
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+    c === 0x2e || c === 0x2d || c === 0x5f || c === 0x2f || c === 0x2c || c === 0x28 || c === 0x29 || c === 0x7e
+  );
+}
