@@ -110,7 +110,7 @@ function decodeJson(text: string, out: Record<string, string>, fail: (e: Tollgua
     if (typeof v === 'string') out[k] = v;
     // Multi-valued variables: the form plain events use, so both formats read alike.
     else if (Array.isArray(v)) out[k] = 'ARRAY::' + v.map(String).join('|:');
-    else if (v !== null && v !== undefined) out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v as number | boolean);
+    else if (v !== null && v !== undefined) out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
 }
 
