@@ -1,0 +1,163 @@
+/**
+ * Prometheus metrics on a private registry (never prom-client's global one, so that tests
+ * and embedders get their own), and the small HTTP server that serves /metrics and /healthz.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+type Labels<K extends string> = Record<K, string>;
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly events: Counter<'pbx' | 'kind'>;
+  private readonly callsLive: Gauge<'pbx'>;
+  private readonly cuts: Counter<'reason'>;
+  private readonly wouldCuts: Counter<'reason'>;
+  private readonly bans: Counter<'reason'>;
+  private readonly bansActive: Gauge;
+  private readonly spend: Gauge<'account' | 'window'>;
+  private readonly linkUp: Gauge<'pbx'>;
+  private readonly alertsDropped: Counter;
+  /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
+  private readonly eventChildren = new Map<string, Map<string, { inc(): void }>>();
+
+  constructor() {
+    const r = [this.registry];
+    this.events = new Counter({ name: 'tollguard_events_total', help: 'Normalized PBX events seen, by PBX and kind.', labelNames: ['pbx', 'kind'], registers: r });
+    this.callsLive = new Gauge({ name: 'tollguard_calls_live', help: 'Calls live on the PBX now.', labelNames: ['pbx'], registers: r });
+    this.cuts = new Counter({ name: 'tollguard_cuts_total', help: 'Calls hung up by tollguard, by verdict code.', labelNames: ['reason'], registers: r });
+    this.wouldCuts = new Counter({ name: 'tollguard_would_cut_total', help: 'Calls tollguard would have hung up (mode: monitor), by verdict code.', labelNames: ['reason'], registers: r });
+    this.bans = new Counter({ name: 'tollguard_bans_total', help: 'Source addresses banned, by reason.', labelNames: ['reason'], registers: r });
+    this.bansActive = new Gauge({ name: 'tollguard_bans_active', help: 'Bans in force now.', registers: r });
+    this.spend = new Gauge({ name: 'tollguard_spend', help: 'Spend in the current window, in the rate deck currency.', labelNames: ['account', 'window'], registers: r });
+    this.linkUp = new Gauge({ name: 'tollguard_pbx_link_up', help: '1 when the link to the PBX is ready, else 0.', labelNames: ['pbx'], registers: r });
+    this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
+    // process_*, nodejs_* including nodejs_eventloop_lag_seconds.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  eventSeen(pbx: string, kind: string): void {
+    let byKind = this.eventChildren.get(pbx);
+    if (!byKind) {
+      byKind = new Map();
+      this.eventChildren.set(pbx, byKind);
+    }
+    let child = byKind.get(kind);
+    if (!child) {
+      child = this.events.labels({ pbx, kind } satisfies Labels<'pbx' | 'kind'>);
+      byKind.set(kind, child);
+    }
+    child.inc();
+  }
+
+  setLiveCalls(pbx: string, n: number): void {
+    this.callsLive.set({ pbx }, n);
+  }
+
+  /** A hang-up, or in monitor mode one that would have happened. */
+  cut(reason: string, monitor: boolean): void {
+    (monitor ? this.wouldCuts : this.cuts).inc({ reason });
+  }
+
+  ban(reason: string): void {
+    this.bans.inc({ reason });
+  }
+
+  setActiveBans(n: number): void {
+    this.bansActive.set(n);
+  }
+
+  setSpend(account: string, window: string, value: number): void {
+    this.spend.set({ account, window }, value);
+  }
+
+  /** Forgets an account's spend series (account removed from the config). */
+  clearSpend(account: string): void {
+    for (const window of ['hour', 'day', 'month']) this.spend.remove({ account, window });
+  }
+
+  setLink(pbx: string, up: boolean): void {
+    this.linkUp.set({ pbx }, up ? 1 : 0);
+  }
+
+  alertDropped(): void {
+    this.alertsDropped.inc();
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464" → host and port; null when malformed. */
+export function parseListen(listen: string): { host: string; port: number } | null {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(listen) ?? /^([^:[\]]+):(\d{1,5})$/.exec(listen);
+  if (!m) return null;
+  const port = Number(m[2]);
+  return port <= 65535 ? { host: m[1]!, port } : null;
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves GET /metrics (Prometheus text) and GET /healthz (200 + JSON when `health().ok`, else
+ * 503 + JSON). Rejects when the address is malformed or cannot be bound.
+ */
+export async function startMetricsServer(
+  metrics: Metrics,
+  health: () => { ok: boolean; detail: object },
+  listen: string,
+): Promise<MetricsServer> {
+  const addr = parseListen(listen);
+  if (!addr) throw new Error(`"${listen}" is not host:port (use 127.0.0.1:9464 or [::1]:9464)`);
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?', 1)[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (url === '/metrics') {
+      metrics.render().then(
+        ({ contentType, body }) => { res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body); },
+        (err: unknown) => { res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`); },
+      );
+      return;
+    }
+    if (url === '/healthz') {
+      let h: { ok: boolean; detail: object };
+      try {
+        h = health();
+      } catch (err) {
+        h = { ok: false, detail: { error: err instanceof Error ? err.message : String(err) } };
+      }
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(h));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+  });
+  // A scraper that stalls must not hold sockets for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
