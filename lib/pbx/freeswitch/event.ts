@@ -109,8 +109,8 @@ function decodeJson(text: string, out: Record<string, string>, fail: (e: Tollgua
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (typeof v === 'string') out[k] = v;
     // Multi-valued variables: the form plain events use, so both formats read alike.
-    else if (Array.isArray(v)) out[k] = 'ARRAY::' + v.map(String).join('|:');
-    else if (v !== null && v !== undefined) out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    else if (Array.isArray(v)) out[k] = 'ARRAY::' + v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('|:');
+    else if (v !== null && v !== undefined) out[k] = JSON.stringify(v);
   }
 }
 
