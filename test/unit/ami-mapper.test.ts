@@ -97,7 +97,7 @@ describe('AMI event mapping (fixtures)', () => {
   it('invite-fraud: only security events, unknown user from .5 and wrong passwords from .6', () => {
     const { events } = replay('invite-fraud/server.raw');
     assert.ok(events.every((e) => e.kind === 'AuthFailed'));
-    const failed = events as AuthFailed[];
+    const failed = events.filter((e): e is AuthFailed => e.kind === 'AuthFailed');
     assert.deepEqual([...new Set(failed.filter((f) => f.address === '127.0.0.5').map((f) => f.username))], ['9999']);
     assert.deepEqual([...new Set(failed.filter((f) => f.address === '127.0.0.6').map((f) => f.username))], ['1001']);
     assert.equal(new Set(failed.map((f) => f.attemptId)).size, 4);
