@@ -45,8 +45,8 @@ describe('systemd notify', function () {
     receiver = r;
     let bound = false;
     let buf = '';
-    r.stdout!.setEncoding('utf8');
-    r.stdout!.on('data', (d: string) => {
+    r.stdout.setEncoding('utf8');
+    r.stdout.on('data', (d: string) => {
       buf += d;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
