@@ -70,7 +70,7 @@ export class NumberClassifier {
     }
     this.home = home;
     this.homeCallingCode = getCountryCallingCode(home);
-    this.emergency = new EmergencyNumbers(home as lpn.RegionCode, opts.emergencyNumbers);
+    this.emergency = new EmergencyNumbers(home, opts.emergencyNumbers);
     this.cache = new LRUCache({ max: opts.cacheSize ?? 10_000 });
   }
 
@@ -108,10 +108,10 @@ export class NumberClassifier {
       if (short) return short;
     }
     if (parsed === undefined) return this.unrecognised(dialed);
-    return this.fromParsed(dialed, parsed);
+    return this.fromParsed(dialed, parsed, national);
   }
 
-  private fromParsed(dialed: string, parsed: PhoneNumber): NumberInfo {
+  private fromParsed(dialed: string, parsed: PhoneNumber, national: boolean): NumberInfo {
     const valid = parsed.isValid();
     const lpnType = valid ? parsed.getType() : undefined;
     let type: NumberType = lpnType ? typeNames[lpnType] : 'unknown';
@@ -127,9 +127,11 @@ export class NumberClassifier {
       country = null;
     }
     const international = country !== this.home;
-    // A national string too short to be a number (`5551234`) has no E.164 form worth rating;
-    // anything that leaves the country keeps its digits so deny prefixes still match.
-    const e164 = valid || international || parsed.isPossible() ? parsed.number : null;
+    // Digits dialed in international form keep their E.164 reading even when invalid: the
+    // carrier routes them by prefix, so deny prefixes must still match; so do national digits
+    // that lead abroad (`1876...` from the US). A national string that is no number (`5551234`, `02079460001` in the US) has no E.164 form at all.
+    const routedAbroad = country !== null && international;
+    const e164 = valid || !national || routedAbroad || parsed.isPossible() ? parsed.number : null;
     return { dialed, e164, country, type, international, emergency: false, shortCode: false };
   }
 
@@ -141,7 +143,7 @@ export class NumberClassifier {
     } catch {
       return null;
     }
-    const region = this.home as lpn.RegionCode;
+    const region = this.home;
     if (!info.isValidShortNumberForRegion(number, region)) return null;
     const cost = info.getExpectedCostForRegion(number, region);
     const type: NumberType =

@@ -38,7 +38,7 @@ export class CallerIds {
     const raw: string[] = [];
     for (const [i, entry] of entries.entries()) {
       const digits = normalizeDialed(entry.endsWith('*') ? entry.slice(0, -1) : entry);
-      if (!/^\+?\d+$/.test(digits)) {
+      if (!/^\+?[\d\s().-]+\*?$/.test(entry.trim()) || !/^\+?\d+$/.test(digits)) {
         return fail('TG_ERR_CONFIG', `${label}[${i}] "${entry}" is not a number or number prefix`);
       }
       (digits.startsWith('+') ? e164 : raw).push(digits);
