@@ -24,8 +24,8 @@ export interface FailTicket {
   userAgent: string | null;
   scanner: boolean;
   pbx: string[];
-  /** The PBX's own names of the failures seen, with how many of each. */
-  reasons: Record<string, number>;
+  /** The PBX's own names of the failures seen (ChallengeResponseFailed, register_attempt, ...). */
+  reasons: string[];
   firstAt: number;
   lastAt: number;
 }
@@ -37,25 +37,30 @@ export interface FailTicket {
  */
 const FOLD_MS = 1000;
 /** Attempt ids remembered per source; events of one attempt arrive within milliseconds. */
-const RECENT_ATTEMPTS = 16;
-const MAX_REASON_KINDS = 16;
+const RECENT_ATTEMPTS = 8;
+/** Evidence lists are capped: they are for the log line, not for counting. */
+const MAX_LISTED = 16;
 
+/**
+ * Per source, kept small (a flood fills maxTracked of these): parallel number arrays
+ * instead of Maps, attempt ids as 32-bit hashes (a collision at worst merges two attempts).
+ */
 interface SourceState {
   family: 4 | 6;
-  /** Time and weight of each counted attempt, oldest first; pruned to the window. */
+  /** Time of each counted attempt, oldest first; pruned to the window. */
   times: number[];
-  weights: number[];
+  /** Weight of each attempt, only once one weighed other than 1. */
+  weights: number[] | null;
   score: number;
-  /** Username -> last time it was tried. */
-  usernames: Map<string, number>;
-  recentIds: string[];
+  names: string[];
+  nameTimes: number[];
+  recentIds: number[];
   lastKeyedAt: number;
   lastKeyedAbsorbed: boolean;
   userAgent: string | null;
   scanner: boolean;
   pbx: string[];
-  reasons: Record<string, number>;
-  firstAt: number;
+  reasons: string[];
 }
 
 /**
@@ -97,49 +102,47 @@ export class FailureWindows {
     let s = this.sources.get(address);
     if (!s) {
       s = {
-        family, times: [], weights: [], score: 0, usernames: new Map(), recentIds: [],
-        lastKeyedAt: -Infinity, lastKeyedAbsorbed: true, userAgent: null, scanner: false,
-        pbx: [], reasons: {}, firstAt: now,
+        family, times: [], weights: null, score: 0, names: [], nameTimes: [], recentIds: [],
+        lastKeyedAt: -Infinity, lastKeyedAbsorbed: true, userAgent: null, scanner: false, pbx: [], reasons: [],
       };
       this.sources.set(address, s);
+    } else {
+      this.prune(s, now);
     }
-    this.prune(s, now);
 
-    if (e.userAgent) s.userAgent = e.userAgent;
-    if (!s.pbx.includes(e.pbx)) s.pbx.push(e.pbx);
-    if (e.reason in s.reasons || Object.keys(s.reasons).length < MAX_REASON_KINDS) {
-      s.reasons[e.reason] = (s.reasons[e.reason] ?? 0) + 1;
-    }
+    if (e.userAgent !== null && e.userAgent !== s.userAgent) s.userAgent = e.userAgent;
+    s.pbx = addListed(s.pbx, e.pbx);
+    s.reasons = addListed(s.reasons, e.reason);
 
     if (e.attemptId !== null) {
-      const known = s.recentIds.includes(e.attemptId);
-      if (!known) {
-        s.recentIds.push(e.attemptId);
+      const id = hash32(e.attemptId);
+      if (!s.recentIds.includes(id)) {
+        s.recentIds = appended(s.recentIds, id);
         if (s.recentIds.length > RECENT_ATTEMPTS) s.recentIds.shift();
         this.countAttempt(s, e, now);
       }
       s.lastKeyedAt = now;
       s.lastKeyedAbsorbed = false;
-      if (e.username !== null) s.usernames.set(e.username, now);
+      if (e.username !== null) this.addName(s, e.username, now);
     } else if (!s.lastKeyedAbsorbed && now - s.lastKeyedAt <= FOLD_MS) {
       // The id-less twin of the attempt just counted. Its username is not trusted either:
       // FreeSWITCH's register_failure for an INVITE carries the dialled number there.
       s.lastKeyedAbsorbed = true;
     } else {
       this.countAttempt(s, e, now);
-      if (e.username !== null) s.usernames.set(e.username, now);
+      if (e.username !== null) this.addName(s, e.username, now);
     }
 
     let trigger: FailTicket['trigger'] | null = null;
     if (s.score >= this.opts.maxRetry) trigger = 'maxRetry';
-    else if (this.opts.maxUsernames > 0 && s.usernames.size >= this.opts.maxUsernames) trigger = 'maxUsernames';
+    else if (this.opts.maxUsernames > 0 && s.names.length >= this.opts.maxUsernames) trigger = 'maxUsernames';
     if (!trigger) return null;
 
     this.sources.delete(address);
     return {
-      address, family: s.family, trigger, attempts: s.times.length, score: s.score,
-      usernames: [...s.usernames.keys()], userAgent: s.userAgent, scanner: s.scanner,
-      pbx: s.pbx, reasons: s.reasons, firstAt: s.times[0] ?? s.firstAt, lastAt: now,
+      address, family: s.family, trigger, attempts: s.times.length, score: s.score, usernames: s.names,
+      userAgent: s.userAgent, scanner: s.scanner, pbx: s.pbx, reasons: s.reasons,
+      firstAt: s.times[0] ?? now, lastAt: now,
     };
   }
 
@@ -152,23 +155,39 @@ export class FailureWindows {
     const scanner = e.userAgent !== null && this.isScanner(e.userAgent);
     if (scanner) s.scanner = true;
     const weight = scanner ? this.opts.scannerWeight : 1;
-    s.times.push(now);
-    s.weights.push(weight);
+    if (weight !== 1 && !s.weights) s.weights = s.times.map(() => 1);
+    s.times = appended(s.times, now);
+    if (s.weights) s.weights.push(weight);
     s.score += weight;
+  }
+
+  private addName(s: SourceState, name: string, now: number): void {
+    const i = s.names.indexOf(name);
+    if (i >= 0) {
+      s.nameTimes[i] = now;
+    } else if (s.names.length < Math.max(MAX_LISTED, this.opts.maxUsernames)) {
+      s.names = appended(s.names, name);
+      s.nameTimes = appended(s.nameTimes, now);
+    }
   }
 
   private prune(s: SourceState, now: number): void {
     const oldest = now - this.opts.findTimeMs;
     let drop = 0;
     while (drop < s.times.length && (s.times[drop] ?? 0) <= oldest) {
-      s.score -= s.weights[drop] ?? 0;
+      s.score -= s.weights?.[drop] ?? 1;
       drop++;
     }
     if (drop > 0) {
       s.times.splice(0, drop);
-      s.weights.splice(0, drop);
+      s.weights?.splice(0, drop);
     }
-    for (const [name, at] of s.usernames) if (at <= oldest) s.usernames.delete(name);
+    for (let i = s.names.length - 1; i >= 0; i--) {
+      if ((s.nameTimes[i] ?? 0) <= oldest) {
+        s.names.splice(i, 1);
+        s.nameTimes.splice(i, 1);
+      }
+    }
   }
 
   private isScanner(userAgent: string): boolean {
@@ -191,6 +210,30 @@ export class FailureWindows {
   }
 }
 
+function addListed(list: string[], value: string): string[] {
+  return list.length < MAX_LISTED && !list.includes(value) ? appended(list, value) : list;
+}
+
+/**
+ * A first push would give the array room for 17 elements; most flooding sources fail once,
+ * so their arrays are made exactly one long (a third of the memory per tracked source).
+ */
+function appended<T>(list: T[], value: T): T[] {
+  if (list.length === 0) return [value];
+  list.push(value);
+  return list;
+}
+
 function compileNeedles(list: readonly string[]): string[] {
   return list.map((s) => s.toLowerCase()).filter((s) => s.length > 0);
+}
+
+/** FNV-1a: attempt ids kept as numbers, not as the PBX's long strings. */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
 }

@@ -94,6 +94,9 @@ describe('nftables firewall and guard against the real kernel (network namespace
     await fw.start();
     await fw.ban([{ address: '192.0.2.1', family: 4, timeoutSec: 300 }, { address: '2001:db8::1', family: 6, timeoutSec: 60 }]);
     await fw.start();
+    await fw.ban([{ address: '192.0.2.1', family: 4, timeoutSec: 900 }]);
+    assert.equal(kernelSet(ns, 'banned4').get('192.0.2.1')?.timeout, 900, 'a lengthened ban gets the new timeout');
+    await fw.ban([{ address: '192.0.2.1', family: 4, timeoutSec: 300 }]);
     const listed = await fw.list();
     assert.deepEqual(listed.map((e) => [e.address, e.family]), [['192.0.2.1', 4], ['2001:db8::1', 6]]);
     assert.ok(listed[0]!.expiresInSec! > 290 && listed[0]!.expiresInSec! <= 300);

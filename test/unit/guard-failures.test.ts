@@ -59,7 +59,7 @@ describe('guard: failure windows', () => {
     const t = replay(events, opts({ maxRetry: 5 })).find((x) => x.address === '127.0.0.3');
     assert.ok(t);
     assert.equal(t.attempts, 5);
-    assert.deepEqual(Object.keys(t.reasons).sort(), ['ChallengeResponseFailed', 'InvalidAccountID']);
+    assert.deepEqual([...t.reasons].sort(), ['ChallengeResponseFailed', 'InvalidAccountID']);
   });
 
   for (const format of ['json', 'plain']) {
