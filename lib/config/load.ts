@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Docume
 import { parseDuration } from '../duration.js';
 import { registerSecret } from '../notify/logger.js';
 import { fail, ok, type Result } from '../result.js';
+import { compileAccountRules } from '../policy/compile.js';
 import { configSchema } from './schema.js';
 import type { AccountConfig, Config, PbxConfig, SpendLimits } from './types.js';
 
@@ -303,6 +304,19 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   };
   accounts['*'] = toAccount(star, '*', DEFAULT_ACCOUNT);
   for (const [name, a] of Object.entries(rawAccounts)) if (name !== '*') accounts[name] = toAccount(a, name, accounts['*']);
+  if (!problems.length) {
+    // The policy compiles hour specs, CIDRs and caller-ID lists itself: ask it, so that the
+    // loader and the rules can never disagree on what is valid.
+    for (const [name, account] of Object.entries(accounts)) {
+      const compiled = compileAccountRules(account, name);
+      if (compiled.ok) continue;
+      const prefix = `accounts.${name}.`;
+      const msg = compiled.error.message;
+      const key = msg.startsWith(prefix) ? /^[A-Za-z]+/.exec(msg.slice(prefix.length))?.[0] : undefined;
+      const segs = key && key in (rawAccounts[name] ?? {}) ? ['accounts', name, key] : ['accounts', name];
+      problems.push({ path: pathText(segs), line: lineOf(doc, lc, segs), message: msg.startsWith(prefix) ? msg.slice(prefix.length + (key?.length ?? 0)).replace(/^[:\s]+/, '') : msg });
+    }
+  }
 
   const r = raw.rates ?? {};
   const dr = (r.defaultRate ?? {}) as Partial<Config['rates']['defaultRate']>;

@@ -91,7 +91,9 @@ export class Enforcer {
     const { store, clock } = this.deps;
     for (const s of await store.suspensions()) this.suspended.set(s.account, s);
     this.lastAlive = await store.lastAlive();
-    for (const rec of await store.liveCalls()) this.restored.set(callKey(rec.pbx, rec.callId), rec);
+    // A shared (Redis) store also holds other nodes' calls: adopt only this daemon's PBXs'.
+    const mine = new Set(this.rules.config.pbx.map((p) => p.name));
+    for (const rec of await store.liveCalls()) if (mine.has(rec.pbx)) this.restored.set(callKey(rec.pbx, rec.callId), rec);
     await this.reloadWindows(clock.now());
     if (this.restored.size) {
       this.deps.log.info('calls live at last stop, waiting for their PBX resync', { calls: this.restored.size, lastAlive: this.lastAlive });
@@ -415,8 +417,9 @@ export class Enforcer {
       try {
         this.ledger.load(w, now, await this.deps.store.spendSince(b.start));
       } catch (err) {
-        this.deps.log.error('cannot read spend from the store', { code: 'TG_ERR_STORE', window: w, error: (err as Error).message });
-        this.ledger.load(w, now, new Map());
+        // Fail closed on what we know: keep the figures we had rather than start from zero.
+        this.deps.log.error('cannot read spend from the store; keeping the last known figures', { code: 'TG_ERR_STORE', window: w, error: (err as Error).message });
+        this.ledger.load(w, now, this.ledger.totals(w));
       }
     }
   }

@@ -48,6 +48,10 @@ export class SpendLedger {
     }
   }
 
+  totals(w: SpendWindow): Map<string, number> {
+    return new Map(this.spent.get(w) ?? []);
+  }
+
   account(account: string, w: SpendWindow): number {
     return this.spent.get(w)?.get(account) ?? 0;
   }

@@ -1,0 +1,44 @@
+import type { PbxAdapter } from '../../lib/pbx/adapter.js';
+import type { CallRef, HangupCauseCode, LinkStatus, PbxEvent } from '../../lib/pbx/events.js';
+import { fail, ok, type Result } from '../../lib/result.js';
+import type { Clock } from '../../lib/clock.js';
+
+/**
+ * An adapter that records what the enforcer asks of the PBX, for the enforcer's unit tests
+ * (the adapters themselves are tested against replayed PBX traffic).
+ */
+export class RecordingAdapter implements PbxAdapter {
+  readonly type = 'asterisk' as const;
+  readonly hangups: { call: CallRef; cause: HangupCauseCode; at: number }[] = [];
+  readonly flags: { family: string; key: string; value: string | null }[] = [];
+  linkStatus: LinkStatus = 'ready';
+  failHangups = 0;
+  private readonly listeners: ((e: PbxEvent) => void)[] = [];
+
+  constructor(readonly name: string, private readonly clock: Clock) {}
+
+  start(): void {}
+  async stop(): Promise<void> {}
+  status(): LinkStatus {
+    return this.linkStatus;
+  }
+  statusSince(): number {
+    return 0;
+  }
+  onEvent(listener: (e: PbxEvent) => void): void {
+    this.listeners.push(listener);
+  }
+  onStatus(): void {}
+  async hangup(call: CallRef, cause: HangupCauseCode): Promise<Result<void>> {
+    this.hangups.push({ call, cause, at: this.clock.now() });
+    if (this.failHangups > 0) {
+      this.failHangups--;
+      return fail('TG_ERR_PBX_TIMEOUT', 'no answer');
+    }
+    return ok(undefined);
+  }
+  async setFlag(family: string, key: string, value: string | null): Promise<Result<void>> {
+    this.flags.push({ family, key, value });
+    return ok(undefined);
+  }
+}

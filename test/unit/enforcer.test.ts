@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../lib/clock.js';
+import { parseConfig } from '../../lib/config/load.js';
+import type { Config } from '../../lib/config/types.js';
+import { Enforcer, type EnforcerAction } from '../../lib/enforce/enforcer.js';
+import { MemoryLogger } from '../../lib/notify/logger.js';
+import { NumberClassifier } from '../../lib/numbers/classify.js';
+import type { PbxEvent } from '../../lib/pbx/events.js';
+import { RateDeck } from '../../lib/rating/deck.js';
+import { MemoryStore } from '../helpers/memory-store.js';
+import { RecordingAdapter } from '../helpers/recording-adapter.js';
+
+const DECK = `prefix,rate_per_min,connect_fee,first_increment,next_increment,description
++44,0.60,0,1,1,United Kingdom
++49,0.60,0,1,1,Germany
++1,0.01,0,6,6,NANP
++371,2.40,0,60,60,Latvia
+`;
+
+function config(extra = '', mode = 'enforce'): Config {
+  const res = parseConfig(`
+mode: ${mode}
+home: { country: US, timezone: America/New_York }
+pbx:
+  - { name: office, type: asterisk, host: 127.0.0.1, username: u, secret: s, trunks: [trunk-uas] }
+emergency: { numbers: ["933"] }
+destinations:
+  deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
+rates: { currency: USD, unrated: deny }
+accounts:
+  "*": { international: false }
+  acct-1001: { international: true, allow: [GB, DE] }
+${extra}
+`, 'test.yaml', {});
+  if (!res.ok) throw res.error;
+  return res.value.config;
+}
+
+interface Rig {
+  clock: ManualClock;
+  store: MemoryStore;
+  log: MemoryLogger;
+  pbx: RecordingAdapter;
+  enforcer: Enforcer;
+  actions: EnforcerAction[];
+}
+
+async function rig(cfg: Config, store = new MemoryStore(), clock = new ManualClock()): Promise<Rig> {
+  const log = new MemoryLogger();
+  const pbx = new RecordingAdapter('office', clock);
+  const deck = RateDeck.parse(DECK, 'rates.csv', { currency: 'USD' });
+  if (!deck.ok) throw deck.error;
+  const actions: EnforcerAction[] = [];
+  const enforcer = new Enforcer(
+    { config: cfg, classifier: new NumberClassifier({ homeCountry: 'US', emergencyNumbers: cfg.emergency.numbers }), deck: deck.value },
+    { clock, log, store, adapters: new Map([['office', pbx]]), onAction: (a) => actions.push(a) },
+  );
+  await enforcer.start();
+  return { clock, store, log, pbx, enforcer, actions };
+}
+
+let seq = 0;
+/** Plays one outbound call's events; returns its id. */
+function dial(r: Rig, account: string, dialed: string, opts: { trunk?: string | null; source?: string; callerId?: string } = {}): string {
+  const callId = `1795527952.${seq++}`;
+  const base = { pbx: 'office', callId, channel: `PJSIP/1001-${callId}` };
+  const events: PbxEvent[] = [
+    { kind: 'CallStarted', ...base, at: r.clock.now(), account, endpoint: '1001', callerId: opts.callerId ?? '1001', source: opts.source ?? '192.0.2.10', fromTrunk: false },
+    { kind: 'CallDialing', ...base, at: r.clock.now(), dialed, trunk: opts.trunk === undefined ? 'trunk-uas' : opts.trunk },
+  ];
+  for (const e of events) r.enforcer.handle(e);
+  return callId;
+}
+const answer = (r: Rig, callId: string): void => r.enforcer.handle({ kind: 'CallAnswered', pbx: 'office', callId, channel: '', at: r.clock.now() });
+const hangup = (r: Rig, callId: string): void => r.enforcer.handle({ kind: 'CallEnded', pbx: 'office', callId, channel: '', at: r.clock.now(), cause: '16' });
+const cutIds = (r: Rig): string[] => r.pbx.hangups.map((h) => h.call.callId);
+
+describe('enforcer', () => {
+  describe('destinations, before answer', () => {
+    it('cuts 011442079460000 from an account with international off at dial, with cause 21', async () => {
+      const r = await rig(config());
+      const id = dial(r, 'acct-1002', '011442079460000');
+      await Promise.resolve();
+      assert.deepEqual(cutIds(r), [id]);
+      assert.equal(r.pbx.hangups[0]!.cause, 21);
+      const line = r.log.find('cutting call')[0]!;
+      assert.equal(line.meta.code, 'DEST_INTERNATIONAL_DISABLED');
+      assert.equal(line.meta.account, 'acct-1002');
+      assert.equal(line.meta.destination, '+442079460000');
+      assert.ok(String(line.meta.rule).length > 0, 'the rule that matched is logged');
+      assert.equal(r.store.audits.at(-1)!.action, 'cut');
+    });
+
+    it('lets acct-1001 call 00442079460000 (international on, GB allowed)', async () => {
+      const r = await rig(config());
+      const id = dial(r, 'acct-1001', '00442079460000');
+      answer(r, id);
+      r.clock.advance(60_000);
+      assert.deepEqual(cutIds(r), []);
+    });
+
+    it('never applies destination rules to internal calls', async () => {
+      const r = await rig(config());
+      dial(r, 'acct-1002', '1002', { trunk: null });
+      assert.deepEqual(cutIds(r), []);
+    });
+
+    it('cuts denied destinations even for an account with international on', async () => {
+      const r = await rig(config());
+      dial(r, 'acct-1001', '011881612345678');
+      dial(r, 'acct-1001', '0115372001234');
+      assert.equal(r.pbx.hangups.length, 2);
+    });
+  });
+
+  describe('emergency calls are never cut', () => {
+    for (const number of ['911', '933', '112']) {
+      it(`${number} from a suspended account with every budget spent`, async () => {
+        const r = await rig(config(`
+  acct-9: { international: false, spend: { day: 0 }, maxConcurrent: 1, maxCallsPerMinute: 1, maxCallDuration: 1s, sourceNets: [10.9.9.0/24], callerIds: ["+1999"] }
+global: { spend: { day: 0 }, maxConcurrent: 1 }`));
+        await r.enforcer.suspend('acct-9', 'test', 'MANUAL');
+        dial(r, 'acct-9', '011442079460000');
+        const before = r.pbx.hangups.length;
+        const id = dial(r, 'acct-9', number, { trunk: 'trunk-uas', source: '198.51.100.7', callerId: '5550000' });
+        answer(r, id);
+        r.clock.advance(3_600_000);
+        assert.ok(!cutIds(r).includes(id), `${number} was cut`);
+        assert.equal(r.pbx.hangups.length, before);
+        assert.ok(r.actions.some((a) => a.type === 'emergency' && a.call.callId === id), 'the emergency call is reported (Kari\'s Law)');
+      });
+    }
+  });
+
+  describe('spend: cut at the exact instant the budget runs out', () => {
+    const spendCfg = () => config(`
+  acct-7: { international: true, spend: { day: 0.05 } }`);
+
+    it('0.60/min (1/1) with 0.05 left: cut 5 s after answer', async () => {
+      const r = await rig(spendCfg());
+      const id = dial(r, 'acct-7', '011442079460000');
+      r.clock.advance(3000);
+      answer(r, id);
+      const answeredAt = r.clock.now();
+      r.clock.advance(4999);
+      assert.deepEqual(cutIds(r), []);
+      r.clock.advance(1);
+      assert.deepEqual(cutIds(r), [id]);
+      assert.equal(r.pbx.hangups[0]!.at - answeredAt, 5000);
+      assert.equal(r.log.find('cutting call')[0]!.meta.code, 'SPEND_ACCOUNT');
+    });
+
+    it('two such calls at once are both cut at 2.5 s', async () => {
+      const r = await rig(spendCfg());
+      const a = dial(r, 'acct-7', '011442079460000');
+      const b = dial(r, 'acct-7', '011492012345678');
+      answer(r, a);
+      answer(r, b);
+      r.clock.advance(2499);
+      assert.deepEqual(cutIds(r), []);
+      r.clock.advance(1);
+      assert.deepEqual(cutIds(r).sort(), [a, b].sort());
+    });
+
+    it('counts what ended calls cost: 0.95 of 1.00 spent leaves 5 s', async () => {
+      const store = new MemoryStore();
+      const clock = new ManualClock();
+      await store.saveCall({ pbx: 'office', callId: 'old', account: 'acct-7', destination: '+442079460000', startedAt: clock.now() - 600_000, answeredAt: clock.now() - 600_000, endedAt: clock.now() - 500_000, cost: 0.95, rate: null });
+      const r = await rig(config(`
+  acct-7: { international: true, spend: { day: 1.00 } }`), store, clock);
+      const id = dial(r, 'acct-7', '011442079460000');
+      answer(r, id);
+      r.clock.advance(5000);
+      assert.deepEqual(cutIds(r), [id]);
+    });
+
+    it('records the billed cost of an ended call and reschedules the others', async () => {
+      const r = await rig(config(`
+  acct-7: { international: true, spend: { day: 0.10 } }`));
+      const a = dial(r, 'acct-7', '011442079460000');
+      answer(r, a);
+      r.clock.advance(4500);
+      hangup(r, a);
+      const rec = r.store.calls.get(`office/${a}`)!;
+      assert.equal(rec.cost, 0.05, '4.5 s billed as 5 s at 1/1 increments');
+      const b = dial(r, 'acct-7', '011442079460000');
+      answer(r, b);
+      r.clock.advance(4999);
+      assert.deepEqual(cutIds(r), []);
+      r.clock.advance(1);
+      assert.deepEqual(cutIds(r), [b], '0.10 - 0.05 left = 5 s for the second call');
+    });
+  });
+
+  describe('usage limits cut the breaching call and only it', () => {
+    it('maxConcurrent', async () => {
+      const r = await rig(config(`
+  acct-5: { international: true, maxConcurrent: 2 }`));
+      const ids = [dial(r, 'acct-5', '011442079460001'), dial(r, 'acct-5', '011442079460002'), dial(r, 'acct-5', '011442079460003')];
+      assert.deepEqual(cutIds(r), [ids[2]]);
+      assert.equal(r.log.find('cutting call')[0]!.meta.code, 'CONCURRENCY');
+    });
+
+    it('maxCallDuration cuts at the limit', async () => {
+      const r = await rig(config(`
+  acct-5: { international: true, maxCallDuration: 90s }`));
+      const id = dial(r, 'acct-5', '011442079460001');
+      r.clock.advance(10_000);
+      answer(r, id);
+      r.clock.advance(89_999);
+      assert.deepEqual(cutIds(r), []);
+      r.clock.advance(1);
+      assert.deepEqual(cutIds(r), [id]);
+      assert.equal(r.log.find('cutting call')[0]!.meta.code, 'CALL_DURATION');
+    });
+  });
+
+  describe('suspension', () => {
+    it('onBreach suspend: the breach suspends, new calls are cut until resumed, flags are written', async () => {
+      const r = await rig(config(`
+  acct-6: { international: false, onBreach: suspend }`));
+      dial(r, 'acct-6', '011442079460000');
+      await new Promise((res) => setImmediate(res));
+      assert.ok(r.enforcer.isSuspended('acct-6'));
+      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-6' && f.value !== null), 'AstDB flag written for the dialplan hook');
+      const local = dial(r, 'acct-6', '2125550100');
+      assert.ok(cutIds(r).includes(local), 'a national call of a suspended account is cut');
+      assert.equal(r.log.find('cutting call').at(-1)!.meta.code, 'ACCOUNT_SUSPENDED');
+      await r.enforcer.resume('acct-6');
+      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-6' && f.value === null), 'flag removed on resume');
+      const after = dial(r, 'acct-6', '2125550101');
+      assert.ok(!cutIds(r).includes(after));
+    });
+  });
+
+  describe('monitor mode', () => {
+    it('sends nothing to the PBX and says what it would have done', async () => {
+      const r = await rig(config(`
+  acct-6: { international: false, onBreach: suspend }`, 'monitor'));
+      dial(r, 'acct-6', '011442079460000');
+      await new Promise((res) => setImmediate(res));
+      assert.equal(r.pbx.hangups.length, 0);
+      assert.equal(r.pbx.flags.length, 0);
+      assert.equal(r.log.find('would cut call (monitor mode)').length, 1);
+      assert.equal(r.store.audits.find((a) => a.action === 'would-cut')?.code, 'DEST_INTERNATIONAL_DISABLED');
+      assert.ok(!r.enforcer.isSuspended('acct-6'), 'monitor mode does not suspend');
+    });
+  });
+
+  describe('resync', () => {
+    it('a call whose hangup was lost with the link is cut again after the resync', async () => {
+      const r = await rig(config());
+      r.pbx.failHangups = 1;
+      r.pbx.linkStatus = 'reconnecting';
+      const id = dial(r, 'acct-1002', '011442079460000');
+      await Promise.resolve();
+      r.pbx.linkStatus = 'ready';
+      r.enforcer.handle({
+        kind: 'CallsResynced', pbx: 'office', at: r.clock.now(),
+        calls: [{ pbx: 'office', callId: id, channel: `PJSIP/1001-${id}`, account: 'acct-1002', endpoint: '1001', callerId: '1001', source: null, fromTrunk: false, startedAt: r.clock.now() - 1000, dialed: '011442079460000', trunk: 'trunk-uas', answeredAt: null }],
+      });
+      assert.deepEqual(cutIds(r), [id, id]);
+    });
+
+    it('a forbidden call found live by the first resync is cut', async () => {
+      const r = await rig(config());
+      r.enforcer.handle({
+        kind: 'CallsResynced', pbx: 'office', at: r.clock.now(),
+        calls: [{ pbx: 'office', callId: 'x1', channel: 'PJSIP/1002-00000009', account: 'acct-1002', endpoint: '1002', callerId: '1002', source: null, fromTrunk: false, startedAt: r.clock.now() - 30_000, dialed: '011442079460000', trunk: 'trunk-uas', answeredAt: r.clock.now() - 20_000 }],
+      });
+      assert.deepEqual(cutIds(r), ['x1']);
+    });
+  });
+
+  describe('restart', () => {
+    it('charges a call that ended while the daemon was down up to its last heartbeat', async () => {
+      const store = new MemoryStore();
+      const clock = new ManualClock();
+      const rate = { perMinute: 0.6, connectFee: 0, firstIncrement: 1, nextIncrement: 1 };
+      await store.saveCall({ pbx: 'office', callId: 'gone', account: 'acct-7', destination: '+442079460000', startedAt: clock.now() - 20_000, answeredAt: clock.now() - 10_000, endedAt: null, cost: 0, rate });
+      store.alive = clock.now() - 4000;
+      const r = await rig(config(`
+  acct-7: { international: true, spend: { day: 10 } }`), store, clock);
+      r.enforcer.handle({ kind: 'CallsResynced', pbx: 'office', at: clock.now(), calls: [] });
+      const rec = store.calls.get('office/gone')!;
+      assert.equal(rec.endedAt, clock.now() - 4000);
+      assert.equal(rec.cost, 0.06, '6 s at 0.60/min');
+      assert.equal(r.enforcer.spendOf('acct-7', clock.now()).day.spent, 0.06);
+    });
+  });
+});
