@@ -200,10 +200,11 @@ export class AmiClient {
   private async send(s: Session, fields: AmiFields, timeoutMs: number, list: boolean): Promise<Result<Answer>> {
     const id = `tg-${++this.seq}`;
     const entries = Array.isArray(fields) ? (fields as readonly (readonly [string, string | number])[]) : Object.entries(fields);
-    const first = entries[0];
-    if (!first || first[0].toLowerCase() !== 'action') return fail('TG_ERR_PBX_FRAME', 'an AMI action starts with its Action field');
+    const first = entries.find(([k]) => k.toLowerCase() === 'action');
+    if (first === undefined) return fail('TG_ERR_PBX_FRAME', 'an AMI action needs an Action field');
     const what = `AMI ${String(first[1])}`;
-    const frame = formatFrame([first, ['ActionID', id], ...entries.slice(1).filter(([k]) => k.toLowerCase() !== 'actionid')]);
+    const rest = entries.filter(([k]) => k.toLowerCase() !== 'action' && k.toLowerCase() !== 'actionid');
+    const frame = formatFrame([first, ['ActionID', id], ...rest]);
     if (frame === null) return fail('TG_ERR_PBX_FRAME', `${what}: a field contains CR, LF or a bad key`);
     if (list) s.lists.set(id, { start: null, items: [] });
     const answer = s.pending.add(id, timeoutMs, what);
