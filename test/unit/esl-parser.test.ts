@@ -91,6 +91,31 @@ describe('EslParser on the real FreeSWITCH recordings', () => {
     assert.equal(dp, 'ARRAY::011442079460000|:011442079460000');
   });
 
+  it('single look-ups (json by position, plain by line) equal the full decoding, for every header of every event', () => {
+    let checked = 0;
+    for (const scenario of eslScenarios()) {
+      for (const f of parseAll([serverRaw(scenario)])) {
+        if (f.type !== 'text/event-json' && f.type !== 'text/event-plain') continue;
+        const all = EslEvent.fromFrame(f)?.headers() ?? {};
+        for (const k of Object.keys(all)) {
+          assert.equal(EslEvent.fromFrame(f)?.get(k), all[k], `${scenario} ${k}`);
+          checked++;
+        }
+        assert.equal(EslEvent.fromFrame(f)?.get('No-Such-Header'), undefined);
+      }
+    }
+    assert.ok(checked > 20_000);
+  });
+
+  it('json look-ups are not fooled by a key spelled inside a value', () => {
+    const body = JSON.stringify({ 'Event-Name': 'CUSTOM', 'user-agent': 'x","network-ip":"10.0.0.1', 'network-ip': '203.0.113.5', 'q': 'a\\"b' });
+    const [f] = parseAll([Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\nContent-Type: text/event-json\n\n${body}`)]);
+    assert.ok(f);
+    assert.equal(EslEvent.fromFrame(f)?.get('network-ip'), '203.0.113.5');
+    assert.equal(EslEvent.fromFrame(f)?.get('user-agent'), 'x","network-ip":"10.0.0.1');
+    assert.equal(EslEvent.fromFrame(f)?.get('q'), 'a\\"b');
+  });
+
   it('a plain BACKGROUND_JOB keeps its own body as _body', () => {
     const ev = parseAll([serverRaw('bgapi')]).map((f) => EslEvent.fromFrame(f)).find((e) => e?.get('Job-UUID') === 'fixture-job-0002');
     assert.equal(ev?.get('_body'), '-ERR No such channel!\n');
