@@ -57,6 +57,11 @@ export class FreeswitchAdapter implements PbxAdapter {
       onEvent: (ev) => this.onEslEvent(ev),
       resync: (client) => this.resync(client),
     });
+    // Events of a new link are held from its first byte until its snapshot is taken; those
+    // of a link that died before its resync describe a past that the next snapshot replaces.
+    this.client.onStatus((s) => {
+      if (s === 'connecting') this.held = null;
+    });
   }
 
   start(): void {
@@ -122,7 +127,8 @@ export class FreeswitchAdapter implements PbxAdapter {
   }
 
   private onEslEvent(ev: EslEvent): void {
-    if (this.held !== null) {
+    if (this.client.status() !== 'ready') {
+      this.held ??= [];
       if (this.held.length < MAX_HELD_EVENTS) this.held.push(ev);
       else this.heldDropped++;
       return;
@@ -141,8 +147,7 @@ export class FreeswitchAdapter implements PbxAdapter {
   }
 
   private async resync(client: EslClient): Promise<void> {
-    this.held = [];
-    this.heldDropped = 0;
+    this.held ??= [];
     try {
       const r = await client.api('show channels as json');
       if (!r.ok) throw r.error;
@@ -156,6 +161,7 @@ export class FreeswitchAdapter implements PbxAdapter {
       this.held = null;
       if (this.heldDropped > 0) {
         this.deps.log.warn('ESL events dropped while resyncing', { pbx: this.name, dropped: this.heldDropped });
+        this.heldDropped = 0;
       }
       for (const ev of held) this.mapEvent(ev);
     }

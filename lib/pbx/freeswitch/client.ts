@@ -204,6 +204,14 @@ export class EslClient {
       case 'auth/request':
         this.greeting?.(link);
         return;
+      case 'text/rude-rejection':
+        // mod_event_socket's ACL said no (apply-inbound-acl): no password will help.
+        this.opts.log.error('ESL connection refused by the event_socket ACL', {
+          pbx: this.opts.name,
+          code: 'TG_ERR_PBX_AUTH',
+          reply: frame.bodyText().trim().slice(0, 120),
+        });
+        return;
       case 'text/disconnect-notice': {
         const reason = frame.bodyText().trim().split('\n')[0] ?? 'disconnect notice';
         this.opts.log.info('ESL server is closing the connection', { pbx: this.opts.name, reason });
