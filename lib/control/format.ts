@@ -1,0 +1,114 @@
+/**
+ * Human-readable tables of control results for the CLI (which prints JSON with --json).
+ * Every string shown passes through `clean`: account names, destinations and audit details
+ * can come from SIP traffic, and an attacker's escape sequences must not reach a terminal.
+ */
+import { formatDuration } from '../duration.js';
+import type { AuditRecord, BanRecord } from '../store/store.js';
+import type { StatusReport } from './protocol.js';
+
+/** Replaces control characters (C0, DEL, C1: ANSI escapes, line breaks) with `?`. */
+export function clean(s: string): string {
+   
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** Left-aligned columns, two spaces apart; numbers-like columns listed in `right` align right. */
+export function table(header: string[], rows: string[][], right: ReadonlySet<number> = new Set()): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`).join('\n');
+}
+
+/** Local time, to the second: what an operator compares with the clock on the wall. */
+export function time(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+const ago = (ms: number, now: number): string => (now - ms < 1000 ? 'now' : `${formatDuration(now - ms)} ago`);
+
+function money(v: number, currency: string): string {
+  return `${v.toFixed(2)} ${clean(currency)}`;
+}
+
+function budget(s: { spent: number; limit: number | null } | undefined): string {
+  if (!s) return '-';
+  if (s.limit === null) return s.spent.toFixed(2);
+  const pct = s.limit > 0 ? Math.round((s.spent / s.limit) * 100) : 100;
+  return `${s.spent.toFixed(2)}/${s.limit.toFixed(2)} (${pct}%)`;
+}
+
+const WINDOWS = ['hour', 'day', 'month'] as const;
+
+export function formatStatus(s: StatusReport, now = Date.now()): string {
+  const out: string[] = [];
+  out.push(`tollguard  mode ${s.mode}${s.mode === 'monitor' ? ' (watching only: nothing is cut or banned)' : ''}  up ${formatDuration(now - s.startedAt)} (since ${time(s.startedAt)})`);
+  out.push(`bans active: ${s.bans.active}   currency: ${clean(s.currency)}`);
+
+  out.push('', 'PBX LINKS');
+  out.push(
+    s.links.length === 0
+      ? '  (none configured)'
+      : table(['PBX', 'TYPE', 'STATUS', 'SINCE'], s.links.map((l) => [clean(l.pbx), clean(l.type), l.status === 'ready' ? 'ready' : `${clean(l.status)} !`, `${time(l.since)} (${ago(l.since, now)})`])),
+  );
+
+  out.push('', `LIVE CALLS (${s.liveCalls.length})`);
+  if (s.liveCalls.length === 0) out.push('  (none)');
+  else {
+    const calls = [...s.liveCalls].sort((a, b) => a.account.localeCompare(b.account) || a.startedAt - b.startedAt);
+    out.push(
+      table(
+        ['ACCOUNT', 'PBX', 'DESTINATION', 'STATE', 'DURATION', 'COST'],
+        calls.map((c) => [
+          clean(c.account), clean(c.pbx), clean(c.destination ?? '?'),
+          c.answeredAt === null ? 'ringing' : 'answered',
+          formatDuration(now - (c.answeredAt ?? c.startedAt)),
+          money(c.cost, s.currency),
+        ]),
+        new Set([4, 5]),
+      ),
+    );
+  }
+
+  out.push('', 'SPEND (spent/limit per window)');
+  const rows = s.accounts.map((a) => [clean(a.account), String(a.live), a.suspended ? 'SUSPENDED' : '', ...WINDOWS.map((w) => budget(a.spend[w]))]);
+  rows.push(['(all accounts)', String(s.liveCalls.length), '', ...WINDOWS.map((w) => budget(s.global.spend[w]))]);
+  out.push(table(['ACCOUNT', 'LIVE', 'STATE', 'HOUR', 'DAY', 'MONTH'], rows, new Set([1])));
+
+  const suspended = s.accounts.filter((a) => a.suspended).map((a) => clean(a.account));
+  out.push('', suspended.length ? `SUSPENDED: ${suspended.join(', ')}  (tollguard resume ACCOUNT)` : 'SUSPENDED: none');
+  return out.join('\n');
+}
+
+export function formatBans(bans: BanRecord[], now = Date.now()): string {
+  if (bans.length === 0) return 'no active bans';
+  const sorted = [...bans].sort((a, b) => b.bannedAt - a.bannedAt);
+  return table(
+    ['ADDRESS', 'REASON', 'COUNT', 'FAILURES', 'BANNED', 'EXPIRES', 'BY'],
+    sorted.map((b) => [
+      clean(b.address), clean(b.reason), String(b.count), String(b.failures), time(b.bannedAt),
+      b.expiresAt > now ? `${time(b.expiresAt)} (in ${formatDuration(b.expiresAt - now)})` : `${time(b.expiresAt)} (expired)`,
+      b.manual ? 'operator' : 'auto',
+    ]),
+    new Set([2, 3]),
+  );
+}
+
+function detailText(detail: Record<string, unknown>): string {
+  const parts = Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const text = parts.join(' ');
+  return clean(text.length > 200 ? `${text.slice(0, 199)}…` : text);
+}
+
+export function formatAudit(records: AuditRecord[]): string {
+  if (records.length === 0) return 'no audit records in that period';
+  return records
+    .map((r) => [time(r.at), r.action.padEnd(9), clean(r.subject), clean(r.code), clean(r.reason), detailText(r.detail)].filter((x) => x !== '').join('  '))
+    .join('\n');
+}
