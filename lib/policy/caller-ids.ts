@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { LRUCache } from 'lru-cache';
 import { normalizeDialed } from '../numbers/dialed-digits.js';
 import { fail, ok, type Result } from '../result.js';
 
@@ -25,9 +26,7 @@ export class CallerIds {
     const digits = normalizeDialed(callerId);
     for (const p of this.raw) if (digits.startsWith(p)) return true;
     if (this.e164.length === 0) return false;
-    const international = digits.startsWith('+')
-      ? digits
-      : parsePhoneNumberFromString(digits, homeCountry as CountryCode)?.number;
+    const international = digits.startsWith('+') ? digits : asE164(digits, homeCountry);
     if (!international) return false;
     for (const p of this.e164) if (international.startsWith(p)) return true;
     return false;
@@ -45,4 +44,17 @@ export class CallerIds {
     }
     return ok(new CallerIds(e164, raw, entries));
   }
+}
+
+/** A parse costs ~20 µs and an account presents the same few caller IDs on every call. */
+const e164Cache = new LRUCache<string, string | false>({ max: 10_000 });
+
+function asE164(digits: string, homeCountry: string): string | null {
+  const key = `${homeCountry}|${digits}`;
+  let e164 = e164Cache.get(key);
+  if (e164 === undefined) {
+    e164 = parsePhoneNumberFromString(digits, homeCountry as CountryCode)?.number ?? false;
+    e164Cache.set(key, e164);
+  }
+  return e164 || null;
 }

@@ -1,5 +1,5 @@
 import { fail, ok, type Result } from '../result.js';
-import { wallTime } from './wall-clock.js';
+import { localMinute } from './wall-clock.js';
 
 /**
  * Office hours such as `Mon-Fri 08:00-19:00`, `Sat 10:00-14:00, Mon-Fri 08:00-19:00`,
@@ -18,9 +18,8 @@ export class OfficeHours {
   ) {}
 
   isOpen(now: number, timeZone: string): boolean {
-    const w = wallTime(now, timeZone);
-    const minute = w.hour * 60 + w.minute;
-    for (const [start, end] of this.open[w.weekday] ?? []) if (minute >= start && minute < end) return true;
+    const { weekday, minuteOfDay } = localMinute(now, timeZone);
+    for (const [start, end] of this.open[weekday] ?? []) if (minuteOfDay >= start && minuteOfDay < end) return true;
     return false;
   }
 

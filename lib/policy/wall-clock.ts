@@ -64,6 +64,23 @@ export function isTimeZone(timeZone: string): boolean {
   }
 }
 
+const lastMinute = new Map<string, { minute: number; weekday: number; minuteOfDay: number }>();
+
+/**
+ * Weekday and minute of the local day at t. Zone offsets change on whole minutes, so the
+ * answer holds for the whole UTC minute; the last one per zone is kept because calls come
+ * in bursts (Intl costs a few µs per call).
+ */
+export function localMinute(t: number, timeZone: string): { weekday: number; minuteOfDay: number } {
+  const minute = Math.floor(t / 60_000);
+  const last = lastMinute.get(timeZone);
+  if (last?.minute === minute) return last;
+  const w = wallTime(t, timeZone);
+  const entry = { minute, weekday: w.weekday, minuteOfDay: w.hour * 60 + w.minute };
+  lastMinute.set(timeZone, entry);
+  return entry;
+}
+
 /** UTC offset (ms) of the zone at instant t. */
 function offsetAt(t: number, timeZone: string): number {
   const w = wallTime(t, timeZone);
