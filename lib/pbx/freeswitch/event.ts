@@ -80,10 +80,13 @@ export class EslEvent {
 
   private decode(): Record<string, string> {
     if (this.decoded !== null) return this.decoded;
+    if (this.text !== null) {
+      this.decoded = decodeJson(this.text, (e) => (this.failure = e));
+      return this.decoded;
+    }
     const out = Object.create(null) as Record<string, string>;
     this.decoded = out;
-    if (this.text !== null) decodeJson(this.text, out, (e) => (this.failure = e));
-    else if (this.raw !== null) decodePlain(this.raw, out);
+    if (this.raw !== null) decodePlain(this.raw, out);
     return out;
   }
 }
@@ -132,24 +135,30 @@ function quickPlain(raw: Buffer | null, key: Buffer): string | null {
   return urlDecode(raw.toString('latin1', from, to));
 }
 
-function decodeJson(text: string, out: Record<string, string>, fail: (e: TollguardError) => void): void {
+/** JSON.parse's own object, made prototype-less and all-string in place (no copy). */
+function decodeJson(text: string, fail: (e: TollguardError) => void): Record<string, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
     fail(new TollguardError('TG_ERR_PBX_FRAME', `ESL json event unreadable: ${(e as Error).message}`, { sample: text.slice(0, 80) }));
-    return;
+    return Object.create(null) as Record<string, string>;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     fail(new TollguardError('TG_ERR_PBX_FRAME', 'ESL json event is not an object', { sample: text.slice(0, 80) }));
-    return;
+    return Object.create(null) as Record<string, string>;
   }
-  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (typeof v === 'string') out[k] = v;
+  const obj = parsed as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'string') continue;
     // Multi-valued variables: the form plain events use, so both formats read alike.
-    else if (Array.isArray(v)) out[k] = 'ARRAY::' + v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('|:');
-    else if (v !== null && v !== undefined) out[k] = JSON.stringify(v);
+    if (Array.isArray(v)) obj[k] = 'ARRAY::' + v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join('|:');
+    else if (v === null || v === undefined) delete obj[k];
+    else obj[k] = JSON.stringify(v);
   }
+  Object.setPrototypeOf(obj, null);
+  return obj as Record<string, string>;
 }
 
 /**
