@@ -21,9 +21,9 @@ import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
 import { RateDeck } from '../lib/rating/deck.js';
-import { fail, ok, type Result } from '../lib/result.js';
+import { fail, ok, TollguardError, type Result } from '../lib/result.js';
 import { openStore } from '../lib/store/open.js';
-import type { Store } from '../lib/store/store.js';
+import type { BanRecord, Store } from '../lib/store/store.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -32,7 +32,7 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** Run nft inside this network namespace (tests). */
   netns?: string;
-  /** Called for every normalized event, after the daemon handled it (demo narration, tests). */
+  /** Called for every normalized event, before the daemon handles it (demo narration, tests). */
   onEvent?: (e: PbxEvent) => void;
   onAction?: (a: EnforcerAction) => void;
 }
@@ -181,11 +181,11 @@ export class Daemon {
   }
 
   private onEvent(e: PbxEvent): void {
+    this.opts.onEvent?.(e);
     this.metrics.eventSeen(e.pbx, e.kind);
     if (e.kind === 'AuthFailed' || e.kind === 'AuthSucceeded') this.guard?.handle(e);
     else this.enforcer.handle(e);
     if (e.kind !== 'AuthFailed' && e.kind !== 'AuthSucceeded') this.metrics.setLiveCalls(e.pbx, this.enforcer.table.ofPbx(e.pbx).length);
-    this.opts.onEvent?.(e);
   }
 
   private onAction(a: EnforcerAction): void {
@@ -237,11 +237,15 @@ export class Daemon {
     this.config = next;
     this.rules = rules.value;
     this.enforcer.reload(rules.value);
-    this.guard?.reload(next.blocklist);
+    void this.guard?.reload(next.blocklist);
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
     const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';
     this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, note: message });
     return { ok: true, message };
+  }
+
+  bans(): BanRecord[] {
+    return this.guard?.list() ?? [];
   }
 
   status(): StatusReport {
@@ -275,10 +279,17 @@ export class Daemon {
       reset: async (account) => this.enforcer.reset(account),
       bans: async () => this.guard?.list() ?? [],
       ban: async (address, forMs, reason) => {
-        if (!this.guard) throw new Error('the blocklist is disabled in the config');
-        return this.guard.ban(address, forMs, reason);
+        if (!this.guard) throw new TollguardError('TG_ERR_CONTROL', 'the blocklist is disabled in the config');
+        const r = await this.guard.ban(address, forMs ?? undefined, reason ?? undefined);
+        if (!r.ok) throw r.error;
+        return r.value;
       },
-      unban: async (address) => (this.guard ? this.guard.unban(address) : false),
+      unban: async (address) => {
+        if (!this.guard) return false;
+        const r = await this.guard.unban(address);
+        if (!r.ok) throw r.error;
+        return r.value !== null;
+      },
       audit: async (sinceMs) => this.store.auditSince(this.clock.now() - sinceMs),
       reload: async () => this.reload(),
     };

@@ -340,7 +340,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     trustAuthenticatedMs: ms(b.trustAuthenticated as string | undefined, ['blocklist', 'trustAuthenticated'], 0),
     scannerUserAgents: (b.scannerUserAgents as string[] | undefined) ?? [],
     scannerWeight: (b.scannerWeight as number | undefined) ?? 3,
-    maxTracked: (b.maxTracked as number | undefined) ?? 200_000,
+    maxTracked: (b.maxTracked as number | undefined) ?? 100_000,
     firewall: {
       type: (fw.type as 'nftables' | 'none' | undefined) ?? 'nftables',
       table: (fw.table as string | undefined) ?? 'tollguard',

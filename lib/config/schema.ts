@@ -196,7 +196,7 @@ export const configSchema: Schema = {
         trustAuthenticated: duration('Do not ban a source that authenticated successfully within this (0 = off: a stolen password would whitelist the attacker).', '0s'),
         scannerUserAgents: strings('SIP User-Agents of scanners (case-insensitive substrings); FreeSWITCH only, AMI does not report it.', ['friendly-scanner', 'sipvicious', 'sipcli', 'VaxSIPUserAgent', 'sip-scan', 'iWar', 'sundayddr']),
         scannerWeight: { type: 'integer', minimum: 1, default: 3, description: 'How many failures one attempt from a scanner User-Agent counts for.' },
-        maxTracked: { type: 'integer', minimum: 100, default: 200000, description: 'Most sources tracked at once (memory bound).' },
+        maxTracked: { type: 'integer', minimum: 100, default: 100000, description: 'Most sources tracked at once (memory bound: about 600 bytes each).' },
         firewall: {
           type: 'object',
           additionalProperties: false,

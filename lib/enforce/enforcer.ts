@@ -206,10 +206,12 @@ export class Enforcer {
     while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
     if (fresh && external) act.dials.push(now);
 
+    // Only calls already judged (number set) and not cut count: a burst found by one resync
+    // is admitted in order, not cut as a whole.
     let accountLive = 0;
-    for (const c of this.table.ofAccount(call.account)) if (this.external(c) && !c.cut) accountLive++;
+    for (const c of this.table.ofAccount(call.account)) if (this.external(c) && !c.cut && c.number !== null) accountLive++;
     let globalLive = 0;
-    for (const c of this.table.all()) if (this.external(c) && !c.cut) globalLive++;
+    for (const c of this.table.all()) if (this.external(c) && !c.cut && c.number !== null) globalLive++;
     const key = callKey(call.pbx, call.callId);
 
     const verdict = evaluateCall(

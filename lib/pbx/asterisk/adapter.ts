@@ -94,11 +94,20 @@ export class AsteriskAdapter implements PbxAdapter {
    * (`No such channel`) is success. A name starting with `/` would be taken as a regex by
    * Asterisk and could hang up other calls, so it is refused.
    */
+  /**
+   * Actions may be sent once logged in: during the resync too, because the daemon cuts the
+   * forbidden calls the resync finds before the link is declared ready.
+   */
+  private loggedIn(): boolean {
+    const s = this.client.status();
+    return s === 'ready' || s === 'resyncing';
+  }
+
   async hangup(call: CallRef, cause: HangupCauseCode): Promise<Result<void>> {
     if (call.channel.startsWith('/') || call.channel.length === 0) {
       return fail('TG_ERR_PBX_REJECTED', `refusing to hang up channel ${JSON.stringify(call.channel)}: not a channel name`);
     }
-    if (this.client.status() !== 'ready') return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
+    if (!this.loggedIn()) return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
     const r = await this.client.action([
       ['Action', 'Hangup'],
       ['Channel', call.channel],
@@ -110,7 +119,7 @@ export class AsteriskAdapter implements PbxAdapter {
 
   /** AstDB: DBPut, or DBDel for null (deleting a key that is not there is success). */
   async setFlag(family: string, key: string, value: string | null): Promise<Result<void>> {
-    if (this.client.status() !== 'ready') return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
+    if (!this.loggedIn()) return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
     const r =
       value === null
         ? await this.client.action([['Action', 'DBDel'], ['Family', family], ['Key', key]])
