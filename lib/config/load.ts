@@ -56,7 +56,7 @@ function yamlPath(ancestors: readonly unknown[]): (string | number)[] {
   for (let i = 0; i < ancestors.length; i++) {
     const n = ancestors[i];
     if (isPair(n) && isScalar(n.key)) segs.push(String(n.key.value));
-    else if (isSeq(n) && i + 1 < ancestors.length) segs.push(n.items.indexOf(ancestors[i + 1] as never));
+    else if (isSeq(n) && i + 1 < ancestors.length) segs.push(n.items.indexOf(ancestors[i + 1]));
   }
   return segs;
 }
@@ -215,7 +215,7 @@ const NUMBER_TYPES = new Set(['premium-rate', 'satellite', 'toll-free', 'shared-
 
 function checkDestination(entry: string): string | null {
   if (/^\+\d{1,15}$/.test(entry)) return null;
-  if (/^[A-Z]{2}$/.test(entry)) return isSupportedCountry(entry as never) ? null : `"${entry}" is not a country code libphonenumber knows`;
+  if (/^[A-Z]{2}$/.test(entry)) return isSupportedCountry(entry) ? null : `"${entry}" is not a country code libphonenumber knows`;
   if (NUMBER_TYPES.has(entry)) return null;
   return `"${entry}" is neither an E.164 prefix (+881), a country code (CU) nor a number type (${[...NUMBER_TYPES].join(', ')})`;
 }
@@ -249,7 +249,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     at(['home', 'timezone'], `"${tz}" is not an IANA time zone`);
   }
   const country = raw.home?.country ?? 'US';
-  if (raw.home && !isSupportedCountry(country as never)) at(['home', 'country'], `"${country}" is not a country code libphonenumber knows`);
+  if (raw.home && !isSupportedCountry(country)) at(['home', 'country'], `"${country}" is not a country code libphonenumber knows`);
   if (!raw.home) at(['home'], 'missing: home.country decides what is international and which numbers are emergency numbers');
 
   const names = new Set<string>();
@@ -351,7 +351,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   blocklist.ignore.forEach((d, i) => { const e = checkCidr(d); if (e) at(['blocklist', 'ignore', i], e); });
   if (blocklist.maxBanTimeMs < blocklist.banTimeMs) at(['blocklist', 'maxBanTime'], 'is shorter than banTime');
 
-  const a = (raw.alerts ?? {}) as Record<string, unknown>;
+  const a = (raw.alerts ?? {});
   const email = a.email as (Config['alerts']['email'] & { port?: number; secure?: boolean; user?: string | null; password?: string | null }) | null | undefined;
   const alerts: Config['alerts'] = {
     webhook: a.webhook ? { url: (a.webhook as { url: string }).url, headers: (a.webhook as { headers?: Record<string, string> }).headers ?? {} } : null,

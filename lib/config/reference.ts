@@ -2,16 +2,18 @@ import { configSchema } from './schema.js';
 
 type Node = Record<string, unknown>;
 
+const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v) ?? '');
+
 function typeText(n: Node): string {
   if (Array.isArray(n.enum)) return n.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
-  if (n.const !== undefined) return `\`${String(n.const)}\``;
+  if (n.const !== undefined) return `\`${text(n.const)}\``;
   if (n.tgDuration) return 'duration';
   const t = n.type;
   if (t === 'array') {
     const items = (n.items ?? {}) as Node;
     return `list of ${typeText(items)}`;
   }
-  return Array.isArray(t) ? t.join(' \\| ') : String(t ?? 'object');
+  return Array.isArray(t) ? t.join(' \\| ') : text(t ?? 'object');
 }
 
 function rows(n: Node, prefix: string, out: string[]): void {
@@ -20,7 +22,7 @@ function rows(n: Node, prefix: string, out: string[]): void {
   for (const [key, child] of Object.entries(props)) {
     const name = `${prefix}${key}`;
     const dflt = child.default !== undefined ? `\`${JSON.stringify(child.default)}\`` : required.has(key) ? 'required' : '';
-    const desc = String(child.description ?? '').replace(/\|/g, '\\|');
+    const desc = text(child.description ?? '').replace(/\|/g, '\\|');
     out.push(`| \`${name}\` | ${typeText(child)} | ${dflt} | ${desc} |`);
     if (child.properties && child.type !== 'array') rows(child, `${name}.`, out);
   }
@@ -38,7 +40,7 @@ export function configReference(): string {
     '| key | type | default | meaning |',
     '| --- | --- | --- | --- |',
   ];
-  const top = configSchema as Node;
+  const top = configSchema;
   const props = top.properties as Record<string, Node>;
   for (const [key, child] of Object.entries(props)) {
     if (key === 'pbx') {
