@@ -55,7 +55,7 @@ export const MAX_QUEUED_PER_CHANNEL = 500;
 const RETRY_DELAYS_MS = [2_000, 10_000];
 const WEBHOOK_TIMEOUT_MS = 5_000;
 const SYSLOG_TIMEOUT_MS = 5_000;
-/** Dedup entries kept before idle ones are pruned. */
+/** Dedup keys remembered at most (then the oldest half is forgotten). */
 const MAX_DEDUP_KEYS = 10_000;
 
 const SYSLOG_FACILITIES = new Set([
@@ -145,16 +145,21 @@ export class Alerter {
   private send(id: string, a: Alert, suppressed: number, now: number): void {
     this.dedup.delete(id);
     this.dedup.set(id, { sentAt: now, suppressed: 0, latest: null, flush: null });
-    if (this.dedup.size > MAX_DEDUP_KEYS) this.prune(now);
+    if (this.dedup.size > MAX_DEDUP_KEYS) this.prune();
     const out: OutgoingAlert = { ...a, at: now, host: this.host, suppressed };
     for (const w of this.channels) w.push(out);
   }
 
-  /** Drops entries whose window is over and that hold no repeats (oldest first: Map keeps insertion order). */
-  private prune(now: number): void {
+  /**
+   * Bounds the dedup state: down to half the cap, oldest first (Map keeps insertion order and
+   * send() re-inserts, so that is oldest sent first). Amortized O(1) per alert. An entry still
+   * holding repeats loses them: under a flood of distinct keys, dedup is best effort.
+   */
+  private prune(): void {
     for (const [id, e] of this.dedup) {
       if (this.dedup.size <= MAX_DEDUP_KEYS / 2) break;
-      if (e.flush === null && now - e.sentAt >= this.cfg.dedupWindowMs) this.dedup.delete(id);
+      e.flush?.cancel();
+      this.dedup.delete(id);
     }
   }
 
