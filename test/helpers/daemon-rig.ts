@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Daemon } from '../../daemon/daemon.js';
+import type { EnforcerAction } from '../../lib/enforce/enforcer.js';
+import { MemoryLogger } from '../../lib/notify/logger.js';
+import type { PbxEvent } from '../../lib/pbx/events.js';
+import { AmiSimServer } from '../../lib/sim/ami-server.js';
+import { EslSimServer } from '../../lib/sim/esl-server.js';
+
+export const AMI_SECRET = 'rig-ami-secret-7f3';
+export const ESL_PASSWORD = 'rig-esl-password-9c1';
+
+export const RIG_RATES = `prefix,rate_per_min,connect_fee,first_increment,next_increment
++1,0.010,0,6,6
++44,0.600,0,1,1
++49,0.600,0,1,1
++53,1.100,0,60,60
+`;
+
+export interface RigOptions {
+  asterisk?: boolean;
+  freeswitch?: boolean;
+  /** YAML lines appended under `accounts:` (indented two spaces). */
+  accounts?: string;
+  /** Extra top-level YAML. */
+  extra?: string;
+  mode?: 'enforce' | 'monitor';
+  eslFormat?: 'json' | 'plain';
+}
+
+/** The real daemon against embedded PBXs over loopback TCP, with its own state and socket. */
+export class DaemonRig {
+  readonly log = new MemoryLogger();
+  readonly actions: EnforcerAction[] = [];
+  readonly events: PbxEvent[] = [];
+  ami: AmiSimServer | null = null;
+  esl: EslSimServer | null = null;
+  daemon!: Daemon;
+  dir!: string;
+  configFile!: string;
+
+  static async start(opts: RigOptions = {}): Promise<DaemonRig> {
+    const rig = new DaemonRig();
+    await rig.init(opts);
+    return rig;
+  }
+
+  configText(opts: RigOptions): string {
+    const pbx: string[] = [];
+    if (this.ami) pbx.push(`  - { name: office, type: asterisk, host: 127.0.0.1, port: ${this.ami.port}, username: fraudguard, secret: "\${RIG_AMI_SECRET}", trunks: [trunk-uas] }`);
+    if (this.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${this.esl.port}, password: "\${RIG_ESL_PASSWORD}", trunks: [uas], eventFormat: ${opts.eslFormat ?? 'json'} }`);
+    return `mode: ${opts.mode ?? 'enforce'}
+stateDir: ${this.dir}/state
+home: { country: US, timezone: America/New_York }
+pbx:
+${pbx.join('\n')}
+link: { keepaliveInterval: 500ms, keepaliveTimeout: 500ms, backoffInitial: 50ms, backoffMax: 400ms, actionTimeout: 1s }
+emergency: { numbers: ["933"] }
+destinations:
+  deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
+rates: { file: ${this.dir}/rates.csv, currency: USD, unrated: deny }
+accounts:
+  "*": { international: false }
+  acct-1001: { international: true, allow: [GB, DE] }
+${opts.accounts ?? ''}
+blocklist: { maxRetry: 5, ignore: ["::1"], firewall: { type: none } }
+control: { socket: ${this.dir}/control.sock }
+alerts: { dailySummary: null }
+${opts.extra ?? ''}
+`;
+  }
+
+  private async init(opts: RigOptions): Promise<void> {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-rig-'));
+    if (opts.asterisk !== false) this.ami = await AmiSimServer.start({ username: 'fraudguard', secret: AMI_SECRET, authFailDelayMs: 100 });
+    if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD });
+    fs.writeFileSync(path.join(this.dir, 'rates.csv'), RIG_RATES);
+    this.configFile = path.join(this.dir, 'tollguard.yaml');
+    fs.writeFileSync(this.configFile, this.configText(opts), { mode: 0o640 });
+    this.daemon = new Daemon({
+      configFile: this.configFile,
+      log: this.log,
+      env: { RIG_AMI_SECRET: AMI_SECRET, RIG_ESL_PASSWORD: ESL_PASSWORD },
+      onAction: (a) => this.actions.push(a),
+      onEvent: (e) => this.events.push(e),
+    });
+    const started = await this.daemon.start();
+    if (!started.ok) throw started.error;
+    await this.waitFor(() => this.daemon.status().links.every((l) => l.status === 'ready'), 5000, 'links ready');
+  }
+
+  async waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  cuts(): Extract<EnforcerAction, { type: 'cut' }>[] {
+    return this.actions.filter((a): a is Extract<EnforcerAction, { type: 'cut' }> => a.type === 'cut');
+  }
+
+  async stop(): Promise<void> {
+    await this.daemon.stop();
+    await this.ami?.close();
+    await this.esl?.close();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
