@@ -33,6 +33,8 @@ FILE, or /run/tollguard/control.sock.
 `;
 
 const DEFAULT_SOCKET = '/run/tollguard/control.sock';
+/** sysexits EX_CONFIG: the unit's RestartPreventExitStatus, since a broken config won't mend itself. */
+const EX_CONFIG = 78;
 
 function die(message: string, code = 2): never {
   process.stderr.write(`tollguard: ${message}\n`);
@@ -81,17 +83,18 @@ async function main(argv: string[]): Promise<void> {
 
   switch (cmd) {
     case 'run': {
-      if (!values.config) die('run needs --config FILE');
+      if (!values.config) die('run needs --config FILE', EX_CONFIG);
       const loaded = loadConfigFile(values.config);
-      if (!loaded.ok) die(loaded.error.message);
+      if (!loaded.ok) die(loaded.error.message, EX_CONFIG);
       const cfg = loaded.value.config;
       const log = createLogger({ level: cfg.log.level, file: cfg.log.file });
       const daemon = new Daemon({ configFile: values.config, log });
       const started = await daemon.start();
       if (!started.ok) {
         log.error('tollguard cannot start', { code: started.error.code, error: started.error.message });
+        process.stderr.write(`tollguard: cannot start: ${started.error.message}\n`);
         await daemon.stop();
-        process.exitCode = 1;
+        process.exitCode = started.error.code === 'TG_ERR_CONFIG' || started.error.code === 'TG_ERR_RATES' ? EX_CONFIG : 1;
         return;
       }
       let stopping = false;

@@ -111,7 +111,7 @@ export class Daemon {
     }
     this.closers.push(() => this.store.close());
 
-    this.alerter = new Alerter(config.alerts, { clock, log });
+    this.alerter = new Alerter(config.alerts, { clock, log, onDropped: () => this.metrics.alertDropped() });
     this.closers.push(() => this.alerter.stop());
 
     for (const p of config.pbx) this.adapters.set(p.name, createAdapter(p, config, clock, log));
@@ -172,9 +172,12 @@ export class Daemon {
       return fail('TG_ERR_CONTROL', `control.socket ${config.control.socket}: ${(err as Error).message}`);
     }
     if (config.alerts.dailySummary) {
-      const task = this.alerter.scheduleDailySummary(config.alerts.dailySummary, () => this.summary());
+      const task = this.alerter.scheduleDailySummary(config.alerts.dailySummary, () => this.summary(), config.home.timezone);
       this.closers.push(async () => task.stop());
     }
+    const gauges = setInterval(() => this.refreshGauges(), 5000);
+    gauges.unref();
+    this.closers.push(async () => clearInterval(gauges));
     log.info('tollguard started', { mode: config.mode, pbx: config.pbx.map((p) => `${p.name}(${p.type})`), home: config.home.country, rates: this.rules.deck ? this.rules.deck.size : 0 });
     this.notifier.ready();
     return ok(undefined);
@@ -215,6 +218,16 @@ export class Daemon {
     this.opts.onAction?.(a);
   }
 
+  /** Spend and ban gauges change with time, not only with events: refreshed periodically. */
+  private refreshGauges(): void {
+    const s = this.status();
+    for (const a of s.accounts) {
+      for (const [w, v] of Object.entries(a.spend)) this.metrics.setSpend(a.account, w, v.spent);
+    }
+    for (const [w, v] of Object.entries(s.global.spend)) this.metrics.setSpend('*', w, v.spent);
+    this.metrics.setActiveBans(s.bans.active);
+  }
+
   private health(): { ok: boolean; detail: object } {
     const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), since: a.statusSince() }));
     return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
@@ -222,6 +235,15 @@ export class Daemon {
 
   /** SIGHUP: a new config and rate deck, or the old ones kept when the new ones are broken. */
   reload(): { ok: boolean; message: string } {
+    this.notifier.reloading();
+    try {
+      return this.reloadConfig();
+    } finally {
+      this.notifier.ready();
+    }
+  }
+
+  private reloadConfig(): { ok: boolean; message: string } {
     const loaded = loadConfigFile(this.opts.configFile, this.opts.env);
     if (!loaded.ok) {
       this.log.error('reload refused: the new config is invalid, keeping the running one', { code: loaded.error.code, error: loaded.error.message });

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Docume
 import { parseDuration } from '../duration.js';
 import { registerSecret } from '../notify/logger.js';
 import { fail, ok, type Result } from '../result.js';
+import { validateAlertsConfig } from '../notify/alerts.js';
 import { compileAccountRules } from '../policy/compile.js';
 import { configSchema } from './schema.js';
 import type { AccountConfig, Config, PbxConfig, SpendLimits } from './types.js';
@@ -360,6 +361,12 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     dedupWindowMs: ms(a.dedupWindow as string | undefined, ['alerts', 'dedupWindow'], 600_000),
     dailySummary: a.dailySummary === undefined ? '0 8 * * *' : (a.dailySummary as string | null),
   };
+
+  for (const msg of validateAlertsConfig(alerts)) {
+    const colon = msg.indexOf(': ');
+    const segs = msg.slice(0, colon).split('.');
+    at(segs, msg.slice(colon + 2));
+  }
 
   const store: Config['store'] = raw.store?.type === 'redis' ? { type: 'redis', url: raw.store.url ?? '', prefix: raw.store.prefix ?? 'tollguard:' } : { type: 'sqlite' };
   const metricsListen = raw.metrics?.listen ?? null;

@@ -105,7 +105,9 @@ export class FreeswitchAdapter implements PbxAdapter {
     return fail('TG_ERR_PBX_REJECTED', `uuid_kill ${call.channel}: ${text}`, { callId: call.callId });
   }
 
-  async setFlag(family: string, key: string, value: string | null): Promise<Result<void>> {
+  async setFlag(family: string, flagKey: string, value: string | null): Promise<Result<void>> {
+    // mod_db splits its argument at every `/`, so the hooks' keys use `:` (docs/dialplan.md).
+    const key = flagKey.replaceAll('/', ':');
     for (const [what, part] of [['family', family], ['key', key], ['value', value]] as const) {
       if (part !== null && !DB_PART.test(part)) return fail('TG_ERR_PBX_REJECTED', `db ${what} must be 1-200 characters without "/" or whitespace`);
     }
