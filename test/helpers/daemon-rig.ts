@@ -66,7 +66,7 @@ accounts:
 ${opts.accounts ?? ''}
 blocklist: { maxRetry: 5, ignore: ["::1"], firewall: { type: none } }
 control: { socket: ${this.dir}/control.sock }
-alerts: { dailySummary: null }
+${opts.extra?.includes('alerts:') ? '' : 'alerts: { dailySummary: null }'}
 ${opts.extra ?? ''}
 `;
   }
