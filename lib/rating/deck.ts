@@ -59,10 +59,14 @@ function row(fields: string[]): Rate {
   };
 }
 
-/** A first row whose prefix and rate are both no numbers is a header (`prefix,rate_per_min,...`). */
+/**
+ * A first row is a header (`prefix,rate_per_min,...`) when its prefix field holds no digit at
+ * all and its rate is no number: a mistyped first rate (`44O,O.60`) must be reported, not
+ * silently skipped as a header.
+ */
 function isHeader(fields: string[]): boolean {
   const [first = '', second = ''] = fields;
-  return !prefixForm.test(first) && !decimal.test(second);
+  return !/\d/.test(first) && !decimal.test(second);
 }
 
 /**
