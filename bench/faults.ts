@@ -1,0 +1,72 @@
+/**
+ * Link faults, long form of test/integration/faults.test.ts: the real daemon over TCP against
+ * the simulated Asterisk and FreeSWITCH while the link is dropped or goes half-open at random
+ * moments, round after round, with calls starting, ending and dialing forbidden destinations
+ * around each fault. Prints per PBX: rounds, resyncs, live-call mismatches after resync,
+ * forbidden calls cut / placed, the over-budget call, and the time from the end of an
+ * outage to a ready link (median, p99, max).
+ *
+ *   node --import tsx bench/faults.ts                  # 200 rounds per PBX (~5 min)
+ *   BENCH_SHORT=1 node --import tsx bench/faults.ts    # 20 rounds per PBX
+ *   FAULT_ROUNDS=1000 FAULT_SEED=7 node --import tsx bench/faults.ts
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { Daemon } from '../daemon/daemon.js';
+import { MemoryLogger } from '../lib/notify/logger.js';
+import { AmiSimServer } from '../lib/sim/ami-server.js';
+import { EslSimServer } from '../lib/sim/esl-server.js';
+import { amiDriver, eslDriver, tempDir, until, writeConfig } from '../test/helpers/daemon-harness.js';
+import { FAULT_ACCOUNTS, playFaults } from '../test/helpers/faults-scenario.js';
+
+const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
+const rounds = Number(process.env.FAULT_ROUNDS ?? (short ? 20 : 200));
+const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, node ${process.version}`);
+console.log(`link faults: ${rounds} rounds per PBX, seed ${seed}; link timings keepalive 300ms/300ms, back-off 50ms..300ms`);
+
+for (const kind of ['asterisk', 'freeswitch'] as const) {
+  const dir = tempDir(`bench-faults-${kind}`);
+  const ami = kind === 'asterisk' ? await AmiSimServer.start({ secret: 'bench-ami-secret', authFailDelayMs: 50 }) : null;
+  const esl = kind === 'freeswitch' ? await EslSimServer.start({ password: 'bench-esl-password', heartbeatMs: null }) : null;
+  const configFile = writeConfig({
+    dir,
+    ...(ami ? { ami: { port: ami.port, secretVar: 'F_AMI' } } : {}),
+    ...(esl ? { esl: { port: esl.port, passwordVar: 'F_ESL' } } : {}),
+    accounts: FAULT_ACCOUNTS,
+  });
+  let resyncs = 0;
+  const log = new MemoryLogger();
+  const daemon = new Daemon({
+    configFile, log, env: { F_AMI: 'bench-ami-secret', F_ESL: 'bench-esl-password' },
+    onEvent: (e) => {
+      if (e.kind === 'CallsResynced') resyncs++;
+    },
+  });
+  const started = await daemon.start();
+  if (!started.ok) throw started.error;
+  await until(() => resyncs > 0, 5000);
+  const t0 = Date.now();
+  const r = await playFaults(daemon, ami ? amiDriver(ami) : eslDriver(esl!), () => resyncs, rounds, seed, short ? (s) => console.log(`  ${s}`) : () => undefined);
+  const secs = (Date.now() - t0) / 1000;
+  const cut = r.forbidden.filter((c) => c.cutByUs()).length;
+  console.log(
+    `${kind}: ${rounds} faults in ${secs.toFixed(0)} s, ${r.resyncs} resyncs, ${r.mismatches.length} live-call mismatches, ` +
+      `forbidden cut ${cut}/${r.forbidden.length} (${r.forbidden.filter((c) => c.answered()).length} answered before the cut), ` +
+      `over-budget call cut: ${r.budget.cutByUs() ? 'yes' : 'NO'}; ` +
+      `outage end -> ready: median ${pct(r.recoveryMs, 50)} ms, p99 ${pct(r.recoveryMs, 99)} ms, max ${Math.max(...r.recoveryMs)} ms`,
+  );
+  for (const m of r.mismatches.slice(0, 10)) console.log(`  MISMATCH ${m}`);
+  const hangupErrors = log.find('hangup not confirmed by the PBX').length;
+  console.log(`  log: ${log.lines.filter((l) => l.level === 'error').length} error lines (${hangupErrors} unconfirmed hangups), ${log.find('live calls resynced').length} resync lines`);
+  await daemon.stop();
+  await ami?.close();
+  await esl?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
