@@ -1,0 +1,36 @@
+/**
+ * Crash safety, long form of test/integration/crash.test.ts: `tollguard run` as a child
+ * process against the simulated Asterisk, SIGKILLed at random moments during live calls and
+ * restarted, many times in a row. Prints the spend the scenario must produce against the
+ * spend in the SQLite file and in `status`, suspensions, bans, whether the calls that breach
+ * after a restart were cut, and the time from SIGKILL to a ready link.
+ *
+ *   node --import tsx bench/crash.ts                 # 20 kills
+ *   BENCH_SHORT=1 node --import tsx bench/crash.ts   # 3 kills
+ *   CRASH_KILLS=50 CRASH_SEED=9 node --import tsx bench/crash.ts
+ */
+import os from 'node:os';
+import { CrashRig, playCrashes } from '../test/helpers/crash-scenario.js';
+
+const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
+const kills = Number(process.env.CRASH_KILLS ?? (short ? 3 : 20));
+const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+
+console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, node ${process.version}`);
+console.log(`crash safety: ${kills} kill -9 + restart cycles, seed ${seed}`);
+const rig = new CrashRig();
+await rig.start();
+try {
+  const r = await playCrashes(rig, kills, seed, (s) => console.log(`  ${s}`));
+  const sorted = [...r.restartMs].sort((a, b) => a - b);
+  const same = (a: number, b: number): string => (a === b ? 'equal' : 'DIFFERENT');
+  console.log(`acct-a spend: expected ${r.expectedSpendA}, SQLite ${r.storedSpendA} (${same(r.expectedSpendA, r.storedSpendA)}), status ${r.statusSpendA} (${same(r.expectedSpendA, r.statusSpendA)})`);
+  console.log(`acct-b spend counted before the first kill, read after the restart: ${r.spendBAfterRestart} (expected 0.08)`);
+  console.log(`suspended after the last restart: ${r.suspendedAfterLast.join(', ') || 'none'} (expected acct-s)`);
+  console.log(`bans after the last restart: ${r.bannedAfterLast.length}/${r.expectedBans.length} (${same(r.bannedAfterLast.join(), r.expectedBans.join()) })`);
+  console.log(`call of the suspended account placed while dead, cut at resync: ${r.suspendedCallCut ? 'yes' : 'NO'}; call that now breaches acct-b's budget cut: ${r.budgetCallCut ? 'yes' : 'NO'}`);
+  console.log(`SIGKILL -> restarted daemon's link ready (includes node + tsx start-up): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
+} finally {
+  await rig.stop();
+  rig.cleanup();
+}
