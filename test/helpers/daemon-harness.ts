@@ -36,6 +36,10 @@ export interface HarnessConfig {
   accounts: string;
   extra?: string;
   link?: string;
+  /** The alerts: block (default: no channels, no daily summary). */
+  alerts?: string;
+  /** The log: block (default: info, no file). */
+  log?: string;
 }
 
 /** Writes rates.csv and tollguard.yaml into `dir`; returns the config path. */
@@ -63,8 +67,8 @@ blocklist:
   ignore: ["::1"]
   firewall: { type: none }
 control: { socket: ${c.dir}/control.sock }
-alerts: { dailySummary: null }
-log: { level: info, file: null }
+alerts: ${c.alerts ?? '{ dailySummary: null }'}
+log: ${c.log ?? '{ level: info, file: null }'}
 ${c.extra ?? ''}`;
   const file = path.join(c.dir, 'tollguard.yaml');
   fs.writeFileSync(file, text, { mode: 0o600 });

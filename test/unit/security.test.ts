@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ManualClock } from '../../lib/clock.js';
+import { MemoryLogger } from '../../lib/notify/logger.js';
+import type { AuthFailed, PbxEvent } from '../../lib/pbx/events.js';
+import { AmiEventMapper } from '../../lib/pbx/asterisk/mapper.js';
+import { formatFrame } from '../../lib/pbx/asterisk/message.js';
+import { TrunkSet } from '../../lib/pbx/asterisk/names.js';
+import { AmiParser } from '../../lib/pbx/asterisk/parser.js';
+import { EslEvent } from '../../lib/pbx/freeswitch/event.js';
+import { FreeswitchEventMapper } from '../../lib/pbx/freeswitch/mapper.js';
+import { EslFrame, EslParser } from '../../lib/pbx/freeswitch/parser.js';
+
+/** Security claims of docs/security.md that are checked on the sources and the mappers. */
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const FIXTURES = path.resolve(repo, '../shared/fixtures');
+
+function sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+describe('security: no shell, ever', () => {
+  const files = [...sources(path.join(repo, 'lib')), ...sources(path.join(repo, 'daemon'))];
+
+  it('lib/ and daemon/ never use exec, execSync, shell: true or a shell binary', () => {
+    assert.ok(files.length > 50, `${files.length} source files scanned`);
+    const bad: string[] = [];
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      const lines = text.split('\n');
+      lines.forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '');
+        if (/(?<![.\w]|(?:private|public|protected|async|static)\s+)exec(Sync)?\s*\(/.test(code) || /\bshell\s*:\s*(true|['"`])/.test(code) || /['"`](\/bin\/)?(ba|da)?sh['"`]/.test(code) || /\bspawn(Sync)?\s*\(\s*['"`][^'"`]*\s[^'"`]*['"`]/.test(code)) {
+          bad.push(`${path.relative(repo, f)}:${i + 1}: ${line.trim()}`);
+        }
+      });
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it('child_process is imported only for spawn / execFile (never exec, execSync)', () => {
+    const importers: string[] = [];
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/import\s+(?:\{([^}]*)\}|(\w+)|\*\s+as\s+(\w+))\s+from\s+['"](?:node:)?child_process['"]/g)) {
+        importers.push(path.relative(repo, f));
+        assert.equal(m[1] === undefined, false, `${path.relative(repo, f)}: child_process imported whole`);
+        for (const name of m[1]!.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]!).filter(Boolean)) {
+          assert.ok(['spawn', 'spawnSync', 'execFile', 'execFileSync', 'type ChildProcess', 'ChildProcess'].includes(name), `${path.relative(repo, f)} imports ${name}`);
+        }
+      }
+    }
+    assert.ok(importers.includes('lib/firewall/run.ts'), `importers: ${importers.join(', ')}`);
+  });
+
+  it('every spawn / execFile passes its arguments as an array (no command line to parse)', () => {
+    const calls: string[] = [];
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/\b(spawn|spawnSync|execFile|execFileSync)\s*\(([^,)]*),\s*([^,)]*)/g)) {
+        calls.push(`${path.relative(repo, f)}: ${m[0]}`);
+        assert.doesNotMatch(m[3]!.trim(), /^['"`]/, `${path.relative(repo, f)}: ${m[0]}: arguments are a string`);
+      }
+    }
+    assert.ok(calls.length >= 1, 'the firewall runner spawns nft; the scan must see it');
+  });
+});
+
+describe('security: bans take the socket address, never a SIP header', () => {
+  const SPOOF = '198.51.100.77';
+  const REAL = '203.0.113.5';
+
+  it('FreeSWITCH: network-ip only, even when every other header (contact, from-host, to-host, call-id) names another address', () => {
+    const events: PbxEvent[] = [];
+    const mapper = new FreeswitchEventMapper({ pbx: 'fs', trunks: ['uas'], trunkAddresses: [], clock: new ManualClock(), log: new MemoryLogger() });
+    let fed = 0;
+    for (const name of ['register-bruteforce-json', 'invite-scan-json']) {
+      const p = new EslParser();
+      p.parse(fs.readFileSync(path.join(FIXTURES, 'freeswitch', name, 'server.raw')), (frame) => {
+        if (frame.type !== 'text/event-json' || !frame.body) return;
+        const obj = JSON.parse(frame.body.toString('utf8')) as Record<string, string>;
+        if (obj['Event-Name'] !== 'CUSTOM') return;
+        for (const k of Object.keys(obj)) {
+          if (k === 'network-ip' || k === 'network_ip') obj[k] = REAL;
+          else if (!k.startsWith('FreeSWITCH-')) obj[k] = obj[k]!.replace(/\d{1,3}(?:\.\d{1,3}){3}/g, SPOOF);
+        }
+        const body = Buffer.from(JSON.stringify(obj));
+        const ev = EslEvent.fromFrame(new EslFrame('text/event-json', new Map([['Content-Type', 'text/event-json']]), body));
+        if (!ev || !mapper.wants(ev)) return;
+        fed++;
+        mapper.map(ev, (e) => events.push(e));
+      });
+    }
+    const failed = events.filter((e): e is AuthFailed => e.kind === 'AuthFailed');
+    assert.ok(fed > 10 && failed.length > 5, `${fed} events fed, ${failed.length} failures`);
+    assert.deepEqual([...new Set(failed.map((e) => e.address))], [REAL]);
+  });
+
+  it('Asterisk: RemoteAddress only, whatever AccountID, LocalAddress or SessionID say', () => {
+    const events: PbxEvent[] = [];
+    const mapper = new AmiEventMapper({ pbx: 'ast', trunks: new TrunkSet([]), amiUsername: 'tollguard', clock: new ManualClock(), log: new MemoryLogger(), emit: (e) => events.push(e) });
+    const raw = fs.readFileSync(path.join(FIXTURES, 'asterisk', 'register-bruteforce', 'server.raw'));
+    const p = new AmiParser();
+    p.parse(raw, (m) => {
+      if (m.event === null) return;
+      const pairs = m.pairs().map(([k, v]): [string, string] => [k, k === 'RemoteAddress' ? v.replace(/\d{1,3}(?:\.\d{1,3}){3}/, REAL) : v.replace(/\d{1,3}(?:\.\d{1,3}){3}/g, SPOOF)]);
+      const q = new AmiParser();
+      q.parse(Buffer.from(formatFrame(pairs)!), (spoofed) => mapper.handle(spoofed));
+    });
+    const failed = events.filter((e): e is AuthFailed => e.kind === 'AuthFailed');
+    assert.ok(failed.length > 5, `${failed.length} failures`);
+    assert.deepEqual([...new Set(failed.map((e) => e.address))], [REAL]);
+  });
+});
