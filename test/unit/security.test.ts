@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
+import type { LinkTiming } from '../../lib/config/types.js';
+import { normalizeAddress } from '../../lib/guard/address.js';
+import { HangupCause } from '../../lib/pbx/events.js';
+import { AsteriskAdapter } from '../../lib/pbx/asterisk/adapter.js';
+import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import type { AuthFailed, PbxEvent } from '../../lib/pbx/events.js';
 import { AmiEventMapper } from '../../lib/pbx/asterisk/mapper.js';
@@ -118,5 +123,34 @@ describe('security: bans take the socket address, never a SIP header', () => {
     const failed = events.filter((e): e is AuthFailed => e.kind === 'AuthFailed');
     assert.ok(failed.length > 5, `${failed.length} failures`);
     assert.deepEqual([...new Set(failed.map((e) => e.address))], [REAL]);
+  });
+});
+
+describe('security: nothing hostile reaches nft or the PBX as a command', () => {
+  it('an address must be an IP literal before it can be banned: hostnames, out-of-range and injected text are refused', () => {
+    for (const bad of ['999.1.1.1', 'example.com', '1.2.3.4; flush ruleset', '1.2.3.4 }', '1.2.3.4\nflush ruleset', '$(reboot)', '', '1.2.3', '::1::2', '1.2.3.4/0']) {
+      assert.equal(normalizeAddress(bad), null, JSON.stringify(bad));
+    }
+    assert.equal(normalizeAddress('203.0.113.7')?.address, '203.0.113.7');
+    assert.equal(normalizeAddress('::ffff:203.0.113.7')?.address, '203.0.113.7');
+  });
+
+  const timing: LinkTiming = { connectTimeoutMs: 100, actionTimeoutMs: 100, keepaliveIntervalMs: 1000, keepaliveTimeoutMs: 1000, backoffInitialMs: 100, backoffMaxMs: 1000, maxFrameBytes: 1 << 20 };
+  const deps = { clock: new ManualClock(), log: new MemoryLogger() };
+
+  it('Asterisk: a Hangup never takes a regex (which would hang up every matching channel) or an empty channel', async () => {
+    const a = new AsteriskAdapter({ name: 'ast', type: 'asterisk', host: '127.0.0.1', port: 1, username: 'u', secret: 'sssss', trunks: [], trunkAddresses: [], dbFamily: 'tollguard' }, timing, deps);
+    for (const channel of ['/.*/', '/PJSIP/', '']) {
+      const r = await a.hangup({ pbx: 'ast', callId: '1.1', channel }, HangupCause.normalClearing);
+      assert.ok(!r.ok && r.error.code === 'TG_ERR_PBX_REJECTED', channel);
+    }
+  });
+
+  it('FreeSWITCH: uuid_kill only takes a uuid, never text that would add a command', async () => {
+    const f = new FreeswitchAdapter({ name: 'fs', type: 'freeswitch', host: '127.0.0.1', port: 1, password: 'ppppp', trunks: [], trunkAddresses: [], eventFormat: 'json', dbFamily: 'tollguard' }, timing, deps);
+    for (const channel of ['x\n\napi fsctl shutdown', '6f0c0e3a-0000-4000-8000-000000000000 NORMAL_CLEARING\n\napi shutdown', '', '../etc']) {
+      const r = await f.hangup({ pbx: 'fs', callId: channel, channel }, HangupCause.normalClearing);
+      assert.ok(!r.ok && r.error.code === 'TG_ERR_PBX_REJECTED', JSON.stringify(channel));
+    }
   });
 });
