@@ -209,6 +209,15 @@ export class Daemon {
           detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.endpoint, dialed: a.call.dialed, source: a.call.source },
         });
         break;
+      case 'hangup-failed':
+        this.metrics.hangupUnconfirmed(a.call.pbx);
+        this.alerter.alert({
+          kind: 'cut', severity: 'critical', key: `hangup-failed:${a.call.pbx}`,
+          title: `PBX ${a.call.pbx} does not confirm hangups`,
+          text: `tollguard decided to cut ${a.call.account}'s call to ${a.call.number?.e164 ?? a.call.dialed ?? '?'} but ${a.call.pbx} did not confirm: ${a.error}. It keeps retrying while the call lives.`,
+          detail: { pbx: a.call.pbx, callId: a.call.callId },
+        });
+        break;
       case 'suspend':
         this.alerter.alert({ kind: 'suspend', severity: 'critical', key: `suspend:${a.account}`, title: `${a.monitor ? 'Would suspend' : 'Suspended'} account ${a.account}`, text: a.reason, detail: { code: a.code } });
         break;

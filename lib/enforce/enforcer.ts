@@ -49,8 +49,12 @@ interface AccountActivity {
   recent: { at: number; e164: string; key: string }[];
 }
 
-/** Retries of a hangup the PBX did not confirm, while the call is still live. */
+/** Fast retries of a hangup the PBX did not confirm, while the call is still live. */
 const HANGUP_RETRIES = 4;
+/** After the fast retries, a still-live call is retried at this pace until it ends. */
+const STUCK_RETRY_MS = 10_000;
+/** Bound on the cuts waiting for an overloaded PBX (each is one live call). */
+const MAX_STUCK_CUTS = 10_000;
 const HEARTBEAT_MS = 1000;
 
 /**
@@ -71,6 +75,8 @@ export class Enforcer {
   private heartbeat: TimerHandle | null = null;
   /** Calls the store says were live when the daemon last ran, waiting for their PBX's resync. */
   private readonly restored = new Map<string, CallRecord>();
+  /** Cuts a PBX did not confirm after the fast retries: retried slowly, and at once when it answers again. */
+  private readonly stuck = new Map<string, { call: LiveCall; verdict: CutVerdict; timer: TimerHandle }>();
   private lastAlive: number | null = null;
   private stopped = false;
 
@@ -107,6 +113,7 @@ export class Enforcer {
     this.globalTimer?.cancel();
     for (const t of this.accountTimers.values()) t.cancel();
     for (const ts of this.callTimers.values()) for (const t of ts) t.cancel();
+    for (const s of this.stuck.values()) s.timer.cancel();
     await this.deps.store.markAlive(this.deps.clock.now()).catch(() => undefined);
   }
 
@@ -260,6 +267,7 @@ export class Enforcer {
 
   private ended(call: LiveCall, at: number): void {
     this.clearCallTimers(call);
+    this.unstick(callKey(call.pbx, call.callId));
     if (this.external(call)) {
       const cost = this.finalCost(call, at);
       if (call.answeredAt !== null) this.ledger.add(call.account, call.answeredAt, cost);
@@ -514,17 +522,57 @@ export class Enforcer {
       this.deps.log.error('no adapter for the call\'s PBX', { pbx: call.pbx, callId: call.callId });
       return;
     }
+    const key = callKey(call.pbx, call.callId);
     void adapter.hangup({ pbx: call.pbx, callId: call.callId, channel: call.channel }, verdict.cause).then((res) => {
-      if (res.ok) return;
       const stillLive = this.table.get(call.pbx, call.callId) === call;
-      this.deps.log.error('hangup not confirmed by the PBX', { pbx: call.pbx, callId: call.callId, code: res.error.code, error: res.error.message, attempt, willRetry: stillLive && attempt < HANGUP_RETRIES });
+      if (res.ok) {
+        this.unstick(key);
+        // The PBX answers again: the cuts it left unconfirmed go out now.
+        this.retryStuck(call.pbx);
+        return;
+      }
+      const linkUp = adapter.status() === 'ready';
+      this.deps.log.error('hangup not confirmed by the PBX', { pbx: call.pbx, callId: call.callId, code: res.error.code, error: res.error.message, attempt, willRetry: stillLive && linkUp && attempt < HANGUP_RETRIES });
       this.deps.onAction?.({ type: 'hangup-failed', call, error: res.error.message });
-      // While the link is down the resync after reconnect re-decides; a slow PBX gets a few retries.
-      if (!stillLive || attempt >= HANGUP_RETRIES || adapter.status() !== 'ready') return;
-      this.deps.clock.schedule(200 * 2 ** attempt, () => {
-        if (this.table.get(call.pbx, call.callId) === call) this.hangup(call, verdict, attempt + 1);
-      });
+      // While the link is down, the resync after reconnect decides again.
+      if (!stillLive || !linkUp || this.stopped) return;
+      if (attempt < HANGUP_RETRIES) {
+        this.deps.clock.schedule(200 * 2 ** attempt, () => {
+          if (this.table.get(call.pbx, call.callId) === call) this.hangup(call, verdict, attempt + 1);
+        });
+        return;
+      }
+      this.stick(call, verdict);
     });
+  }
+
+  private stick(call: LiveCall, verdict: CutVerdict): void {
+    const key = callKey(call.pbx, call.callId);
+    this.unstick(key);
+    if (this.stuck.size >= MAX_STUCK_CUTS) {
+      this.deps.log.error('too many unconfirmed cuts: not retrying this one until the next resync', { pbx: call.pbx, callId: call.callId, code: 'TG_ERR_PBX_OVERLOAD', queued: this.stuck.size });
+      return;
+    }
+    const timer = this.deps.clock.schedule(STUCK_RETRY_MS, () => {
+      this.stuck.delete(key);
+      if (this.table.get(call.pbx, call.callId) === call) this.hangup(call, verdict, HANGUP_RETRIES);
+    });
+    this.stuck.set(key, { call, verdict, timer });
+  }
+
+  private unstick(key: string): void {
+    const s = this.stuck.get(key);
+    if (!s) return;
+    s.timer.cancel();
+    this.stuck.delete(key);
+  }
+
+  private retryStuck(pbx: string): void {
+    for (const [key, s] of [...this.stuck]) {
+      if (s.call.pbx !== pbx) continue;
+      this.unstick(key);
+      if (this.table.get(s.call.pbx, s.call.callId) === s.call) this.hangup(s.call, s.verdict, HANGUP_RETRIES);
+    }
   }
 
   async suspend(account: string, reason: string, code = 'MANUAL'): Promise<void> {

@@ -20,6 +20,7 @@ export class Metrics {
   private readonly spend: Gauge<'account' | 'window'>;
   private readonly linkUp: Gauge<'pbx'>;
   private readonly alertsDropped: Counter;
+  private readonly hangupsUnconfirmed: Counter<'pbx'>;
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
   private readonly eventChildren = new Map<string, Map<string, { inc(): void }>>();
 
@@ -34,6 +35,7 @@ export class Metrics {
     this.spend = new Gauge({ name: 'tollguard_spend', help: 'Spend in the current window, in the rate deck currency.', labelNames: ['account', 'window'], registers: r });
     this.linkUp = new Gauge({ name: 'tollguard_pbx_link_up', help: '1 when the link to the PBX is ready, else 0.', labelNames: ['pbx'], registers: r });
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
+    this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
     // process_*, nodejs_* including nodejs_eventloop_lag_seconds.
     collectDefaultMetrics({ register: this.registry });
   }
@@ -59,6 +61,10 @@ export class Metrics {
   /** A hang-up, or in monitor mode one that would have happened. */
   cut(reason: string, monitor: boolean): void {
     (monitor ? this.wouldCuts : this.cuts).inc({ reason });
+  }
+
+  hangupUnconfirmed(pbx: string): void {
+    this.hangupsUnconfirmed.inc({ pbx });
   }
 
   ban(reason: string): void {
