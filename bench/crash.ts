@@ -23,11 +23,11 @@ await rig.start();
 try {
   const r = await playCrashes(rig, kills, seed, (s) => console.log(`  ${s}`));
   const sorted = [...r.restartMs].sort((a, b) => a - b);
-  const same = (a: number, b: number): string => (a === b ? 'equal' : 'DIFFERENT');
+  const same = <T>(a: T, b: T): string => (a === b ? 'equal' : 'DIFFERENT');
   console.log(`acct-a spend: expected ${r.expectedSpendA}, SQLite ${r.storedSpendA} (${same(r.expectedSpendA, r.storedSpendA)}), status ${r.statusSpendA} (${same(r.expectedSpendA, r.statusSpendA)})`);
   console.log(`acct-b spend counted before the first kill, read after the restart: ${r.spendBAfterRestart} (expected 0.08)`);
   console.log(`suspended after the last restart: ${r.suspendedAfterLast.join(', ') || 'none'} (expected acct-s)`);
-  console.log(`bans after the last restart: ${r.bannedAfterLast.length}/${r.expectedBans.length} (${same(r.bannedAfterLast.join(), r.expectedBans.join()) })`);
+  console.log(`bans after the last restart: ${r.bannedAfterLast.length}/${r.expectedBans.length} (${same(r.bannedAfterLast.join(), r.expectedBans.join())})`);
   console.log(`call of the suspended account placed while dead, cut at resync: ${r.suspendedCallCut ? 'yes' : 'NO'}; call that now breaches acct-b's budget cut: ${r.budgetCallCut ? 'yes' : 'NO'}`);
   console.log(`SIGKILL -> restarted daemon's link ready (includes node + tsx start-up): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
 } finally {
