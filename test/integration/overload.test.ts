@@ -16,7 +16,7 @@ import { sleep, tempDir, until, writeConfig } from '../helpers/daemon-harness.js
  * stays up; and calls on the other PBX, and on this one once it answers again, are cut.
  */
 
-/** lib/enforce/enforcer.ts HANGUP_RETRIES + the first attempt. */
+/** lib/enforce/enforcer.ts HANGUP_RETRIES + the first attempt: the fast retries (the slow ones come every 10 s). */
 const ATTEMPTS = 5;
 const BURST = 50;
 
@@ -75,7 +75,7 @@ describe('PBX overload: Hangup actions unanswered', function () {
     const channels = new Set(burst.map((c) => c.channel));
     const hangups = (): number => ami.actionsNamed('Hangup').filter((a) => channels.has(a.get('Channel') ?? '')).length;
     await until(() => hangups() >= BURST * ATTEMPTS, 10_000);
-    await sleep(1500); // nothing more may come
+    await sleep(1500); // nothing more may come before the slow retry
     loop.disable();
     const perCall = new Map<string, number>();
     for (const a of ami.actionsNamed('Hangup')) perCall.set(a.get('Channel') ?? '', (perCall.get(a.get('Channel') ?? '') ?? 0) + 1);
