@@ -217,8 +217,11 @@ export class Enforcer {
     // is admitted in order, not cut as a whole.
     let accountLive = 0;
     for (const c of this.table.ofAccount(call.account)) if (this.external(c) && !c.cut && c.number !== null) accountLive++;
+    // The whole table is scanned only when a global limit asks for it (hot path under load).
     let globalLive = 0;
-    for (const c of this.table.all()) if (this.external(c) && !c.cut && c.number !== null) globalLive++;
+    if (this.rules.config.global.maxConcurrent !== null) {
+      for (const c of this.table.all()) if (this.external(c) && !c.cut && c.number !== null) globalLive++;
+    }
     const key = callKey(call.pbx, call.callId);
 
     const verdict = evaluateCall(
@@ -348,6 +351,7 @@ export class Enforcer {
   /** Earliest instant any budget (account or global) runs out, with the window that does. */
   private exhaustion(account: string | null, now: number): { at: number; window: SpendWindow; limit: number } | null {
     const limits = account === null ? this.rules.config.global.spend : accountRules(this.rules.config, account).spend;
+    if (!WINDOWS.some((w) => limits[w] !== undefined)) return null;
     const live = this.liveRated(account).filter((l) => Number.isFinite(l.answeredAt)).map((l) => ({ answeredAt: l.answeredAt, rate: l.rate }));
     let best: { at: number; window: SpendWindow; limit: number } | null = null;
     for (const w of WINDOWS) {
@@ -371,31 +375,23 @@ export class Enforcer {
     this.accountTimers.get(account)?.cancel();
     this.accountTimers.delete(account);
     const ex = this.exhaustion(account, now);
-    if (ex) {
-      this.accountTimers.set(account, this.deps.clock.schedule(ex.at - now, () => this.budgetRanOut(account)));
-    }
+    if (ex) this.accountTimers.set(account, this.deps.clock.schedule(ex.at - now, () => this.budgetRanOut(account)));
     this.globalTimer?.cancel();
     this.globalTimer = null;
     const gx = this.exhaustion(null, now);
     if (gx) this.globalTimer = this.deps.clock.schedule(gx.at - now, () => this.budgetRanOut(null));
     // Unanswered rated calls are cut as soon as a budget is spent: they can only add to it.
-    this.cutUnansweredIfSpent(account, now);
+    const hit = ex && ex.at <= now ? { ex, global: false } : gx && gx.at <= now ? { ex: gx, global: true } : null;
+    if (!hit) return;
+    for (const l of this.liveRated(hit.global ? null : account)) {
+      if (l.call.answeredAt === null) this.cut(l.call, this.spendVerdict(l.call, hit.ex.window, hit.ex.limit, hit.global));
+    }
   }
 
   private rescheduleAll(): void {
     const accounts = new Set<string>(this.table.accounts());
     for (const a of this.accountTimers.keys()) accounts.add(a);
     for (const a of accounts) this.rescheduleBudgets(a);
-  }
-
-  private cutUnansweredIfSpent(account: string, now: number): void {
-    const ex = this.exhaustion(account, now);
-    const gx = this.exhaustion(null, now);
-    const hit = ex && ex.at <= now ? { ex, global: false } : gx && gx.at <= now ? { ex: gx, global: true } : null;
-    if (!hit) return;
-    for (const l of this.liveRated(hit.global ? null : account)) {
-      if (l.call.answeredAt === null) this.cut(l.call, this.spendVerdict(l.call, hit.ex.window, hit.ex.limit, hit.global));
-    }
   }
 
   private spendVerdict(call: LiveCall, window: SpendWindow, limit: number, global: boolean): CutVerdict {
