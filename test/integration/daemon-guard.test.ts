@@ -107,7 +107,7 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
       describe(`events as ${format}`, () => {
         let rig: DaemonRig;
         before(async () => {
-          rig = await DaemonRig.start({ freeswitch: true, eslFormat: format, accounts: '  acct-7: { international: true, spend: { day: 0.05 } }' });
+          rig = await DaemonRig.start({ freeswitch: true, eslFormat: format, accounts: '  acct-7: { international: true, spend: { day: 0.05 } }\n  acct-8: { international: true, spend: { day: 0.05 } }' });
         });
         after(async () => rig.stop());
 
@@ -153,6 +153,18 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
           assert.ok(kill, 'uuid_kill sent');
           const elapsed = kill.at - call.answeredAt!;
           assert.ok(Math.abs(elapsed - 5000) <= 250, `cut ${elapsed} ms after answer`);
+        });
+
+        it('two such calls at once are both cut at 2.5 s', async () => {
+          const esl = rig.esl!;
+          const calls = [1, 2].map((i) => esl.call({ user: '1008', account: 'acct-8', dialed: `01144207946000${i}`, answerAfterMs: 100 }));
+          await rig.waitFor(() => calls.every((c) => c.endedAt !== null), 6000, 'both calls cut');
+          for (const c of calls) {
+            const kill = esl.commands.find((k) => k.line.startsWith(`api uuid_kill ${c.aUuid}`));
+            assert.ok(kill, 'uuid_kill sent');
+            const elapsed = kill.at - c.answeredAt!;
+            assert.ok(Math.abs(elapsed - 2500) <= 250, `cut ${elapsed} ms after answer`);
+          }
         });
       });
     }
