@@ -186,9 +186,12 @@ export class Daemon {
   private onEvent(e: PbxEvent): void {
     this.opts.onEvent?.(e);
     this.metrics.eventSeen(e.pbx, e.kind);
-    if (e.kind === 'AuthFailed' || e.kind === 'AuthSucceeded') this.guard?.handle(e);
-    else this.enforcer.handle(e);
-    if (e.kind !== 'AuthFailed' && e.kind !== 'AuthSucceeded') this.metrics.setLiveCalls(e.pbx, this.enforcer.table.ofPbx(e.pbx).length);
+    if (e.kind === 'AuthFailed' || e.kind === 'AuthSucceeded') {
+      this.guard?.handle(e);
+      return;
+    }
+    this.enforcer.handle(e);
+    this.metrics.setLiveCalls(e.pbx, this.enforcer.table.countOf(e.pbx));
   }
 
   private onAction(a: EnforcerAction): void {

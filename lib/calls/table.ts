@@ -24,6 +24,8 @@ export interface ResyncChanges {
 export class CallTable {
   private readonly calls = new Map<string, LiveCall>();
   private readonly byAccount = new Map<string, Set<LiveCall>>();
+  /** Live calls per PBX: read on every call event (metrics), so counted, not filtered. */
+  private readonly perPbx = new Map<string, number>();
 
   get size(): number {
     return this.calls.size;
@@ -41,8 +43,8 @@ export class CallTable {
     return this.byAccount.get(account) ?? EMPTY;
   }
 
-  ofPbx(pbx: string): LiveCall[] {
-    return [...this.calls.values()].filter((c) => c.pbx === pbx);
+  countOf(pbx: string): number {
+    return this.perPbx.get(pbx) ?? 0;
   }
 
   accounts(): IterableIterator<string> {
@@ -131,6 +133,7 @@ export class CallTable {
 
   private add(call: LiveCall): void {
     this.calls.set(callKey(call.pbx, call.callId), call);
+    this.perPbx.set(call.pbx, (this.perPbx.get(call.pbx) ?? 0) + 1);
     let set = this.byAccount.get(call.account);
     if (!set) this.byAccount.set(call.account, (set = new Set()));
     set.add(call);
@@ -138,6 +141,7 @@ export class CallTable {
 
   private remove(call: LiveCall): void {
     this.calls.delete(callKey(call.pbx, call.callId));
+    this.perPbx.set(call.pbx, (this.perPbx.get(call.pbx) ?? 1) - 1);
     const set = this.byAccount.get(call.account);
     if (set) {
       set.delete(call);

@@ -8,9 +8,8 @@ import type { NumberClassifier } from '../numbers/classify.js';
 import type { Logger } from '../notify/logger.js';
 import type { PbxAdapter } from '../pbx/adapter.js';
 import type { CallsResynced, PbxEvent } from '../pbx/events.js';
-import { HangupCause } from '../pbx/events.js';
 import { exhaustionInstant, callCostInstant, callDurationInstant } from '../policy/budget.js';
-import { evaluateCall, type PolicyContext, type Verdict } from '../policy/evaluate.js';
+import { budgetVerdict, evaluateCall, type BudgetCode, type CallFacts, type PolicyContext, type Verdict } from '../policy/evaluate.js';
 import { accruedCost, billedCost } from '../rating/cost.js';
 import type { Rate, RateDeck } from '../rating/deck.js';
 import type { AuditAction, CallRecord, Store, Suspension } from '../store/store.js';
@@ -226,16 +225,7 @@ export class Enforcer {
 
     const verdict = evaluateCall(
       'dial',
-      {
-        account: call.account,
-        callerId: call.callerId,
-        source: call.source,
-        fromTrunk: call.fromTrunk,
-        number: call.number,
-        internal: call.internal,
-        startedAt: call.startedAt,
-        answeredAt: call.answeredAt,
-      },
+      facts(call),
       {
         suspended: this.suspended.has(call.account),
         liveCalls: accountLive,
@@ -318,23 +308,19 @@ export class Enforcer {
     const rules = accountRules(this.rules.config, call.account);
     const now = this.deps.clock.now();
     const timers: TimerHandle[] = [];
-    const at = (instant: number | null, verdict: () => CutVerdict): void => {
+    const at = (instant: number | null, code: BudgetCode, rule: string, reason: string): void => {
       if (instant === null) return;
       timers.push(this.deps.clock.schedule(instant - now, () => {
-        if (this.table.get(call.pbx, call.callId) === call) this.cut(call, verdict());
+        if (this.table.get(call.pbx, call.callId) === call) this.cutBudget(call, code, rule, reason);
       }));
     };
     if (rules.maxCallDurationMs !== null) {
-      at(callDurationInstant(rules.maxCallDurationMs, call.answeredAt ?? call.startedAt), () => ({
-        action: 'cut', code: 'CALL_DURATION', rule: `accounts.${call.account}.maxCallDuration`, cause: HangupCause.normalClearing,
-        reason: `call of ${call.account} to ${this.dest(call)} reached the longest allowed duration`,
-      }));
+      at(callDurationInstant(rules.maxCallDurationMs, call.answeredAt ?? call.startedAt), 'CALL_DURATION', `accounts.${call.account}.maxCallDuration`,
+        `call of ${call.account} to ${this.dest(call)} reached the longest allowed duration`);
     }
     if (rules.maxCallCost !== null && call.rate && call.answeredAt !== null) {
-      at(callCostInstant(rules.maxCallCost, call.rate, call.answeredAt), () => ({
-        action: 'cut', code: 'CALL_COST', rule: `accounts.${call.account}.maxCallCost`, cause: HangupCause.normalClearing,
-        reason: `call of ${call.account} to ${this.dest(call)} reached the most one call may cost (${rules.maxCallCost} ${this.rules.config.rates.currency})`,
-      }));
+      at(callCostInstant(rules.maxCallCost, call.rate, call.answeredAt), 'CALL_COST', `accounts.${call.account}.maxCallCost`,
+        `call of ${call.account} to ${this.dest(call)} reached the most one call may cost (${rules.maxCallCost} ${this.rules.config.rates.currency})`);
     }
     if (timers.length) this.callTimers.set(callKey(call.pbx, call.callId), timers);
   }
@@ -384,7 +370,7 @@ export class Enforcer {
     const hit = ex && ex.at <= now ? { ex, global: false } : gx && gx.at <= now ? { ex: gx, global: true } : null;
     if (!hit) return;
     for (const l of this.liveRated(hit.global ? null : account)) {
-      if (l.call.answeredAt === null) this.cut(l.call, this.spendVerdict(l.call, hit.ex.window, hit.ex.limit, hit.global));
+      if (l.call.answeredAt === null) this.cutSpent(l.call, hit.ex.window, hit.ex.limit, hit.global);
     }
   }
 
@@ -394,13 +380,21 @@ export class Enforcer {
     for (const a of accounts) this.rescheduleBudgets(a);
   }
 
-  private spendVerdict(call: LiveCall, window: SpendWindow, limit: number, global: boolean): CutVerdict {
+  private cutSpent(call: LiveCall, window: SpendWindow, limit: number, global: boolean): void {
     const cur = this.rules.config.rates.currency;
-    return global
-      ? { action: 'cut', code: 'SPEND_GLOBAL', rule: `global.spend.${window}`, cause: HangupCause.normalClearing,
-          reason: `global ${window} budget of ${limit} ${cur} is spent; cutting ${call.account}'s call to ${this.dest(call)}` }
-      : { action: 'cut', code: 'SPEND_ACCOUNT', rule: `accounts.${call.account}.spend.${window}`, cause: HangupCause.normalClearing,
-          reason: `${call.account}'s ${window} budget of ${limit} ${cur} is spent; cutting its call to ${this.dest(call)}` };
+    if (global) {
+      this.cutBudget(call, 'SPEND_GLOBAL', `global.spend.${window}`,
+        `global ${window} budget of ${limit} ${cur} is spent; cutting ${call.account}'s call to ${this.dest(call)}`);
+    } else {
+      this.cutBudget(call, 'SPEND_ACCOUNT', `accounts.${call.account}.spend.${window}`,
+        `${call.account}'s ${window} budget of ${limit} ${cur} is spent; cutting its call to ${this.dest(call)}`);
+    }
+  }
+
+  /** Mid-call limits go through the policy's budgetVerdict, so its emergency check applies. */
+  private cutBudget(call: LiveCall, code: BudgetCode, rule: string, reason: string): void {
+    const verdict = budgetVerdict(facts(call), code, rule, reason);
+    if (verdict.action === 'cut') this.cut(call, verdict);
   }
 
   private budgetRanOut(account: string | null): void {
@@ -414,7 +408,7 @@ export class Enforcer {
       else this.accountTimers.set(account, t);
       return;
     }
-    for (const l of this.liveRated(account)) this.cut(l.call, this.spendVerdict(l.call, ex.window, ex.limit, account === null));
+    for (const l of this.liveRated(account)) this.cutSpent(l.call, ex.window, ex.limit, account === null);
   }
 
   private async reloadWindows(now: number): Promise<void> {
@@ -666,3 +660,10 @@ export class Enforcer {
 }
 
 const round = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+function facts(call: LiveCall): CallFacts {
+  return {
+    account: call.account, callerId: call.callerId, source: call.source, fromTrunk: call.fromTrunk,
+    number: call.number, internal: call.internal, startedAt: call.startedAt, answeredAt: call.answeredAt,
+  };
+}
