@@ -217,6 +217,12 @@ const port = (server.address() as net.AddressInfo).port;
 // ---- the daemon ----------------------------------------------------------------------------
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollguard-load-'));
+const metricsPort = await new Promise<number>((resolve) => {
+  const probe = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (probe.address() as net.AddressInfo).port;
+    probe.close(() => resolve(p));
+  });
+});
 fs.writeFileSync(path.join(dir, 'rates.csv'), 'prefix,rate_per_min,connect_fee,first_increment,next_increment\n+44,0.02,0,60,60\n+1,0.01,0,6,6\n+53,1.10,0,60,60\n');
 const configFile = path.join(dir, 'tollguard.yaml');
 fs.writeFileSync(configFile, `mode: enforce
@@ -233,9 +239,17 @@ blocklist: { firewall: { type: none } }
 control: { socket: ${dir}/control.sock }
 alerts: { dailySummary: null }
 log: { level: warn, file: null }
+metrics: { listen: "127.0.0.1:${metricsPort}" }
 `, { mode: 0o600 });
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'daemon/cli.ts'), 'run', '--config', configFile], {
-  cwd: repo, env: { ...process.env, LOAD_SECRET: 'load-secret' }, stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
+// As in production: the compiled daemon with the unit's heap cap (systemd/tollguard.service).
+// tsx only when dist/ is missing; it adds about 25 MiB of loader.
+const compiled = path.join(repo, 'dist/daemon/cli.js');
+const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(repo, 'daemon/cli.ts')];
+const heapCap = process.env.LOAD_HEAP_MB ?? '256';
+const snapshots = process.env.LOAD_HEAPSNAPSHOT === '1';
+const nodeFlags = [`--max-old-space-size=${heapCap}`, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : [])];
+const child = spawn(process.execPath, [...nodeFlags, ...entry, 'run', '--config', configFile], {
+  cwd: dir, env: { ...process.env, NODE_OPTIONS: '', LOAD_SECRET: 'load-secret' }, stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
 });
 const pid = child.pid!;
 const CLK_TCK = 100;
@@ -245,6 +259,38 @@ const procCpuMs = (): number => {
   return ((Number(parts[11]) + Number(parts[12])) * 1000) / CLK_TCK;
 };
 const procRssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+/** The daemon's own V8 figures from /metrics (prom-client's default metrics), in MiB. */
+const heapMb = async (): Promise<{ used: number; total: number; external: number }> => {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const g = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return { used: g('nodejs_heap_size_used_bytes'), total: g('nodejs_heap_size_total_bytes'), external: g('nodejs_external_memory_bytes') };
+  } catch {
+    return { used: NaN, total: NaN, external: NaN };
+  }
+};
+const heapSeen: number[] = [];
+const snapshot = async (label: string): Promise<void> => {
+  if (!snapshots) return;
+  const before = new Set(fs.readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    const made = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (made !== undefined) {
+      // Node writes the file in place: done when its size stops changing.
+      let size = -1;
+      while (size !== fs.statSync(path.join(dir, made)).size) {
+        size = fs.statSync(path.join(dir, made)).size;
+        await sleep(1000);
+      }
+      const keep = path.join(os.tmpdir(), `tollguard-load-${label}.heapsnapshot`);
+      fs.copyFileSync(path.join(dir, made), keep);
+      console.log(`  heap snapshot ${label}: ${keep}`);
+      return;
+    }
+    await sleep(100);
+  }
+};
 const status = async (): Promise<StatusReport | null> => {
   const r = await controlRequest(path.join(dir, 'control.sock'), 'status', {}, 10_000);
   return r.ok ? (r.value as StatusReport) : null;
@@ -277,6 +323,7 @@ let measureFrom = 0;
 let cpuAtMeasure = 0;
 let writtenAtMeasure = 0;
 let rssAfterRamp = 0;
+let heapAfterRamp = 0;
 const pumpCpu0 = process.cpuUsage();
 let lastReport = Date.now();
 
@@ -287,6 +334,8 @@ while (Date.now() < endAt && session) {
     cpuAtMeasure = procCpuMs();
     writtenAtMeasure = written;
     rssAfterRamp = procRssMb();
+    heapAfterRamp = (await heapMb()).used;
+    await snapshot('after-ramp');
     reactions.length = 0;
   }
   if (session.writableLength > 8 * 1024 * 1024) {
@@ -352,7 +401,9 @@ while (Date.now() < endAt && session) {
   if (Date.now() - lastReport >= 10_000) {
     lastReport = Date.now();
     const s = await status();
-    console.log(`  t=${((Date.now() - t0) / 1000).toFixed(0)}s live ${live.size} (tollguard ${s?.liveCalls.length ?? '?'}), written ${written}, rss ${procRssMb().toFixed(0)} MiB, cuts measured ${reactions.length}`);
+    const h = await heapMb();
+    if (measureFrom !== 0) heapSeen.push(h.used);
+    console.log(`  t=${((Date.now() - t0) / 1000).toFixed(0)}s live ${live.size} (tollguard ${s?.liveCalls.length ?? '?'}), written ${written}, rss ${procRssMb().toFixed(0)} MiB, heap used ${h.used.toFixed(0)} / total ${h.total.toFixed(0)} MiB, external ${h.external.toFixed(0)} MiB, cuts measured ${reactions.length}`);
   }
   await sleep(TICK_MS);
 }
@@ -361,6 +412,8 @@ const secs = (Date.now() - measureFrom) / 1000;
 const cpuMs = procCpuMs() - cpuAtMeasure;
 const eventsPerSec = (written - writtenAtMeasure) / secs;
 const rssEnd = procRssMb();
+const heapEnd = (await heapMb()).used;
+await snapshot('end');
 await sleep(1000);
 const s = await status();
 const pumpCpu = process.cpuUsage(pumpCpu0);
@@ -370,7 +423,10 @@ console.log(`events/s sustained over ${secs.toFixed(0)} s: ${eventsPerSec.toFixe
 console.log(`calls: ${started} legitimate, ${forbiddenStarted} forbidden; live at the end: pump ${live.size}, tollguard ${s?.liveCalls.length ?? '?'}`);
 console.log(`reaction DialBegin written -> Hangup read (${sorted.length} cuts): median ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${sorted.length ? sorted[sorted.length - 1]!.toFixed(2) : 'n/a'} ms (target p99 < 5 ms)`);
 console.log(`daemon CPU: ${((cpuMs / (secs * 1000)) * 100).toFixed(1)} % of one core (${(cpuMs / secs / (eventsPerSec || 1) * 1000).toFixed(1)} µs per event); pump CPU ${(((pumpCpu.user + pumpCpu.system) / 1000 / ((Date.now() - t0) || 1)) * 100).toFixed(1)} %`);
-console.log(`daemon RSS: ${rssStart.toFixed(0)} MiB at start, ${rssAfterRamp.toFixed(0)} MiB after the ramp, ${rssEnd.toFixed(0)} MiB after ${secs.toFixed(0)} s at load`);
+console.log(`daemon RSS: ${rssStart.toFixed(0)} MiB at start, ${rssAfterRamp.toFixed(0)} MiB after the ramp, ${rssEnd.toFixed(0)} MiB after ${secs.toFixed(0)} s at load (node flags: ${nodeFlags.join(' ')}, ${entry.length === 1 ? 'compiled dist/' : 'tsx'})`);
+const third = Math.max(1, Math.floor(heapSeen.length / 3));
+const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
+console.log(`daemon V8 heap used: ${heapAfterRamp.toFixed(0)} MiB after the ramp, ${heapEnd.toFixed(0)} MiB at the end; mean of the first third of the samples ${meanOf(heapSeen.slice(0, third)).toFixed(0)} MiB, of the last third ${meanOf(heapSeen.slice(-third)).toFixed(0)} MiB, max ${Math.max(...heapSeen, 0).toFixed(0)} MiB`);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 server.close();

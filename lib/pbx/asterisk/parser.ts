@@ -1,3 +1,4 @@
+import { detach } from '../../strings.js';
 import { AmiMessage } from './message.js';
 
 export interface AmiParserOptions {
@@ -36,7 +37,8 @@ const enum Mode {
  * Only the unfinished last line is kept between chunks; finished lines are already in the
  * message being built, so a 1 MiB response arriving in 1,460-byte pieces is read once, not
  * re-parsed on every chunk. Each chunk is decoded to a string once (up to its last LF, which
- * can never cut a UTF-8 sequence) and split with string searches, which V8 does fast.
+ * can never cut a UTF-8 sequence) and split with string searches, which V8 does fast. Each
+ * value is then copied out of the chunk (`detach`), so a value kept does not keep its chunk.
  *
  * Framing: lines end in CRLF (bare LF tolerated), a blank line ends a message, `Key: Value`
  * loses exactly one space after the colon. The banner `Asterisk Call Manager/x.y.z` is one
@@ -199,7 +201,7 @@ export class AmiParser {
       if (colon >= lineEnd) {
         if (this.atStreamStart) {
           this.atStreamStart = false;
-          this.banner = text.slice(pos, lineEnd);
+          this.banner = detach(text.slice(pos, lineEnd));
           this.size = 0;
         } else {
           this.report(`line without ':' ${quote(text.slice(pos, Math.min(lineEnd, pos + 40)))}`);
@@ -212,7 +214,8 @@ export class AmiParser {
       const key = text.slice(pos, colon);
       let valueStart = colon + 1;
       if (valueStart < lineEnd && text.charCodeAt(valueStart) === SPACE) valueStart++;
-      const value = text.slice(valueStart, lineEnd);
+      // Values outlive the chunk (call table, caches): never a view into it.
+      const value = detach(text.slice(valueStart, lineEnd));
       // Case-insensitive without a toLowerCase per line: only a key of the right length
       // and first letter is lowered (Uniqueid, Linkedid, Priority are 8 long too).
       const first = key.charCodeAt(0) | 0x20;

@@ -1,3 +1,4 @@
+import { detach } from '../../strings.js';
 import { TollguardError } from '../../result.js';
 import type { EslFrame } from './parser.js';
 
@@ -108,7 +109,7 @@ function jsonLookup(text: string, name: string): string | undefined | typeof NEE
   const to = text.indexOf('"', from + 1);
   if (to < 0) return NEEDS_PARSE;
   const v = text.slice(from + 1, to);
-  return v.includes('\\') ? NEEDS_PARSE : v;
+  return v.includes('\\') ? NEEDS_PARSE : detach(v);
 }
 
 /** The string value of `"key":"` when it has no escapes; null sends the caller to JSON.parse. */
@@ -119,7 +120,7 @@ function quickJson(text: string, key: string): string | null {
   const to = text.indexOf('"', from);
   if (to < 0) return null;
   const v = text.slice(from, to);
-  return v.includes('\\') ? null : v;
+  return v.includes('\\') ? null : detach(v);
 }
 
 /** A plain header's value found by its bytes (FreeSWITCH writes Event-Name first). */
@@ -172,7 +173,7 @@ function decodePlain(raw: Buffer, out: Record<string, string>): void {
     let nl = head.indexOf('\n', pos);
     if (nl < 0) nl = head.length;
     const colon = head.indexOf(': ', pos);
-    if (colon > pos && colon < nl) out[head.slice(pos, colon)] = urlDecode(head.slice(colon + 2, nl));
+    if (colon > pos && colon < nl) out[head.slice(pos, colon)] = detach(urlDecode(head.slice(colon + 2, nl)));
     pos = nl + 1;
   }
   const cl = out['Content-Length'];
@@ -198,7 +199,7 @@ function plainLookup(head: string, name: string): string | undefined {
   const from = at + name.length + 2;
   let to = head.indexOf('\n', from);
   if (to < 0) to = head.length;
-  return urlDecode(head.slice(from, to));
+  return detach(urlDecode(head.slice(from, to)));
 }
 
 /**
