@@ -74,6 +74,8 @@ export class Enforcer {
   private heartbeat: TimerHandle | null = null;
   /** Calls the store says were live when the daemon last ran, waiting for their PBX's resync. */
   private readonly restored = new Map<string, CallRecord>();
+  /** Calls with a row in the store: a call refused at dial never gets one, so nothing to end. */
+  private readonly persisted = new WeakSet<LiveCall>();
   /** Cuts a PBX did not confirm after the fast retries: retried slowly, and at once when it answers again. */
   private readonly stuck = new Map<string, { call: LiveCall; verdict: CutVerdict; timer: TimerHandle }>();
   private lastAlive: number | null = null;
@@ -264,7 +266,7 @@ export class Enforcer {
     if (this.external(call)) {
       const cost = this.finalCost(call, at);
       if (call.answeredAt !== null) this.ledger.add(call.account, call.answeredAt, cost);
-      this.storeWrite('end call', this.deps.store.endCall(call.pbx, call.callId, at, cost));
+      if (this.persisted.has(call)) this.storeWrite('end call', this.deps.store.endCall(call.pbx, call.callId, at, cost));
     }
     this.rescheduleBudgets(call.account);
   }
@@ -275,6 +277,7 @@ export class Enforcer {
   }
 
   private persist(call: LiveCall): void {
+    this.persisted.add(call);
     this.storeWrite(
       'save call',
       this.deps.store.saveCall({
@@ -438,6 +441,7 @@ export class Enforcer {
       const live = this.table.get(rec.pbx, rec.callId);
       if (live) {
         if (rec.answeredAt !== null) live.answeredAt = rec.answeredAt;
+        this.persisted.add(live);
         continue;
       }
       // Ended while the daemon was down: count it up to the last instant we knew it alive.

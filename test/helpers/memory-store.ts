@@ -18,9 +18,12 @@ export class MemoryStore implements Store {
   async saveCall(rec: CallRecord): Promise<void> {
     this.calls.set(`${rec.pbx}/${rec.callId}`, { ...rec });
   }
+  /** endCall for calls never saved (the SQLite and Redis stores warn about each). */
+  readonly endedUnsaved: string[] = [];
   async endCall(pbx: string, callId: string, endedAt: number, cost: number): Promise<void> {
     const c = this.calls.get(`${pbx}/${callId}`);
     if (c) Object.assign(c, { endedAt, cost });
+    else this.endedUnsaved.push(`${pbx}/${callId}`);
   }
   async liveCalls(): Promise<CallRecord[]> {
     return [...this.calls.values()].filter((c) => c.endedAt === null);

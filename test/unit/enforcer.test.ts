@@ -91,6 +91,20 @@ describe('enforcer', () => {
       assert.equal(r.store.audits.at(-1)!.action, 'cut');
     });
 
+    it('a call refused at dial leaves no row to end; an allowed one is saved and ended', async () => {
+      const r = await rig(config());
+      const refused = dial(r, 'acct-1002', '011442079460000');
+      const allowed = dial(r, 'acct-1001', '00442079460000');
+      answer(r, allowed);
+      r.clock.advance(30_000);
+      hangup(r, refused);
+      hangup(r, allowed);
+      await new Promise((res) => setImmediate(res));
+      assert.deepEqual(r.store.endedUnsaved, []);
+      assert.equal(r.store.calls.has(`office/${refused}`), false);
+      assert.equal(r.store.calls.get(`office/${allowed}`)?.cost, 0.3);
+    });
+
     it('lets acct-1001 call 00442079460000 (international on, GB allowed)', async () => {
       const r = await rig(config());
       const id = dial(r, 'acct-1001', '00442079460000');
