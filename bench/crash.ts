@@ -30,6 +30,18 @@ try {
   console.log(`bans after the last restart: ${r.bannedAfterLast.length}/${r.expectedBans.length} (${same(r.bannedAfterLast.join(), r.expectedBans.join())})`);
   console.log(`call of the suspended account placed while dead, cut at resync: ${r.suspendedCallCut ? 'yes' : 'NO'}; call that now breaches acct-b's budget cut: ${r.budgetCallCut ? 'yes' : 'NO'}`);
   console.log(`SIGKILL -> restarted daemon's link ready (includes node + tsx start-up): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
+  // The short test's assertions (test/integration/crash.test.ts), counted instead of thrown.
+  const failed = [
+    r.storedSpendA !== r.expectedSpendA && 'stored spend differs',
+    r.statusSpendA !== r.expectedSpendA && 'status spend differs',
+    r.spendBAfterRestart !== 0.08 && "acct-b's spend before the kill was lost",
+    r.suspendedAfterLast.join() !== 'acct-s' && 'suspensions differ',
+    r.bannedAfterLast.join() !== r.expectedBans.join() && 'bans differ',
+    !r.suspendedCallCut && "the suspended account's call was not cut",
+    !r.budgetCallCut && "acct-b's breaching call was not cut",
+  ].filter((x): x is string => typeof x === 'string');
+  console.log(failed.length ? `FAIL (seed ${seed}): ${failed.join('; ')}` : `PASS: ${kills} kills, nothing counted was lost (seed ${seed})`);
+  process.exitCode = failed.length ? 1 : 0;
 } finally {
   await rig.stop();
   rig.cleanup();

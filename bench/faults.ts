@@ -31,6 +31,8 @@ const pct = (xs: number[], p: number): number => {
 console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} cores, node ${process.version}`);
 console.log(`link faults: ${rounds} rounds per PBX, seed ${seed}; link timings keepalive 300ms/300ms, back-off 50ms..300ms`);
 
+/** The short test's assertions (test/integration/faults.test.ts), counted instead of thrown. */
+const failed: string[] = [];
 for (const kind of ['asterisk', 'freeswitch'] as const) {
   const dir = tempDir(`bench-faults-${kind}`);
   const ami = kind === 'asterisk' ? await AmiSimServer.start({ secret: 'bench-ami-secret', authFailDelayMs: 50 }) : null;
@@ -63,6 +65,10 @@ for (const kind of ['asterisk', 'freeswitch'] as const) {
       `outage end -> ready: median ${pct(r.recoveryMs, 50)} ms, p99 ${pct(r.recoveryMs, 99)} ms, max ${Math.max(...r.recoveryMs)} ms`,
   );
   for (const m of r.mismatches.slice(0, 10)) console.log(`  MISMATCH ${m}`);
+  if (r.mismatches.length) failed.push(`${kind}: ${r.mismatches.length} live-call mismatches after resync`);
+  if (cut < r.forbidden.length) failed.push(`${kind}: ${r.forbidden.length - cut} forbidden calls not cut`);
+  if (!r.budget.cutByUs()) failed.push(`${kind}: the over-budget call was not cut`);
+  if (r.resyncs < rounds) failed.push(`${kind}: ${r.resyncs} resyncs for ${rounds} faults`);
   const hangupErrors = log.find('hangup not confirmed by the PBX').length;
   console.log(`  log: ${log.lines.filter((l) => l.level === 'error').length} error lines (${hangupErrors} unconfirmed hangups), ${log.find('live calls resynced').length} resync lines`);
   await daemon.stop();
@@ -70,3 +76,5 @@ for (const kind of ['asterisk', 'freeswitch'] as const) {
   await esl?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }
+console.log(failed.length ? `FAIL (seed ${seed}):\n  ${failed.join('\n  ')}` : `PASS: every call known after each resync, every forbidden and over-budget call cut (seed ${seed})`);
+process.exitCode = failed.length ? 1 : 0;

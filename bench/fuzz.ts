@@ -65,3 +65,5 @@ for (const t of targets) {
   );
 }
 console.log(`rss at end ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB; invariant failures: ${failures}`);
+console.log(failures ? `FAIL: ${failures} invariant failures (seeds above)` : 'PASS: nothing thrown, buffers under their caps, auth events with real addresses only');
+process.exitCode = failures ? 1 : 0;

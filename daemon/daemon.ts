@@ -134,6 +134,14 @@ export class Daemon {
           this.metrics.ban(b.reason);
           this.alerter.alert({ kind: 'ban', severity: 'warning', key: `ban:${b.address}`, title: `Banned ${b.address}`, text: `${b.address} banned until ${new Date(b.expiresAt).toISOString()}: ${b.reason}`, detail: { ...b } });
         },
+        onRepaired: (r) => {
+          this.metrics.firewallRepaired(r.found);
+          this.alerter.alert({
+            kind: 'firewall-error', severity: 'warning', key: `firewall-repair:${r.found}`, title: 'Firewall changed outside tollguard',
+            text: `The kernel had lost ${r.found === 'missing elements' ? 'some bans' : r.found === 'no table' ? "tollguard's table" : "tollguard's drop rules"} (a \`flush ruleset\`?); ${r.reapplied} bans were put back.`,
+            detail: { ...r },
+          });
+        },
       });
       await this.guard.start();
       this.closers.unshift(() => this.guard!.stop());

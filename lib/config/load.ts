@@ -347,6 +347,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
       table: (fw.table as string | undefined) ?? 'tollguard',
       ports: (fw.ports as number[] | undefined) ?? [5060, 5061],
       conntrack: (fw.conntrack as boolean | undefined) ?? true,
+      verifyEveryMs: ms(fw.verifyEvery as string | undefined, ['blocklist', 'firewall', 'verifyEvery'], 30_000),
     },
   };
   blocklist.ignore.forEach((d, i) => { const e = checkCidr(d); if (e) at(['blocklist', 'ignore', i], e); });

@@ -206,6 +206,7 @@ export const configSchema: Schema = {
             table: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$', default: 'tollguard', description: 'nftables table (family inet).' },
             ports: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 65535 }, default: [5060, 5061], description: 'Ports dropped for banned sources (UDP and TCP).' },
             conntrack: { type: 'boolean', default: true, description: 'Remove established conntrack entries of a banned source, so a running UDP flood stops too.' },
+            verifyEvery: duration('How often the table is compared with the bans and repaired when someone else removed it or its elements (`systemctl reload nftables` runs `flush ruleset`). `0s` = never.', '30s'),
           },
         },
       },

@@ -103,6 +103,8 @@ export interface BlocklistConfig {
     ports: number[];
     /** Remove established conntrack entries of a banned source. */
     conntrack: boolean;
+    /** How often the kernel's table is compared with the bans and repaired (0 = never). */
+    verifyEveryMs: number;
   };
 }
 

@@ -6,6 +6,13 @@ export interface FirewallEntry {
   timeoutSec: number;
 }
 
+export interface FirewallState {
+  table: boolean;
+  /** Both drop rules (IPv4 and IPv6 sets) are in the input chain. */
+  rules: boolean;
+  addresses: Set<string>;
+}
+
 export interface Firewall {
   readonly type: 'nftables' | 'none';
   /** Creates the table, sets and drop rule (safe to run twice). */
@@ -13,6 +20,11 @@ export interface Firewall {
   /** Adds the addresses in one batch. Rejects with TG_ERR_FIREWALL on failure. */
   ban(entries: FirewallEntry[]): Promise<void>;
   unban(address: string): Promise<void>;
+  /**
+   * What is in the kernel now: whether the table and its drop rules exist, and the banned
+   * addresses. The guard compares it with its bans to repair what others removed.
+   */
+  inspect(): Promise<FirewallState>;
   /** Addresses currently in the sets with the seconds they have left. */
   list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]>;
   /** Removes the daemon's table entirely. */

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
-import type { Firewall, FirewallEntry } from './firewall.js';
+import type { Firewall, FirewallEntry, FirewallState } from './firewall.js';
 import { run, type RunResult } from './run.js';
 
 export interface NftablesOptions {
@@ -94,6 +94,15 @@ export class NftablesFirewall implements Firewall {
     throw this.error('unban', r);
   }
 
+  async inspect(): Promise<FirewallState> {
+    const r = await this.exec(['-j', 'list', 'table', 'inet', this.table], null);
+    if (r.code !== 0) {
+      if (/No such file or directory/.test(r.stderr)) return { table: false, rules: false, addresses: new Set() };
+      throw this.error('inspect', r);
+    }
+    return parseTable(r.stdout);
+  }
+
   async list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]> {
     const out: { address: string; family: 4 | 6; expiresInSec: number | null }[] = [];
     for (const [set, family] of [['banned4', 4], ['banned6', 6]] as const) {
@@ -165,6 +174,26 @@ function setFor(address: string, family: 4 | 6): 'banned4' | 'banned6' {
     throw new TollguardError('TG_ERR_FIREWALL', `not an IPv${family} address: ${JSON.stringify(address)}`, { address });
   }
   return family === 4 ? 'banned4' : 'banned6';
+}
+
+/**
+ * `nft -j list table inet <t>`: the addresses in both sets, and whether the input chain
+ * still drops each set's sources (someone may flush the chain and keep the table).
+ */
+export function parseTable(json: string): FirewallState {
+  const doc = JSON.parse(json) as { nftables?: { chain?: { name?: unknown }; rule?: { chain?: unknown; expr?: unknown } }[] };
+  const addresses = new Set(parseSetElements(json).map((e) => e.address));
+  let v4 = false;
+  let v6 = false;
+  for (const item of doc.nftables ?? []) {
+    const rule = item.rule;
+    if (!rule || rule.chain !== 'input') continue;
+    const expr = JSON.stringify(rule.expr ?? null);
+    if (!expr.includes('{"drop":null}')) continue;
+    if (expr.includes('"@banned4"')) v4 = true;
+    if (expr.includes('"@banned6"')) v6 = true;
+  }
+  return { table: true, rules: v4 && v6, addresses };
 }
 
 interface NftJsonElem {

@@ -1,5 +1,5 @@
 import type { Logger } from '../notify/logger.js';
-import type { Firewall, FirewallEntry } from './firewall.js';
+import type { Firewall, FirewallEntry, FirewallState } from './firewall.js';
 
 /** No firewall: bans are decided, stored and logged, and enforced by something else (or nothing). */
 export class NoFirewall implements Firewall {
@@ -17,6 +17,10 @@ export class NoFirewall implements Firewall {
 
   async unban(address: string): Promise<void> {
     this.log.info('unban not enforced (firewall none)', { address });
+  }
+
+  async inspect(): Promise<FirewallState> {
+    return { table: true, rules: true, addresses: new Set() };
   }
 
   async list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]> {

@@ -25,6 +25,15 @@ export interface GuardDeps {
   firewallQueue?: Partial<FirewallQueueOptions>;
   /** Every address whose ban reached the firewall (for latency figures and metrics). */
   onApplied?: (addresses: string[]) => void;
+  /** The kernel had lost bans or the table, and they were put back (alerts, metrics). */
+  onRepaired?: (r: FirewallRepair) => void;
+}
+
+export interface FirewallRepair {
+  /** What was found: the table gone, its drop rules gone, or only elements missing. */
+  found: 'no table' | 'no rules' | 'missing elements';
+  /** Bans put back. */
+  reapplied: number;
 }
 
 /**
@@ -49,6 +58,7 @@ export class Guard {
   private wouldBanned: LRUCache<string, number>;
   private expiryTimer: TimerHandle | null = null;
   private expiryAt = Infinity;
+  private verifyTimer: TimerHandle | null = null;
   private running = false;
 
   constructor(cfg: BlocklistConfig, private readonly deps: GuardDeps) {
@@ -88,6 +98,7 @@ export class Guard {
     }
     this.deps.log.info('guard started', { mode: this.deps.mode, activeBans: active.length, reapplied: this.deps.mode === 'enforce' });
     this.armExpiry();
+    this.armVerify();
   }
 
   async stop(): Promise<void> {
@@ -95,6 +106,8 @@ export class Guard {
     this.expiryTimer?.cancel();
     this.expiryTimer = null;
     this.expiryAt = Infinity;
+    this.verifyTimer?.cancel();
+    this.verifyTimer = null;
     await this.queue.drain();
     this.queue.stop();
   }
@@ -174,6 +187,55 @@ export class Guard {
     for (const b of this.bans.list()) {
       if (this.ignore.has(b.address, b.family)) await this.liftBan(b.address, 'ignored');
     }
+  }
+
+  /**
+   * Compares the kernel with the bans and puts back what someone else removed: Debian's
+   * `systemctl reload nftables` runs `flush ruleset`, which deletes our table with every
+   * ban in it, and nothing tells us. Runs every `firewall.verifyEvery`; null when all was
+   * in place (or in monitor mode, or with no firewall).
+   */
+  async verifyFirewall(): Promise<FirewallRepair | null> {
+    if (this.deps.mode !== 'enforce' || this.deps.firewall.type === 'none') return null;
+    const now = this.deps.clock.now();
+    // Bans about to run out are left alone: the kernel may already have dropped them.
+    const due = this.bans.list().filter((b) => b.expiresAt - now > 2000);
+    let state;
+    try {
+      state = await this.deps.firewall.inspect();
+    } catch (err) {
+      this.deps.log.error('could not read the firewall to verify the bans', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
+      return null;
+    }
+    const missing = due.filter((b) => !state.addresses.has(b.address));
+    const found = !state.table ? 'no table' : !state.rules ? 'no rules' : missing.length > 0 ? 'missing elements' : null;
+    if (found === null) return null;
+    this.deps.log.warn('firewall changed outside tollguard: re-applying the bans', {
+      code: 'TG_ERR_FIREWALL', found, bansMissing: missing.length, bansActive: due.length,
+    });
+    if (found !== 'missing elements') {
+      try {
+        await this.deps.firewall.start();
+      } catch (err) {
+        // The queue re-runs start() before each retry of the bans below.
+        this.deps.log.error('could not re-create the firewall table', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
+      }
+    }
+    for (const b of missing) this.queue.ban(b.address, b.family, b.expiresAt);
+    const repair = { found, reapplied: missing.length } as const;
+    this.deps.onRepaired?.(repair);
+    return repair;
+  }
+
+  private armVerify(): void {
+    const every = this.cfg.firewall.verifyEveryMs;
+    if (!this.running || this.verifyTimer || every <= 0 || this.deps.mode !== 'enforce' || this.deps.firewall.type === 'none') return;
+    this.verifyTimer = this.deps.clock.schedule(every, () => {
+      void this.verifyFirewall().finally(() => {
+        this.verifyTimer = null;
+        this.armVerify();
+      });
+    });
   }
 
   /** Lets the firewall queue send what it holds (tests and benches). */

@@ -21,6 +21,7 @@ export class Metrics {
   private readonly linkUp: Gauge<'pbx'>;
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
+  private readonly firewallRepairs: Counter<'found'>;
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
   private readonly eventChildren = new Map<string, Map<string, { inc(): void }>>();
 
@@ -36,6 +37,7 @@ export class Metrics {
     this.linkUp = new Gauge({ name: 'tollguard_pbx_link_up', help: '1 when the link to the PBX is ready, else 0.', labelNames: ['pbx'], registers: r });
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
     this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
+    this.firewallRepairs = new Counter({ name: 'tollguard_firewall_repairs_total', help: "Times the kernel had lost tollguard's table, drop rules or bans (changed outside tollguard) and they were put back.", labelNames: ['found'], registers: r });
     // process_*, nodejs_* including nodejs_eventloop_lag_seconds.
     collectDefaultMetrics({ register: this.registry });
   }
@@ -65,6 +67,10 @@ export class Metrics {
 
   hangupUnconfirmed(pbx: string): void {
     this.hangupsUnconfirmed.inc({ pbx });
+  }
+
+  firewallRepaired(found: string): void {
+    this.firewallRepairs.inc({ found });
   }
 
   ban(reason: string): void {

@@ -1,4 +1,4 @@
-import type { Firewall, FirewallEntry } from '../../lib/firewall/firewall.js';
+import type { Firewall, FirewallEntry, FirewallState } from '../../lib/firewall/firewall.js';
 import { TollguardError } from '../../lib/result.js';
 
 /** A Firewall that records every call and can be told to fail: for unit tests of the guard. */
@@ -16,6 +16,7 @@ export class RecordingFirewall implements Firewall {
   async start(): Promise<void> {
     this.check();
     this.starts++;
+    this.table = true;
   }
   async ban(entries: FirewallEntry[]): Promise<void> {
     this.check();
@@ -26,6 +27,16 @@ export class RecordingFirewall implements Firewall {
     this.check();
     this.unbans.push(address);
     this.elements.delete(address);
+  }
+  /** False after loseTable() until the next start(), as after `flush ruleset`. */
+  table = true;
+  loseTable(): void {
+    this.table = false;
+    this.elements.clear();
+  }
+  async inspect(): Promise<FirewallState> {
+    this.check();
+    return { table: this.table, rules: this.table, addresses: new Set(this.elements.keys()) };
   }
   async list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]> {
     return [...this.elements.values()].map((e) => ({ address: e.address, family: e.family, expiresInSec: e.timeoutSec }));

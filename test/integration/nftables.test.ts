@@ -81,7 +81,7 @@ describe('nftables firewall and guard against the real kernel (network namespace
   function guard(cfg: Partial<BlocklistConfig>, deps: Partial<GuardDeps> = {}): { g: Guard; store: MemoryStore; log: MemoryLogger } {
     const store = (deps.store as MemoryStore | undefined) ?? new MemoryStore();
     const log = (deps.log as MemoryLogger | undefined) ?? new MemoryLogger();
-    const g = new Guard(blocklistConfig({ firewall: { type: 'nftables', table: TABLE, ports: [5060, 5061], conntrack: true }, ...cfg }), {
+    const g = new Guard(blocklistConfig({ firewall: { type: 'nftables', table: TABLE, ports: [5060, 5061], conntrack: true, verifyEveryMs: 0 }, ...cfg }), {
       store, firewall: firewall(), clock: systemClock, log, mode: 'enforce', trunkAddresses: ['127.0.0.250'],
       firewallQueue: { retryInitialMs: 100, retryMaxMs: 400 }, ...deps,
     });
@@ -186,6 +186,46 @@ describe('nftables firewall and guard against the real kernel (network namespace
     assert.deepEqual([...kernelSet(ns, 'banned6').keys()], ['2001:db8::62']);
     const t = kernelSet(ns, 'banned4').get('192.0.2.61')?.timeout ?? 0;
     assert.ok(t > 590 && t <= 600, `remaining time, got ${t}`);
+  });
+
+  it('puts back the table, its rules and its bans after `flush ruleset` (systemctl reload nftables), a flushed chain or a deleted element', async function () {
+    this.timeout(15_000);
+    const { g, log } = guard({ maxRetry: 2, firewall: { type: 'nftables', table: TABLE, ports: [5060, 5061], conntrack: true, verifyEveryMs: 200 } });
+    await g.start();
+    for (const a of ['192.0.2.81', '192.0.2.82', '2001:db8::82']) {
+      g.handle(failure(a));
+      g.handle(failure(a));
+    }
+    await waitFor('bans', () => kernelSet(ns, 'banned4').size === 2 && kernelSet(ns, 'banned6').size === 1);
+    const bannedNow = () => [...kernelSet(ns, 'banned4').keys(), ...kernelSet(ns, 'banned6').keys()].sort();
+
+    // What Debian's nftables.service reload does: the whole ruleset goes, ours with it.
+    nftIn(ns, 'flush', 'ruleset');
+    assert.doesNotMatch(nftIn(ns, 'list', 'tables'), new RegExp(TABLE));
+    await waitFor('table and bans back', () => nftIn(ns, 'list', 'tables').includes(TABLE) && bannedNow().length === 3, 5000);
+    assert.deepEqual(bannedNow(), ['192.0.2.81', '192.0.2.82', '2001:db8::82']);
+    assert.equal(nftIn(ns, 'list', 'chain', 'inet', TABLE, 'input').match(/drop/g)?.length, 2);
+    const t = kernelSet(ns, 'banned4').get('192.0.2.81')?.timeout ?? 0;
+    assert.ok(t > 590 && t <= 600, `the remaining time, not a fresh ban: ${t}`);
+    assert.equal(log.find('firewall changed outside tollguard: re-applying the bans')[0]?.meta.found, 'no table');
+
+    // Rules flushed, sets kept: the drop rules come back.
+    nftIn(ns, 'flush', 'chain', 'inet', TABLE, 'input');
+    await waitFor('rules back', () => nftIn(ns, 'list', 'chain', 'inet', TABLE, 'input').match(/drop/g)?.length === 2, 5000);
+    assert.equal(bannedNow().length, 3);
+
+    // One element deleted by hand, not through tollguard: put back.
+    nftIn(ns, 'delete', 'element', 'inet', TABLE, 'banned4', '{ 192.0.2.82 }');
+    await waitFor('element back', () => kernelSet(ns, 'banned4').has('192.0.2.82'), 5000);
+    const found = log.find('firewall changed outside tollguard: re-applying the bans').map((l) => l.meta.found);
+    assert.deepEqual(found, ['no table', 'no rules', 'missing elements']);
+
+    // An unban through tollguard is not undone by the check.
+    assert.ok((await g.unban('192.0.2.81')).ok);
+    await g.flushFirewall();
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(kernelSet(ns, 'banned4').has('192.0.2.81'), false);
+    assert.equal(log.find('firewall changed outside tollguard: re-applying the bans').length, 3);
   });
 
   it('monitor mode adds no element and logs which address would have been banned', async () => {

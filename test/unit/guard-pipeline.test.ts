@@ -318,4 +318,45 @@ describe('guard: the ban pipeline', () => {
     await r.tick();
     assert.deepEqual(r.inFirewall(), []);
   });
+
+  describe('firewall verification', () => {
+    it('puts back bans the kernel lost, with their remaining time, and says so', async () => {
+      const repairs: unknown[] = [];
+      const r = new Rig({ maxRetry: 2, banTimeMs: 10 * MIN, firewall: { type: 'nftables', table: 'tollguard', ports: [5060], conntrack: false, verifyEveryMs: 30_000 } }, { onRepaired: (x) => repairs.push(x) });
+      await r.guard.start();
+      hammer(r, '192.0.2.5', 2);
+      hammer(r, '192.0.2.6', 2);
+      await r.tick();
+      assert.deepEqual(r.inFirewall(), ['192.0.2.5', '192.0.2.6']);
+      await r.tick(30_000);
+      assert.deepEqual(repairs, [], 'nothing to repair while all is in place');
+      assert.equal(r.firewall.starts, 1);
+
+      r.firewall.loseTable();
+      await r.tick(30_000);
+      await r.tick();
+      assert.deepEqual(repairs, [{ found: 'no table', reapplied: 2 }]);
+      assert.equal(r.firewall.starts, 2, 'the table is re-created');
+      assert.deepEqual(r.inFirewall(), ['192.0.2.5', '192.0.2.6']);
+      const left = r.firewall.elements.get('192.0.2.5')!.timeoutSec;
+      assert.ok(left <= 9 * 60 && left > 8 * 60, `remaining time: ${left}`);
+      assert.equal(r.log.find('firewall changed outside tollguard: re-applying the bans')[0]?.meta.code, 'TG_ERR_FIREWALL');
+      await r.guard.stop();
+    });
+
+    it('does nothing in monitor mode or with verifyEvery 0', async () => {
+      for (const [mode, every] of [['monitor', 30_000], ['enforce', 0]] as const) {
+        const r = new Rig({ maxRetry: 2, firewall: { type: 'nftables', table: 'tollguard', ports: [5060], conntrack: false, verifyEveryMs: every } }, { mode });
+        await r.guard.start();
+        hammer(r, '192.0.2.7', 2);
+        await r.tick();
+        r.firewall.loseTable();
+        await r.tick(120_000);
+        await r.tick();
+        assert.equal(r.firewall.starts, mode === 'monitor' ? 0 : 1, `${mode} ${every}`);
+        assert.deepEqual(r.log.find('firewall changed outside tollguard: re-applying the bans'), []);
+        await r.guard.stop();
+      }
+    });
+  });
 });
