@@ -68,7 +68,10 @@ export class CallTable {
         const call = this.get(e.pbx, e.callId);
         // A dial we never saw start (joined mid-call): it is still a call to judge.
         if (!call) return { kind: 'none' };
-        if (call.dialed !== null && call.dialed === e.dialed && call.trunk === e.trunk) return { kind: 'none' };
+        // An account set by the dialplan before the dial (not after answer: spend stays put).
+        const moved = e.account !== undefined && e.account !== call.account && call.answeredAt === null;
+        if (moved) this.move(call, e.account!);
+        if (!moved && call.dialed !== null && call.dialed === e.dialed && call.trunk === e.trunk) return { kind: 'none' };
         call.dialed = e.dialed;
         call.trunk = e.trunk;
         call.internal = e.trunk === null;
@@ -137,6 +140,12 @@ export class CallTable {
     let set = this.byAccount.get(call.account);
     if (!set) this.byAccount.set(call.account, (set = new Set()));
     set.add(call);
+  }
+
+  private move(call: LiveCall, account: string): void {
+    this.remove(call);
+    call.account = account;
+    this.add(call);
   }
 
   private remove(call: LiveCall): void {

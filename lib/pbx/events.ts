@@ -33,6 +33,11 @@ export interface CallDialing extends CallRef {
   dialed: string;
   /** The trunk the call leaves by; null when it rings a local endpoint (internal call). */
   trunk: string | null;
+  /**
+   * The caller's account as of this dial, when the PBX says it: the dialplan may set it
+   * after the call started (Asterisk `Set(CHANNEL(accountcode)=...)` before `Dial`).
+   */
+  account?: string;
 }
 
 export interface CallAnswered extends CallRef {

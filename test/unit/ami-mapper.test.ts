@@ -42,11 +42,11 @@ describe('AMI event mapping (fixtures)', () => {
     const at = new ManualClock().now();
     assert.deepEqual(calls, [
       { kind: 'CallStarted', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '127.0.0.1', fromTrunk: false },
-      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, dialed: '011442079460000', trunk: 'trunk-uas' },
+      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1001' },
       { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at },
       { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, cause: 'Normal Clearing' },
       { kind: 'CallStarted', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '127.0.0.1', fromTrunk: false },
-      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, dialed: '00442079460000', trunk: 'trunk-uas' },
+      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, dialed: '00442079460000', trunk: 'trunk-uas', account: 'acct-1001' },
       { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at },
       { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, cause: 'Normal Clearing' },
     ]);
@@ -55,6 +55,21 @@ describe('AMI event mapping (fixtures)', () => {
       ['PJSIP', '127.0.0.1', '1001'],
       ['PJSIP', '127.0.0.1', '1001'],
     ], 'our own AMI login is not reported');
+  });
+
+  it('outbound-call with the accountcode set by the dialplan before Dial: CallDialing carries the new account', () => {
+    const raw = fs.readFileSync(path.join(FIXTURES, 'outbound-call/server.raw'), 'latin1');
+    // The A-leg's block comes first in DialBegin; rewrite its AccountCode as Set(CHANNEL(accountcode)=acct-intl) would.
+    const edited = raw.replace(/Event: DialBegin\r\n[\s\S]*?AccountCode: acct-1001/g, (m) => m.replace(/acct-1001$/, 'acct-intl'));
+    assert.notEqual(edited, raw);
+    const events: PbxEvent[] = [];
+    const mapper = new AmiEventMapper({ pbx: 'pbx1', trunks: new TrunkSet(['trunk-uas']), amiUsername: 'fraudguard', clock: new ManualClock(), log: new MemoryLogger(), emit: (e) => events.push(e) });
+    const p = new AmiParser({ skipEvents: SKIPPED_EVENTS });
+    p.parse(Buffer.from(edited, 'latin1'), (m) => mapper.handle(m));
+    const started = events.filter((e) => e.kind === 'CallStarted').map((e) => e.account);
+    const dialing = events.filter((e) => e.kind === 'CallDialing').map((e) => e.account);
+    assert.deepEqual(started, ['acct-1001', 'acct-1001']);
+    assert.deepEqual(dialing, ['acct-intl', 'acct-intl']);
   });
 
   it('hangup-action: the trunk leg hanging up first does not end the call; the A-leg does', () => {

@@ -105,6 +105,23 @@ describe('enforcer', () => {
       assert.equal(r.store.calls.get(`office/${allowed}`)?.cost, 0.3);
     });
 
+    it('judges a call under the account the dialplan set before Dial, and moves its live count', async () => {
+      const r = await rig(config());
+      const callId = `1795527952.${seq++}`;
+      const base = { pbx: 'office', callId, channel: `PJSIP/1001-${callId}` };
+      r.enforcer.handle({ kind: 'CallStarted', ...base, at: r.clock.now(), account: 'acct-1002', endpoint: '1001', callerId: '1001', source: '192.0.2.10', fromTrunk: false });
+      r.enforcer.handle({ kind: 'CallDialing', ...base, at: r.clock.now(), dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1001' });
+      await Promise.resolve();
+      assert.deepEqual(cutIds(r), [], 'acct-1001 may call GB');
+      const second = `1795527952.${seq++}`;
+      const b2 = { pbx: 'office', callId: second, channel: `PJSIP/1001-${second}` };
+      r.enforcer.handle({ kind: 'CallStarted', ...b2, at: r.clock.now(), account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '192.0.2.10', fromTrunk: false });
+      r.enforcer.handle({ kind: 'CallDialing', ...b2, at: r.clock.now(), dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1002' });
+      await Promise.resolve();
+      assert.deepEqual(cutIds(r), [second], 'acct-1002 may not');
+      assert.equal(r.log.find('cutting call')[0]?.meta.account, 'acct-1002');
+    });
+
     it('lets acct-1001 call 00442079460000 (international on, GB allowed)', async () => {
       const r = await rig(config());
       const id = dial(r, 'acct-1001', '00442079460000');

@@ -193,7 +193,12 @@ export class AmiEventMapper {
     const key = `${dialed}|${trunk ?? ''}`;
     if (call.dialKey === key) return;
     call.dialKey = key;
-    this.opts.emit({ kind: 'CallDialing', pbx: this.opts.pbx, callId: call.callId, channel: call.channel, at: this.opts.clock.now(), dialed, trunk });
+    // The A-leg's block is first in DialBegin: its AccountCode is the one in force now.
+    const account = isALeg ? (knownOrNull(m.get('AccountCode')) ?? parseChannel(call.channel)?.endpoint ?? call.channel) : undefined;
+    this.opts.emit({
+      kind: 'CallDialing', pbx: this.opts.pbx, callId: call.callId, channel: call.channel, at: this.opts.clock.now(), dialed, trunk,
+      ...(account !== undefined ? { account } : {}),
+    });
   }
 
   /**
