@@ -274,22 +274,17 @@ const snapshot = async (label: string): Promise<void> => {
   if (!snapshots) return;
   const before = new Set(fs.readdirSync(dir));
   process.kill(pid, 'SIGUSR2');
-  for (let i = 0; i < 600; i++) {
-    const made = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
-    if (made !== undefined) {
-      // Node writes the file in place: done when its size stops changing.
-      let size = -1;
-      while (size !== fs.statSync(path.join(dir, made)).size) {
-        size = fs.statSync(path.join(dir, made)).size;
-        await sleep(1000);
-      }
-      const keep = path.join(os.tmpdir(), `tollguard-load-${label}.heapsnapshot`);
-      fs.copyFileSync(path.join(dir, made), keep);
-      console.log(`  heap snapshot ${label}: ${keep}`);
-      return;
-    }
-    await sleep(100);
+  // The daemon writes the snapshot on its main thread: once it answers again, the file is whole.
+  await sleep(200);
+  await status();
+  const made = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+  if (made === undefined) {
+    console.log(`  heap snapshot ${label}: none written`);
+    return;
   }
+  const keep = path.join(os.tmpdir(), `tollguard-load-${label}.heapsnapshot`);
+  fs.renameSync(path.join(dir, made), keep);
+  console.log(`  heap snapshot ${label}: ${keep} (${(fs.statSync(keep).size / 2 ** 20).toFixed(0)} MiB)`);
 };
 const status = async (): Promise<StatusReport | null> => {
   const r = await controlRequest(path.join(dir, 'control.sock'), 'status', {}, 10_000);

@@ -186,9 +186,44 @@ export class Daemon {
     const gauges = setInterval(() => this.refreshGauges(), 5000);
     gauges.unref();
     this.closers.push(async () => clearInterval(gauges));
+    this.schedulePrune();
     log.info('tollguard started', { mode: config.mode, pbx: config.pbx.map((p) => `${p.name}(${p.type})`), home: config.home.country, rates: this.rules.deck ? this.rules.deck.size : 0 });
     this.notifier.ready();
     return ok(undefined);
+  }
+
+  /**
+   * Retention: a minute after start, then every 6 hours, the store forgets what ended more
+   * than `store.retention` ago (SQLite deletes in small batches; Redis keys expire alone).
+   * Stopped before the store closes.
+   */
+  private schedulePrune(): void {
+    let running: Promise<void> | null = null;
+    let stopped = false;
+    const run = (): void => {
+      if (running || stopped) return;
+      const retentionMs = this.config.store.retentionMs;
+      running = this.store.prune(this.clock.now() - retentionMs).then(
+        (n) => {
+          if (n.calls + n.audit + n.bans > 0) this.log.info('store: pruned what ended before the retention', { ...n, retentionDays: retentionMs / 86_400_000 });
+        },
+        (err: unknown) => {
+          if (!stopped) this.log.warn('store: prune failed; retried in 6 hours', { code: 'TG_ERR_STORE', error: (err as Error).message });
+        },
+      ).finally(() => {
+        running = null;
+      });
+    };
+    const first = setTimeout(run, 60_000);
+    const every = setInterval(run, 6 * 3_600_000);
+    first.unref();
+    every.unref();
+    this.closers.unshift(async () => {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(every);
+      await running;
+    });
   }
 
   private onEvent(e: PbxEvent): void {

@@ -219,6 +219,7 @@ export const configSchema: Schema = {
         type: { enum: ['sqlite', 'redis'], default: 'sqlite', description: '`sqlite` or `redis`.' },
         url: { type: 'string', description: 'Redis URL, e.g. `redis://127.0.0.1:6379/0`.' },
         prefix: { type: 'string', default: 'tollguard:', description: 'Redis key prefix.' },
+        retention: duration('How long ended calls, audit records and expired bans (their escalation history) are kept. At least `32d` (a monthly budget reads the whole month). SQLite prunes every 6 hours in small steps; Redis lets the keys expire.', '90d'),
       },
       if: { properties: { type: { const: 'redis' } } },
       then: { required: ['url'] },

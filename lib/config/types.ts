@@ -130,7 +130,8 @@ export interface Config {
   sequentialWindowMs: number;
   rates: RatesConfig;
   blocklist: BlocklistConfig;
-  store: { type: 'sqlite' } | { type: 'redis'; url: string; prefix: string };
+  /** retentionMs: how long ended calls, audit records and expired bans are kept. */
+  store: ({ type: 'sqlite' } | { type: 'redis'; url: string; prefix: string }) & { retentionMs: number };
   control: { socket: string };
   metrics: { listen: string | null; linkDownAfterMs: number };
   alerts: AlertsConfig;

@@ -13,6 +13,6 @@ export function openStore(cfg: Config['store'], stateDir: string, log: Logger): 
     case 'sqlite':
       return new SqliteStore({ file: path.join(stateDir, SQLITE_FILE), log });
     case 'redis':
-      return new RedisStore({ url: cfg.url, prefix: cfg.prefix, log });
+      return new RedisStore({ url: cfg.url, prefix: cfg.prefix, log, retainMs: cfg.retentionMs });
   }
 }

@@ -79,6 +79,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
     `,
   },
+  {
+    // Retention: ended calls, old audit rows and stale ban history are pruned. The audit
+    // stays append-only except below the horizon the prune routine sets first.
+    version: 2,
+    sql: `
+      CREATE INDEX calls_ended ON calls (ended_at) WHERE ended_at IS NOT NULL;
+      CREATE TABLE prune_horizon (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        before INTEGER NOT NULL
+      );
+      INSERT INTO prune_horizon (id, before) VALUES (1, 0);
+      DROP TRIGGER audit_no_delete;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        WHEN OLD.at >= (SELECT before FROM prune_horizon WHERE id = 1)
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only (only rows older than the retention are pruned)'); END;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -4,7 +4,10 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import type { AuditAction, AuditRecord, BanRecord, CallRecord, Store, Suspension } from './store.js';
+import type { AuditAction, AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from './store.js';
+
+/** Rows deleted per statement when pruning: a few ms each, then the event loop runs. */
+const PRUNE_BATCH = 2000;
 
 /**
  * `NORMAL`: in WAL mode a commit is in the OS page cache when the call returns, so a
@@ -92,6 +95,10 @@ function prepareAll(db: Database.Database) {
       'INSERT INTO audit (at, action, subject, code, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     auditSince: db.prepare<[number], AuditRow>('SELECT at, action, subject, code, reason, detail FROM audit WHERE at >= ? ORDER BY at, id'),
+    setPruneHorizon: db.prepare<[number]>('UPDATE prune_horizon SET before = ? WHERE id = 1'),
+    pruneCalls: db.prepare<[number, number]>('DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)'),
+    pruneAudit: db.prepare<[number, number]>('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?)'),
+    pruneBans: db.prepare<[number, number]>('DELETE FROM bans WHERE rowid IN (SELECT rowid FROM bans WHERE expires_at < ? LIMIT ?)'),
   };
 }
 
@@ -349,6 +356,27 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw this.error('auditSince', err);
     }
+  }
+
+  async prune(before: number): Promise<PruneCounts> {
+    const counts: PruneCounts = { calls: 0, audit: 0, bans: 0 };
+    try {
+      // The audit trigger refuses any delete at or after the horizon.
+      this.ready('prune').setPruneHorizon.run(before);
+      for (const what of ['calls', 'audit', 'bans'] as const) {
+        for (;;) {
+          const st = this.ready('prune');
+          const stmt = what === 'calls' ? st.pruneCalls : what === 'audit' ? st.pruneAudit : st.pruneBans;
+          const n = stmt.run(before, PRUNE_BATCH).changes;
+          counts[what] += n;
+          if (n < PRUNE_BATCH) break;
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+    } catch (err) {
+      throw err instanceof TollguardError ? err : this.error('prune', err);
+    }
+    return counts;
   }
 
   private ready(op: string): Statements {

@@ -85,4 +85,17 @@ export interface Store {
 
   audit(rec: AuditRecord): Promise<void>;
   auditSince(since: number): Promise<AuditRecord[]>;
+
+  /**
+   * Forgets what ended before `before`: ended calls, audit records, and bans (with their
+   * escalation history) that ran out. Live calls, suspensions and active bans are kept.
+   * Works in small steps so that the event loop is never held long.
+   */
+  prune(before: number): Promise<PruneCounts>;
+}
+
+export interface PruneCounts {
+  calls: number;
+  audit: number;
+  bans: number;
 }

@@ -1,4 +1,4 @@
-import type { AuditRecord, BanRecord, CallRecord, Store, Suspension } from '../../lib/store/store.js';
+import type { AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from '../../lib/store/store.js';
 
 /** A Store in memory, for unit tests of the parts above the store (guard, enforcer). */
 export class MemoryStore implements Store {
@@ -82,5 +82,13 @@ export class MemoryStore implements Store {
 
   private check(): void {
     if (this.failing) throw new Error('store unavailable');
+  }
+
+  async prune(before: number): Promise<PruneCounts> {
+    const counts = { calls: 0, audit: 0, bans: 0 };
+    for (const [k, c] of this.calls) if (c.endedAt !== null && c.endedAt < before) { this.calls.delete(k); counts.calls++; }
+    for (let i = this.audits.length - 1; i >= 0; i--) if (this.audits[i]!.at < before) { this.audits.splice(i, 1); counts.audit++; }
+    for (const [k, b] of this.history) if (b.expiresAt < before) { this.history.delete(k); this.bans.delete(k); counts.bans++; }
+    return counts;
   }
 }

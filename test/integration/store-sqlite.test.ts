@@ -8,7 +8,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import { TollguardError } from '../../lib/result.js';
 import { openStore } from '../../lib/store/open.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
-import { SCHEMA_VERSION } from '../../lib/store/sqlite-schema.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../lib/store/sqlite-schema.js';
 import { storeContract } from '../helpers/store-contract.js';
 import { writerAccount, writerAddress, writerCost } from '../helpers/store-writer.js';
 
@@ -51,7 +51,7 @@ describe('SqliteStore on a real file', function () {
 
   it('creates the file owner-only, in WAL mode, at the current schema, and reopens it', async function () {
     const file = path.join(dir, 'state', 'tollguard.db');
-    const store = openStore({ type: 'sqlite' }, path.join(dir, 'state'), new MemoryLogger());
+    const store = openStore({ type: 'sqlite', retentionMs: 90 * 86_400_000 }, path.join(dir, 'state'), new MemoryLogger());
     await store.open();
     await store.saveBan({ address: '198.51.100.7', family: 4, reason: 'r', count: 2, failures: 5, bannedAt: 1, expiresAt: 10, manual: false });
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
@@ -135,6 +135,59 @@ describe('SqliteStore on a real file', function () {
     assert.throws(() => db.exec('DELETE FROM audit'), /append-only/);
     assert.throws(() => db.exec("UPDATE audit SET reason = 'x'"), /append-only/);
     db.close();
+  });
+
+  it('prune forgets ended calls, audit records and bans that ran out before the horizon, in batches, and nothing else', async function () {
+    const DAY = 86_400_000;
+    const now = 400 * DAY;
+    const before = now - 90 * DAY;
+    const file = path.join(dir, 'tollguard.db');
+    const s = new SqliteStore({ file, log: new MemoryLogger() });
+    await s.open();
+    const call = (id: string, startedAt: number, endedAt: number | null, cost = 0.1) => ({
+      pbx: 'p', callId: id, account: 'a', destination: '+441632960001', startedAt, answeredAt: startedAt, endedAt, cost, rate: null,
+    });
+    // 4,500 old calls (three batches), one recent, one live since long ago (a stuck channel).
+    for (let i = 0; i < 4500; i++) await s.saveCall(call(`old-${i}`, before - DAY - i, before - DAY - i + 60_000));
+    await s.saveCall(call('recent', now - DAY, now - DAY + 60_000, 0.25));
+    await s.saveCall(call('live', before - 10 * DAY, null));
+    await s.audit({ at: before - 1, action: 'cut', subject: 'old', code: 'c', reason: 'r', detail: {} });
+    await s.audit({ at: before, action: 'cut', subject: 'kept', code: 'c', reason: 'r', detail: {} });
+    await s.saveBan({ address: '192.0.2.1', family: 4, reason: 'r', count: 3, failures: 5, bannedAt: before - 2 * DAY, expiresAt: before - DAY, manual: false });
+    await s.saveBan({ address: '192.0.2.2', family: 4, reason: 'r', count: 1, failures: 5, bannedAt: now - DAY, expiresAt: now + DAY, manual: false });
+    await s.saveBan({ address: '192.0.2.3', family: 4, reason: 'r', count: 1, failures: 0, bannedAt: before - 9 * DAY, expiresAt: Infinity, manual: true });
+
+    assert.deepEqual(await s.prune(before), { calls: 4500, audit: 1, bans: 1 });
+    assert.deepEqual((await s.liveCalls()).map((c) => c.callId), ['live']);
+    assert.deepEqual([...(await s.spendSince(now - 30 * DAY))], [['a', 0.25]]);
+    assert.deepEqual((await s.auditSince(0)).map((r) => r.subject), ['kept']);
+    assert.equal(await s.banHistory('192.0.2.1'), null, 'escalation history older than the retention is forgotten');
+    assert.deepEqual((await s.activeBans(now)).map((b) => b.address), ['192.0.2.2', '192.0.2.3']);
+    assert.deepEqual(await s.prune(before), { calls: 0, audit: 0, bans: 0 }, 'a second prune finds nothing');
+    await s.close();
+    // The audit is still append-only above the horizon.
+    const db = new Database(file);
+    assert.throws(() => db.exec('DELETE FROM audit'), /append-only/);
+    db.close();
+  });
+
+  it('upgrades a version-1 file in place: rows kept, retention works', async function () {
+    const file = path.join(dir, 'tollguard.db');
+    const db = new Database(file);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.exec(MIGRATIONS[0]!.sql);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO calls VALUES ('p', 'c1', 'a', NULL, 1, 1, 61000, 0.5, NULL)").run();
+    db.prepare("INSERT INTO audit (at, action, subject, code, reason, detail) VALUES (5, 'cut', 's', 'c', 'r', '{}')").run();
+    db.close();
+    const s = new SqliteStore({ file, log: new MemoryLogger() });
+    await s.open();
+    assert.deepEqual([...(await s.spendSince(0))], [['a', 0.5]]);
+    assert.deepEqual(await s.prune(100_000), { calls: 1, audit: 1, bans: 0 });
+    await s.close();
+    const check = new Database(file, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    check.close();
   });
 
   it('spendSince is answered from the covering index', async function () {
