@@ -195,7 +195,7 @@ interface RawConfig {
   sequentialWindow: string | number;
   rates?: Partial<Config['rates']> & { file?: string | null };
   blocklist?: Record<string, unknown> & { firewall?: Record<string, unknown> };
-  store?: { type: 'sqlite' | 'redis'; url?: string; prefix?: string; retention?: string | number };
+  store?: { type: 'sqlite' | 'redis'; url?: string; prefix?: string; retention?: string | number; refreshEvery?: string | number };
   control?: { socket: string };
   metrics?: { listen: string | null; linkDownAfter: string | number };
   alerts?: Record<string, unknown>;
@@ -373,7 +373,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   // The monthly budget sums the calls of up to 31 days; the audit trail is read for a day.
   if (retentionMs < 32 * 86_400_000) at(['store', 'retention'], 'is shorter than 32d: a monthly budget needs the whole month\'s calls');
   const store: Config['store'] = raw.store?.type === 'redis'
-    ? { type: 'redis', url: raw.store.url ?? '', prefix: raw.store.prefix ?? 'tollguard:', retentionMs }
+    ? { type: 'redis', url: raw.store.url ?? '', prefix: raw.store.prefix ?? 'tollguard:', retentionMs, refreshEveryMs: ms(raw.store.refreshEvery, ['store', 'refreshEvery'], 15_000) }
     : { type: 'sqlite', retentionMs };
   const metricsListen = raw.metrics?.listen ?? null;
   if (metricsListen !== null && !/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/.test(metricsListen)) at(['metrics', 'listen'], `"${metricsListen}" is not host:port`);

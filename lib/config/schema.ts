@@ -219,6 +219,7 @@ export const configSchema: Schema = {
         type: { enum: ['sqlite', 'redis'], default: 'sqlite', description: '`sqlite` or `redis`.' },
         url: { type: 'string', description: 'Redis URL, e.g. `redis://127.0.0.1:6379/0`.' },
         prefix: { type: 'string', default: 'tollguard:', description: 'Redis key prefix.' },
+        refreshEvery: duration("Redis only: how often other nodes' ended calls, suspensions and resumes are read back (their live calls are not seen). `0s` = only when a window rolls over.", '15s'),
         retention: duration('How long ended calls, audit records and expired bans (their escalation history) are kept. At least `32d` (a monthly budget reads the whole month). SQLite prunes every 6 hours in small steps; Redis lets the keys expire.', '90d'),
       },
       if: { properties: { type: { const: 'redis' } } },

@@ -131,7 +131,7 @@ export interface Config {
   rates: RatesConfig;
   blocklist: BlocklistConfig;
   /** retentionMs: how long ended calls, audit records and expired bans are kept. */
-  store: ({ type: 'sqlite' } | { type: 'redis'; url: string; prefix: string }) & { retentionMs: number };
+  store: ({ type: 'sqlite' } | { type: 'redis'; url: string; prefix: string; refreshEveryMs: number }) & { retentionMs: number };
   control: { socket: string };
   metrics: { listen: string | null; linkDownAfterMs: number };
   alerts: AlertsConfig;

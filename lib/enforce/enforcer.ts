@@ -72,6 +72,9 @@ export class Enforcer {
   private readonly accountTimers = new Map<string, TimerHandle>();
   private globalTimer: TimerHandle | null = null;
   private heartbeat: TimerHandle | null = null;
+  private sharedTimer: TimerHandle | null = null;
+  /** Local resumes by account, so a read already in flight does not bring a suspension back. */
+  private readonly resumedAt = new Map<string, number>();
   /** Calls the store says were live when the daemon last ran, waiting for their PBX's resync. */
   private readonly restored = new Map<string, CallRecord>();
   /** Calls with a row in the store: a call refused at dial never gets one, so nothing to end. */
@@ -106,11 +109,13 @@ export class Enforcer {
       this.deps.log.info('calls live at last stop, waiting for their PBX resync', { calls: this.restored.size, lastAlive: this.lastAlive });
     }
     this.beat();
+    this.scheduleSharedRefresh();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.heartbeat?.cancel();
+    this.sharedTimer?.cancel();
     this.globalTimer?.cancel();
     for (const t of this.accountTimers.values()) t.cancel();
     for (const ts of this.callTimers.values()) for (const t of ts) t.cancel();
@@ -414,17 +419,70 @@ export class Enforcer {
     for (const l of this.liveRated(account)) this.cutSpent(l.call, ex.window, ex.limit, account === null);
   }
 
-  private async reloadWindows(now: number): Promise<void> {
-    for (const w of this.ledger.stale(now)) {
+  private async reloadWindows(now: number, windows: readonly SpendWindow[] = this.ledger.stale(now)): Promise<void> {
+    for (const w of windows) {
       const b = this.ledger.window(w, now);
+      // Calls ending while the read is in flight are journaled and added on top of it.
+      const mark = this.ledger.beginRead();
+      let totals: Map<string, number>;
       try {
-        this.ledger.load(w, now, await this.deps.store.spendSince(b.start));
+        totals = await this.deps.store.spendSince(b.start);
       } catch (err) {
         // Fail closed on what we know: keep the figures we had rather than start from zero.
         this.deps.log.error('cannot read spend from the store; keeping the last known figures', { code: 'TG_ERR_STORE', window: w, error: (err as Error).message });
-        this.ledger.load(w, now, this.ledger.totals(w));
+        totals = this.ledger.totals(w);
+        this.ledger.endRead(w, now, null, mark);
+        this.ledger.load(w, now, totals);
+        continue;
+      }
+      this.ledger.endRead(w, now, totals, mark);
+    }
+  }
+
+  /**
+   * With a shared store (Redis, several nodes), other nodes' ended calls, suspensions and
+   * resumes reach this node every `store.refreshEvery`, not only at a window rollover.
+   */
+  private scheduleSharedRefresh(): void {
+    const c = this.rules.config.store;
+    const every = c.type === 'redis' ? c.refreshEveryMs : 0;
+    if (every <= 0 || this.stopped) return;
+    this.sharedTimer = this.deps.clock.schedule(every, () => {
+      void this.refreshShared().finally(() => this.scheduleSharedRefresh());
+    });
+  }
+
+  /** Re-reads what other nodes may have changed in the shared store. */
+  async refreshShared(): Promise<void> {
+    const started = this.deps.clock.now();
+    await this.reloadWindows(started, WINDOWS);
+    let list: Suspension[];
+    try {
+      list = await this.deps.store.suspensions();
+    } catch (err) {
+      this.deps.log.error('cannot read suspensions from the store', { code: 'TG_ERR_STORE', error: (err as Error).message });
+      list = [];
+      for (const s of this.suspended.values()) list.push(s);
+    }
+    if (this.stopped) return;
+    const inStore = new Map(list.map((s) => [s.account, s]));
+    for (const [account, s] of inStore) {
+      if (this.suspended.has(account) || (this.resumedAt.get(account) ?? -Infinity) >= started) continue;
+      this.suspended.set(account, s);
+      this.deps.log.warn('account suspended by another node', { account, code: s.code, reason: s.reason });
+      this.writeFlag(`suspended/${account}`, s.code);
+      for (const call of [...this.table.ofAccount(account)]) {
+        if (call.number && !call.cut && this.external(call)) this.judge(call, false);
       }
     }
+    for (const [account, s] of [...this.suspended]) {
+      if (inStore.has(account) || s.at >= started) continue;
+      this.suspended.delete(account);
+      this.deps.log.info('account resumed by another node', { account });
+      this.writeFlag(`suspended/${account}`, null);
+    }
+    for (const [account, at] of this.resumedAt) if (at < started) this.resumedAt.delete(account);
+    this.rescheduleAll();
   }
 
   // ---- resync ----------------------------------------------------------------------
@@ -588,6 +646,7 @@ export class Enforcer {
   async resume(account: string): Promise<boolean> {
     if (!this.suspended.has(account)) return false;
     this.suspended.delete(account);
+    if (this.rules.config.store.type === 'redis') this.resumedAt.set(account, this.deps.clock.now());
     await this.deps.store.resume(account);
     this.audit('resume', account, 'MANUAL', 'resumed by an operator', { account });
     this.deps.log.info('account resumed', { account });

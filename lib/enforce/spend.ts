@@ -11,6 +11,9 @@ export const WINDOWS: readonly SpendWindow[] = ['hour', 'day', 'month'];
 export class SpendLedger {
   private readonly bounds = new Map<SpendWindow, { start: number; end: number }>();
   private readonly spent = new Map<SpendWindow, Map<string, number>>();
+  /** Costs added while a read from the store is in flight (it may not include them). */
+  private journal: { account: string; answeredAt: number; cost: number }[] = [];
+  private reading = 0;
 
   constructor(private timeZone: string) {}
 
@@ -40,12 +43,33 @@ export class SpendLedger {
 
   add(account: string, answeredAt: number, cost: number): void {
     if (cost <= 0) return;
-    for (const w of WINDOWS) {
-      const b = this.bounds.get(w);
-      if (!b || answeredAt < b.start) continue;
-      const m = this.spent.get(w)!;
-      m.set(account, (m.get(account) ?? 0) + cost);
+    if (this.reading > 0) this.journal.push({ account, answeredAt, cost });
+    for (const w of WINDOWS) this.addTo(w, account, answeredAt, cost);
+  }
+
+  /**
+   * Before reading a window's totals from a shared store (other nodes add to it): what is
+   * added from now on is journaled, since the read may or may not include it.
+   */
+  beginRead(): number {
+    this.reading++;
+    return this.journal.length;
+  }
+
+  /** The read came back: its totals replace the window's, plus what was added since `mark`. */
+  endRead(w: SpendWindow, now: number, totals: Map<string, number> | null, mark: number): void {
+    if (totals !== null) {
+      this.load(w, now, totals);
+      for (const e of this.journal.slice(mark)) this.addTo(w, e.account, e.answeredAt, e.cost);
     }
+    if (--this.reading === 0) this.journal = [];
+  }
+
+  private addTo(w: SpendWindow, account: string, answeredAt: number, cost: number): void {
+    const b = this.bounds.get(w);
+    if (!b || answeredAt < b.start) return;
+    const m = this.spent.get(w)!;
+    m.set(account, (m.get(account) ?? 0) + cost);
   }
 
   totals(w: SpendWindow): Map<string, number> {

@@ -53,7 +53,7 @@ describe('RedisStore on a real redis-server', function () {
   describe('several nodes', function () {
     it("two nodes on one server see each other's bans, spend, resets and suspensions; heartbeats stay per node", async function () {
       const prefix = freshPrefix();
-      const a = openStore({ type: 'redis', url: server.url, prefix, retentionMs: 90 * 86_400_000 }, '/nonexistent', new MemoryLogger());
+      const a = openStore({ type: 'redis', url: server.url, prefix, retentionMs: 90 * 86_400_000, refreshEveryMs: 15_000 }, '/nonexistent', new MemoryLogger());
       const b = new RedisStore({ url: server.url, prefix, log: new MemoryLogger(), node: 'node-b' });
       await a.open();
       await b.open();

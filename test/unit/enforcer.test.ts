@@ -246,6 +246,86 @@ global: { spend: { day: 0 }, maxConcurrent: 1 }`));
     });
   });
 
+  describe('shared store (Redis, several nodes)', () => {
+    const shared = (refresh = '15s') => config(`
+  acct-7: { international: true, spend: { day: 1.00 } }
+store: { type: redis, url: "redis://127.0.0.1:6379", refreshEvery: ${refresh} }`);
+    const settleAll = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    };
+
+    it("reads other nodes' ended calls every refreshEvery: a live call is cut when the shared budget runs out", async () => {
+      const r = await rig(shared());
+      const id = dial(r, 'acct-7', '011442079460000');
+      answer(r, id);
+      // Another node ends a 0.90 call of acct-7: 0.10 left, so this call has 10 s, not 100 s.
+      const t = r.clock.now();
+      await r.store.saveCall({ pbx: 'other-node-pbx', callId: 'x1', account: 'acct-7', destination: '+442079460000', startedAt: t, answeredAt: t, endedAt: t + 1000, cost: 0.9, rate: null });
+      r.clock.advance(14_999);
+      await settleAll();
+      assert.deepEqual(cutIds(r), [], 'not yet read');
+      r.clock.advance(1);
+      await settleAll();
+      r.clock.advance(0); // the budget timer, already due, fires at once
+      assert.deepEqual(cutIds(r), [id], 'cut at the refresh: 15 s at 0.60/min = 0.15 > 0.10 left');
+      assert.equal(r.enforcer.spendOf('acct-7', r.clock.now()).day.spent, 0.9, "the other node's 0.90 is counted (the cut call no longer is live spend)");
+    });
+
+    it("adopts another node's suspension and resume", async () => {
+      const r = await rig(shared());
+      await r.store.suspend({ account: 'acct-7', at: r.clock.now(), code: 'SPEND_ACCOUNT', reason: 'suspended on node b' });
+      r.clock.advance(15_000);
+      await settleAll();
+      assert.ok(r.enforcer.isSuspended('acct-7'));
+      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-7' && f.value === 'SPEND_ACCOUNT'), 'flag written on this PBX too');
+      const cut = dial(r, 'acct-7', '011442079460000');
+      assert.deepEqual(cutIds(r), [cut]);
+      await r.store.resume('acct-7');
+      r.clock.advance(15_000);
+      await settleAll();
+      assert.equal(r.enforcer.isSuspended('acct-7'), false);
+      const ok = dial(r, 'acct-7', '011442079460000');
+      assert.ok(!cutIds(r).includes(ok));
+    });
+
+    it('a call ending while the read is in flight is counted once, not lost', async () => {
+      const store = new MemoryStore();
+      const gate: (() => void)[] = [];
+      const read = store.spendSince.bind(store);
+      let hold = false;
+      store.spendSince = async (since: number) => {
+        const result = await read(since);
+        if (hold) await new Promise<void>((res) => gate.push(res));
+        return result;
+      };
+      const r = await rig(shared(), store);
+      const id = dial(r, 'acct-7', '011442079460000');
+      answer(r, id);
+      r.clock.advance(10_000);
+      hold = true;
+      r.clock.advance(5_000); // the refresh starts; its reads wait at the gate
+      await settleAll();
+      hangup(r, id); // 15 s at 0.60/min = 0.15, ended while the day's read is pending
+      await settleAll();
+      hold = false;
+      while (gate.length) {
+        gate.shift()!();
+        await settleAll();
+      }
+      // The hour is read first: its read was the one in flight when the call ended.
+      const spend = r.enforcer.spendOf('acct-7', r.clock.now());
+      assert.deepEqual([spend.hour.spent, spend.day.spent, spend.month.spent], [0.15, 0.15, 0.15]);
+    });
+
+    it('refreshEvery 0s: nothing is read between window rollovers', async () => {
+      const r = await rig(shared('0s'));
+      await r.store.suspend({ account: 'acct-7', at: r.clock.now(), code: 'X', reason: 'y' });
+      r.clock.advance(60_000);
+      await settleAll();
+      assert.equal(r.enforcer.isSuspended('acct-7'), false);
+    });
+  });
+
   describe('suspension', () => {
     it('onBreach suspend: the breach suspends, new calls are cut until resumed, flags are written', async () => {
       const r = await rig(config(`
