@@ -280,6 +280,7 @@ export class Daemon {
       for (const [w, v] of Object.entries(a.spend)) this.metrics.setSpend(a.account, w, v.spent);
     }
     for (const [w, v] of Object.entries(s.global.spend)) this.metrics.setSpend('*', w, v.spent);
+    this.metrics.keepSpendOf(new Set(['*', ...s.accounts.map((a) => a.account)]));
     this.metrics.setActiveBans(s.bans.active);
   }
 
@@ -327,7 +328,10 @@ export class Daemon {
 
   status(): StatusReport {
     const now = this.clock.now();
-    const accounts = new Set<string>([...this.enforcer.table.accounts(), ...Object.keys(this.config.accounts).filter((a) => a !== '*'), ...this.enforcer.suspendedAccounts().map((s) => s.account)]);
+    const accounts = new Set<string>([
+      ...this.enforcer.table.accounts(), ...Object.keys(this.config.accounts).filter((a) => a !== '*'),
+      ...this.enforcer.suspendedAccounts().map((s) => s.account), ...this.enforcer.accountsWithSpend(),
+    ]);
     return {
       mode: this.config.mode,
       startedAt: this.startedAt,

@@ -55,6 +55,15 @@ const STUCK_RETRY_MS = 10_000;
 /** Bound on the cuts waiting for an overloaded PBX (each is one live call). */
 const MAX_STUCK_CUTS = 10_000;
 const HEARTBEAT_MS = 1000;
+/**
+ * Bounds on what an account's activity keeps (memory under load is bounded by these, not by
+ * the call rate): dial instants of the last minute, and the destinations the range-walk rule
+ * compares with, kept only for accounts that have maxSequential.
+ */
+const MAX_DIALS_KEPT = 10_000;
+const MAX_RECENT_KEPT = 1000;
+/** Idle accounts' activity is swept this often (accounts named after channels come and go). */
+const ACTIVITY_SWEEP_MS = 60_000;
 
 /**
  * Applies verdicts: keeps the live call table from the events, asks the pure policy for a
@@ -75,6 +84,7 @@ export class Enforcer {
   private sharedTimer: TimerHandle | null = null;
   /** Local resumes by account, so a read already in flight does not bring a suspension back. */
   private readonly resumedAt = new Map<string, number>();
+  private nextSweep = 0;
   /** Calls the store says were live when the daemon last ran, waiting for their PBX's resync. */
   private readonly restored = new Map<string, CallRecord>();
   /** Calls with a row in the store: a call refused at dial never gets one, so nothing to end. */
@@ -217,7 +227,10 @@ export class Enforcer {
     while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
     const windowStart = now - this.rules.config.sequentialWindowMs;
     while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
-    if (fresh && external) act.dials.push(now);
+    if (fresh && external) {
+      act.dials.push(now);
+      if (act.dials.length > MAX_DIALS_KEPT) act.dials.shift();
+    }
 
     // Only calls already judged (number set) and not cut count: a burst found by one resync
     // is admitted in order, not cut as a whole.
@@ -243,7 +256,10 @@ export class Enforcer {
       this.policyContext(call.account, rate),
       now,
     );
-    if (fresh && external && call.number?.e164) act.recent.push({ at: now, e164: call.number.e164, key });
+    if (fresh && external && call.number?.e164 && accountRules(this.rules.config, call.account).maxSequential !== null) {
+      act.recent.push({ at: now, e164: call.number.e164, key });
+      if (act.recent.length > MAX_RECENT_KEPT) act.recent.shift();
+    }
 
     if (verdict.action === 'exempt') {
       this.deps.log.info('emergency call: exempt from every rule', this.callMeta(call));
@@ -697,8 +713,34 @@ export class Enforcer {
 
   private beat(): void {
     if (this.stopped) return;
-    this.storeWrite('mark alive', this.deps.store.markAlive(this.deps.clock.now()));
+    const now = this.deps.clock.now();
+    this.storeWrite('mark alive', this.deps.store.markAlive(now));
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + ACTIVITY_SWEEP_MS;
+      this.sweepActivity(now);
+    }
     this.heartbeat = this.deps.clock.schedule(HEARTBEAT_MS, () => this.beat());
+  }
+
+  /** Drops what the windows no longer need, and accounts with nothing left. */
+  private sweepActivity(now: number): void {
+    const minuteAgo = now - 60_000;
+    const windowStart = now - this.rules.config.sequentialWindowMs;
+    for (const [account, act] of this.activity) {
+      while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
+      while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
+      if (act.dials.length === 0 && act.recent.length === 0) this.activity.delete(account);
+    }
+  }
+
+  /** Accounts that spent something this month. */
+  accountsWithSpend(): string[] {
+    return [...this.ledger.accounts('month')];
+  }
+
+  /** Accounts whose activity is tracked now (tests check the sweep). */
+  get trackedAccounts(): number {
+    return this.activity.size;
   }
 
   // ---- reporting -------------------------------------------------------------------

@@ -86,6 +86,11 @@ export class SpendLedger {
     return sum;
   }
 
+  /** Accounts with spend in the window (the month holds every one of the others). */
+  accounts(w: SpendWindow): IterableIterator<string> {
+    return (this.spent.get(w) ?? new Map<string, number>()).keys();
+  }
+
   forget(account: string): void {
     for (const m of this.spent.values()) m.delete(account);
   }

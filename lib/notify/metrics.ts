@@ -22,6 +22,7 @@ export class Metrics {
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
   private readonly firewallRepairs: Counter<'found'>;
+  private readonly spendAccounts = new Set<string>();
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
   private readonly eventChildren = new Map<string, Map<string, { inc(): void }>>();
 
@@ -83,6 +84,16 @@ export class Metrics {
 
   setSpend(account: string, window: string, value: number): void {
     this.spend.set({ account, window }, value);
+    this.spendAccounts.add(account);
+  }
+
+  /** Drops the spend series of accounts no longer reported (bounded label sets). */
+  keepSpendOf(accounts: ReadonlySet<string>): void {
+    for (const account of this.spendAccounts) {
+      if (accounts.has(account)) continue;
+      for (const window of ['hour', 'day', 'month']) this.spend.remove({ account, window });
+      this.spendAccounts.delete(account);
+    }
   }
 
   /** Forgets an account's spend series (account removed from the config). */

@@ -19,6 +19,18 @@ describe('metrics and health over HTTP', () => {
     server = null;
   });
 
+  it('drops the spend series of accounts no longer reported, and counts firewall repairs', async () => {
+    const m = new Metrics();
+    for (let i = 0; i < 50; i++) m.setSpend(`chan-${i}`, 'day', i);
+    m.setSpend('acct-1', 'month', 3);
+    m.keepSpendOf(new Set(['acct-1']));
+    m.firewallRepaired('no table');
+    const text = await m.registry.metrics();
+    assert.equal(sample(text, 'tollguard_spend{account="acct-1",window="month"}'), 3);
+    assert.equal(text.includes('chan-7'), false, 'series of dropped accounts are gone');
+    assert.equal(sample(text, 'tollguard_firewall_repairs_total{found="no table"}'), 1);
+  });
+
   it('serves the counters and gauges on /metrics from a private registry', async () => {
     const m = new Metrics();
     server = await startMetricsServer(m, () => ({ ok: true, detail: {} }), '127.0.0.1:0');

@@ -246,6 +246,24 @@ global: { spend: { day: 0 }, maxConcurrent: 1 }`));
     });
   });
 
+  describe('bounded memory', () => {
+    it('forgets the activity of accounts idle for longer than the windows, and keeps range-walk history only where it is used', async () => {
+      const r = await rig(config(`
+  "acct-walk": { international: true, allow: [GB], maxSequential: 3 }`));
+      // Accounts named after their channel (no accountcode, no endpoint) come and go.
+      for (let i = 0; i < 300; i++) hangup(r, dial(r, `PJSIP/anon-${i}`, `2125550${String(i).padStart(3, '0')}`));
+      assert.equal(r.enforcer.trackedAccounts, 300);
+      // The range-walk rule still sees what it needs within its window.
+      dial(r, 'acct-walk', '011442079460001');
+      dial(r, 'acct-walk', '011442079460002');
+      const third = dial(r, 'acct-walk', '011442079460003');
+      assert.ok(cutIds(r).includes(third), 'third number of one range is cut');
+      r.clock.advance(11 * 60_000);
+      await new Promise((res) => setImmediate(res));
+      assert.equal(r.enforcer.trackedAccounts, 0, 'swept once the windows have passed');
+    });
+  });
+
   describe('shared store (Redis, several nodes)', () => {
     const shared = (refresh = '15s') => config(`
   acct-7: { international: true, spend: { day: 1.00 } }
