@@ -32,23 +32,26 @@ export async function until(cond: () => boolean, timeoutMs: number): Promise<boo
 export interface HarnessConfig {
   dir: string;
   ami?: { port: number; secretVar: string };
-  esl?: { port: number; passwordVar: string };
+  esl?: { port: number; passwordVar: string; eventFormat?: 'json' | 'plain' };
   accounts: string;
   extra?: string;
   link?: string;
-  /** The alerts: block (default: no channels, no daily summary). */
-  alerts?: string;
+  mode?: 'enforce' | 'monitor';
+  /** The rate deck (default RATES). */
+  rates?: string;
+  /** The alerts: block (default: no channels, no daily summary); null leaves it to `extra`. */
+  alerts?: string | null;
   /** The log: block (default: info, no file). */
   log?: string;
 }
 
 /** Writes rates.csv and tollguard.yaml into `dir`; returns the config path. */
 export function writeConfig(c: HarnessConfig): string {
-  fs.writeFileSync(path.join(c.dir, 'rates.csv'), RATES);
+  fs.writeFileSync(path.join(c.dir, 'rates.csv'), c.rates ?? RATES);
   const pbx: string[] = [];
   if (c.ami) pbx.push(`  - { name: office, type: asterisk, host: 127.0.0.1, port: ${c.ami.port}, username: fraudguard, secret: "\${${c.ami.secretVar}}", trunks: [trunk-uas] }`);
-  if (c.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${c.esl.port}, password: "\${${c.esl.passwordVar}}", trunks: [uas] }`);
-  const text = `mode: enforce
+  if (c.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${c.esl.port}, password: "\${${c.esl.passwordVar}}", trunks: [uas]${c.esl.eventFormat ? `, eventFormat: ${c.esl.eventFormat}` : ''} }`);
+  const text = `mode: ${c.mode ?? 'enforce'}
 stateDir: ${c.dir}/state
 home: { country: US, timezone: America/New_York }
 pbx:
@@ -67,7 +70,7 @@ blocklist:
   ignore: ["::1"]
   firewall: { type: none }
 control: { socket: ${c.dir}/control.sock }
-alerts: ${c.alerts ?? '{ dailySummary: null }'}
+${c.alerts === null ? '' : `alerts: ${c.alerts ?? '{ dailySummary: null }'}`}
 log: ${c.log ?? '{ level: info, file: null }'}
 ${c.extra ?? ''}`;
   const file = path.join(c.dir, 'tollguard.yaml');

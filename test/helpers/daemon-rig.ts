@@ -7,6 +7,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import type { PbxEvent } from '../../lib/pbx/events.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
 import { EslSimServer } from '../../lib/sim/esl-server.js';
+import { writeConfig } from './daemon-harness.js';
 
 export const AMI_SECRET = 'rig-ami-secret-7f3';
 export const ESL_PASSWORD = 'rig-esl-password-9c1';
@@ -46,38 +47,21 @@ export class DaemonRig {
     return rig;
   }
 
-  configText(opts: RigOptions): string {
-    const pbx: string[] = [];
-    if (this.ami) pbx.push(`  - { name: office, type: asterisk, host: 127.0.0.1, port: ${this.ami.port}, username: fraudguard, secret: "\${RIG_AMI_SECRET}", trunks: [trunk-uas] }`);
-    if (this.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${this.esl.port}, password: "\${RIG_ESL_PASSWORD}", trunks: [uas], eventFormat: ${opts.eslFormat ?? 'json'} }`);
-    return `mode: ${opts.mode ?? 'enforce'}
-stateDir: ${this.dir}/state
-home: { country: US, timezone: America/New_York }
-pbx:
-${pbx.join('\n')}
-link: { keepaliveInterval: 500ms, keepaliveTimeout: 500ms, backoffInitial: 50ms, backoffMax: 400ms, actionTimeout: 1s }
-emergency: { numbers: ["933"] }
-destinations:
-  deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
-rates: { file: ${this.dir}/rates.csv, currency: USD, unrated: deny }
-accounts:
-  "*": { international: false }
-  acct-1001: { international: true, allow: [GB, DE] }
-${opts.accounts ?? ''}
-blocklist: { maxRetry: 5, ignore: ["::1"], firewall: { type: none } }
-control: { socket: ${this.dir}/control.sock }
-${opts.extra?.includes('alerts:') ? '' : 'alerts: { dailySummary: null }'}
-${opts.extra ?? ''}
-`;
-  }
-
   private async init(opts: RigOptions): Promise<void> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-rig-'));
     if (opts.asterisk !== false) this.ami = await AmiSimServer.start({ username: 'fraudguard', secret: AMI_SECRET, authFailDelayMs: 100 });
     if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD });
-    fs.writeFileSync(path.join(this.dir, 'rates.csv'), RIG_RATES);
-    this.configFile = path.join(this.dir, 'tollguard.yaml');
-    fs.writeFileSync(this.configFile, this.configText(opts), { mode: 0o640 });
+    this.configFile = writeConfig({
+      dir: this.dir,
+      ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET' } } : {}),
+      ...(this.esl ? { esl: { port: this.esl.port, passwordVar: 'RIG_ESL_PASSWORD', eventFormat: opts.eslFormat ?? 'json' } } : {}),
+      mode: opts.mode ?? 'enforce',
+      rates: RIG_RATES,
+      link: '{ keepaliveInterval: 500ms, keepaliveTimeout: 500ms, backoffInitial: 50ms, backoffMax: 400ms, actionTimeout: 1s }',
+      accounts: `  "*": { international: false }\n  acct-1001: { international: true, allow: [GB, DE] }\n${opts.accounts ?? ''}`,
+      ...(opts.extra?.includes('alerts:') ? { alerts: null } : {}),
+      ...(opts.extra !== undefined ? { extra: opts.extra } : {}),
+    });
     this.daemon = new Daemon({
       configFile: this.configFile,
       log: this.log,
@@ -110,4 +94,4 @@ ${opts.extra ?? ''}
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './daemon-harness.js';
