@@ -83,7 +83,7 @@ async function latency(): Promise<void> {
       },
     });
     await guard.start();
-    console.log(`store: ${kind}; nft ${nftIn(ns, '--version').trim()}; batch delay 3 ms`);
+    console.log(`store: ${kind}; nft ${nftIn(ns, '--version').trim()}; firewall batch: the bans of one event-loop turn`);
 
     // One attacker at a time: the latency a single ban sees.
     const single: number[] = [];

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { BanRecord, Store } from '../store/store.js';
+import type { AuditRecord, BanRecord, Store } from '../store/store.js';
 import type { FailTicket } from './failures.js';
 
 export interface BanPolicy {
@@ -26,6 +26,8 @@ export class BanManager {
   private next = Infinity;
   /** Per-address chain, so two tickets for one address cannot both read the same history. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Bans (and their audit records) decided in this turn of the event loop, written together. */
+  private batch: { bans: BanRecord[]; audits: AuditRecord[]; done: Promise<void> } | null = null;
 
   constructor(
     private policy: BanPolicy,
@@ -111,8 +113,27 @@ export class BanManager {
     });
   }
 
-  persist(record: BanRecord): Promise<void> {
-    return this.serialize(record.address, () => this.store.saveBan(record));
+  /**
+   * Writes the ban (and its audit record) with every other ban decided in the same turn of
+   * the event loop, in one store write after the firewall queue has had its turn: a burst of
+   * 200 bans is one SQLite commit, and the nft batch is not kept waiting behind 400.
+   */
+  persist(record: BanRecord, audit?: AuditRecord): Promise<void> {
+    return this.serialize(record.address, () => {
+      if (!this.batch) {
+        const batch: { bans: BanRecord[]; audits: AuditRecord[]; done: Promise<void> } = { bans: [], audits: [], done: Promise.resolve() };
+        batch.done = new Promise<void>((resolve, reject) => {
+          setImmediate(() => {
+            if (this.batch === batch) this.batch = null;
+            this.store.recordBans(batch.bans, batch.audits).then(resolve, reject);
+          });
+        });
+        this.batch = batch;
+      }
+      this.batch.bans.push(record);
+      if (audit) this.batch.audits.push(audit);
+      return this.batch.done;
+    });
   }
 
   /** Lifts a ban by hand (or because the address joined the ignore list). */

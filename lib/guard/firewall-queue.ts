@@ -5,7 +5,11 @@ import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 
 export interface FirewallQueueOptions {
-  /** How long the first ban of a batch waits for company. */
+  /**
+   * How long the first ban of a batch waits for company. 0: until the end of the current turn
+   * of the event loop (every ban decided in it goes in one batch, and bans decided while a
+   * batch is in flight go in the next).
+   */
   batchDelayMs: number;
   /** A batch this large goes out at once. */
   batchMax: number;
@@ -14,7 +18,7 @@ export interface FirewallQueueOptions {
 }
 
 export const defaultFirewallQueueOptions: FirewallQueueOptions = {
-  batchDelayMs: 3,
+  batchDelayMs: 0,
   batchMax: 500,
   retryInitialMs: 1000,
   retryMaxMs: 60_000,
@@ -85,10 +89,16 @@ export class FirewallQueue {
       this.cancelTimer();
       void this.flush();
     } else if (!this.timer) {
-      this.timer = this.clock.schedule(this.opts.batchDelayMs, () => {
+      const go = (): void => {
         this.timer = null;
         void this.flush();
-      });
+      };
+      if (this.opts.batchDelayMs > 0) {
+        this.timer = this.clock.schedule(this.opts.batchDelayMs, go);
+      } else {
+        const immediate = setImmediate(go);
+        this.timer = { cancel: () => clearImmediate(immediate) };
+      }
     }
   }
 

@@ -277,8 +277,7 @@ export class Guard {
     this.armExpiry();
     const detail = { ...evidence, count: record.count, extended, durationMs: record.expiresAt - record.bannedAt, expiresAt: record.expiresAt };
     this.deps.log.warn(extended ? 'ban extended' : 'banned source address', { code, reason, ...detail });
-    await this.persist(record);
-    await this.audit('ban', record.address, code, reason, detail);
+    await this.persist(record, { at: this.deps.clock.now(), action: 'ban', subject: record.address, code, reason, detail });
     this.deps.onBan?.(record);
   }
 
@@ -329,9 +328,9 @@ export class Guard {
     });
   }
 
-  private async persist(record: BanRecord): Promise<void> {
+  private async persist(record: BanRecord, audit?: AuditRecord): Promise<void> {
     try {
-      await this.bans.persist(record);
+      await this.bans.persist(record, audit);
     } catch (err) {
       this.deps.log.error('ban not saved; it holds in the firewall but will not survive a restart', {
         code: 'TG_ERR_STORE', address: record.address, error: errorText(err),

@@ -346,6 +346,11 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Sent together without waiting for each reply (ioredis queues them on one connection). */
+  async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
+    await Promise.all([...bans.map((b) => this.saveBan(b)), ...audits.map((a) => this.audit(a))]);
+  }
+
   async liftBan(address: string): Promise<void> {
     const c = this.ready('liftBan');
     try {

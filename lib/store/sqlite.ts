@@ -312,6 +312,19 @@ export class SqliteStore implements Store {
     }
   }
 
+  async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
+    const st = this.ready('recordBans');
+    const db = this.db!;
+    try {
+      db.transaction(() => {
+        for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
+        for (const a of audits) st.audit.run(a.at, a.action, a.subject, a.code, a.reason, JSON.stringify(a.detail));
+      })();
+    } catch (err) {
+      throw this.error('recordBans', err);
+    }
+  }
+
   async liftBan(address: string): Promise<void> {
     const st = this.ready('liftBan');
     try {

@@ -76,6 +76,11 @@ export interface Store {
   suspensions(): Promise<Suspension[]>;
 
   saveBan(b: BanRecord): Promise<void>;
+  /**
+   * Several bans with their audit records in one write (one SQLite transaction): a burst of
+   * bans from a botnet costs one commit, not two per ban.
+   */
+  recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void>;
   /** Removes the active ban but keeps the count for escalation. */
   liftBan(address: string): Promise<void>;
   /** Bans whose expiry is after `now`. */

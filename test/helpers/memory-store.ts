@@ -91,4 +91,9 @@ export class MemoryStore implements Store {
     for (const [k, b] of this.history) if (b.expiresAt < before) { this.history.delete(k); this.bans.delete(k); counts.bans++; }
     return counts;
   }
+
+  async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
+    for (const b of bans) await this.saveBan(b);
+    for (const a of audits) await this.audit(a);
+  }
 }

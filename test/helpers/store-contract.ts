@@ -222,6 +222,15 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.deepEqual(await store.banHistory('192.0.2.1'), m);
       });
 
+      it('records many bans with their audit records in one write', async function () {
+        const bans = Array.from({ length: 150 }, (_, i) => ban({ address: `198.51.100.${i}`, expiresAt: T0 + HOUR + i }));
+        const audits = bans.map((b, i) => audit(T0 + i, b.address, { action: 'ban', detail: { failures: 5 } }));
+        await store.recordBans(bans, audits);
+        assert.deepEqual(await store.activeBans(T0), bans);
+        assert.deepEqual((await store.auditSince(T0)).map((a) => a.subject), bans.map((b) => b.address));
+        await store.recordBans([], []);
+      });
+
       it('knows nothing of an address never banned; lifting it is harmless', async function () {
         await store.liftBan('192.0.2.200');
         assert.equal(await store.banHistory('192.0.2.200'), null);
