@@ -59,6 +59,8 @@ export class Guard {
   private expiryTimer: TimerHandle | null = null;
   private expiryAt = Infinity;
   private verifyTimer: TimerHandle | null = null;
+  /** Tickets being turned into bans (decided, queued, written): stop() waits for them. */
+  private readonly applying = new Set<Promise<void>>();
   private running = false;
 
   constructor(cfg: BlocklistConfig, private readonly deps: GuardDeps) {
@@ -108,6 +110,8 @@ export class Guard {
     this.expiryAt = Infinity;
     this.verifyTimer?.cancel();
     this.verifyTimer = null;
+    // Bans decided just before the stop reach the queue and the store before it closes.
+    await Promise.allSettled([...this.applying]);
     await this.queue.drain();
     this.queue.stop();
   }
@@ -263,7 +267,10 @@ export class Guard {
       void this.audit('would-ban', t.address, code, reason, evidence);
       return;
     }
-    void this.applyTicket(t, code, reason, evidence);
+    const p = this.applyTicket(t, code, reason, evidence)
+      .catch((err: unknown) => this.deps.log.error('ban failed', { code: 'TG_ERR_FIREWALL', address: t.address, error: errorText(err) }))
+      .finally(() => this.applying.delete(p));
+    this.applying.add(p);
   }
 
   private async applyTicket(t: FailTicket, code: string, reason: string, evidence: Record<string, unknown>): Promise<void> {

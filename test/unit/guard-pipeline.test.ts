@@ -319,6 +319,16 @@ describe('guard: the ban pipeline', () => {
     assert.deepEqual(r.inFirewall(), []);
   });
 
+  it('a ban decided just before stop() is in the store when stop() returns', async () => {
+    const r = new Rig({ maxRetry: 2 });
+    await r.guard.start();
+    hammer(r, '192.0.2.99', 2);
+    await Promise.resolve();
+    await r.guard.stop();
+    assert.equal(r.store.bans.get('192.0.2.99')?.count, 1);
+    assert.equal(r.store.audits.at(-1)?.subject, '192.0.2.99');
+  });
+
   describe('firewall verification', () => {
     it('puts back bans the kernel lost, with their remaining time, and says so', async () => {
       const repairs: unknown[] = [];
