@@ -28,6 +28,8 @@ export interface RigOptions {
   extra?: string;
   mode?: 'enforce' | 'monitor';
   eslFormat?: 'json' | 'plain';
+  /** Name of the Asterisk PBX (default `office`): nodes sharing a store need distinct names. */
+  amiName?: string;
 }
 
 /** The real daemon against embedded PBXs over loopback TCP, with its own state and socket. */
@@ -53,7 +55,7 @@ export class DaemonRig {
     if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD });
     this.configFile = writeConfig({
       dir: this.dir,
-      ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET' } } : {}),
+      ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET', ...(opts.amiName ? { name: opts.amiName } : {}) } } : {}),
       ...(this.esl ? { esl: { port: this.esl.port, passwordVar: 'RIG_ESL_PASSWORD', eventFormat: opts.eslFormat ?? 'json' } } : {}),
       mode: opts.mode ?? 'enforce',
       rates: RIG_RATES,
