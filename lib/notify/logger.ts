@@ -23,11 +23,25 @@ export function redact(text: string): string {
   return out;
 }
 
+/**
+ * A copy of `v` with every secret replaced, strings nested in objects and arrays included
+ * (to a depth of 8; deeper is cut off). The caller's objects are never changed: the same
+ * object may also go to an alert or the audit trail.
+ */
+export function redactDeep(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return redact(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= 8) return '[too deep]';
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
+  if (v instanceof Error) return redact(v.message);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = redactDeep(x, depth + 1);
+  return out;
+}
+
 const redactFormat = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    const v = info[key];
-    if (typeof v === 'string') info[key] = redact(v);
-  }
+  if (secretValues.size === 0) return info;
+  for (const key of Object.keys(info)) info[key] = redactDeep(info[key]);
   if (typeof info.message === 'string') info.message = redact(info.message);
   return info;
 });

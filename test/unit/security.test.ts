@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { ManualClock } from '../../lib/clock.js';
 import type { LinkTiming } from '../../lib/config/types.js';
 import { normalizeAddress } from '../../lib/guard/address.js';
 import { HangupCause } from '../../lib/pbx/events.js';
 import { AsteriskAdapter } from '../../lib/pbx/asterisk/adapter.js';
 import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
-import { MemoryLogger } from '../../lib/notify/logger.js';
+import { createLogger, MemoryLogger, registerSecret } from '../../lib/notify/logger.js';
 import type { AuthFailed, PbxEvent } from '../../lib/pbx/events.js';
 import { AmiEventMapper } from '../../lib/pbx/asterisk/mapper.js';
 import { formatFrame } from '../../lib/pbx/asterisk/message.js';
@@ -152,5 +153,24 @@ describe('security: nothing hostile reaches nft or the PBX as a command', () => 
       const r = await f.hangup({ pbx: 'fs', callId: channel, channel }, HangupCause.normalClearing);
       assert.ok(!r.ok && r.error.code === 'TG_ERR_PBX_REJECTED', JSON.stringify(channel));
     }
+  });
+});
+
+describe('security: redaction reaches nested log fields', () => {
+  it('a secret inside an object or an array in a log line is replaced; the caller\'s object is left as it was', async () => {
+    const secret = 'nested-s3cret-Qw9';
+    registerSecret(secret);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const log = createLogger({ level: 'info', stream: out });
+    const detail = { webhook: { headers: { Authorization: `Bearer ${secret}` } }, tried: ['x', `user:${secret}`], count: 3 };
+    log.warn(`top ${secret}`, { detail, plain: secret });
+    await new Promise((r) => setImmediate(r));
+    assert.ok(text.length > 0);
+    assert.equal(text.includes(secret), false, text);
+    assert.match(text, /Bearer \[redacted\]/);
+    assert.match(text, /"count":3/);
+    assert.equal(detail.webhook.headers.Authorization, `Bearer ${secret}`, 'the object handed to the logger is not changed');
   });
 });
