@@ -10,14 +10,9 @@
  *   BENCH_SHORT=1 node --import tsx bench/faults.ts    # 20 rounds per PBX
  *   FAULT_ROUNDS=1000 FAULT_SEED=7 node --import tsx bench/faults.ts
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import { Daemon } from '../daemon/daemon.js';
-import { MemoryLogger } from '../lib/notify/logger.js';
-import { AmiSimServer } from '../lib/sim/ami-server.js';
-import { EslSimServer } from '../lib/sim/esl-server.js';
-import { amiDriver, eslDriver, tempDir, until, writeConfig } from '../test/helpers/daemon-harness.js';
-import { FAULT_ACCOUNTS, playFaults } from '../test/helpers/faults-scenario.js';
+import { until } from '../test/helpers/daemon-harness.js';
+import { playFaults, startFaultRig } from '../test/helpers/faults-scenario.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const rounds = Number(process.env.FAULT_ROUNDS ?? (short ? 20 : 200));
@@ -34,28 +29,11 @@ console.log(`link faults: ${rounds} rounds per PBX, seed ${seed}; link timings k
 /** The short test's assertions (test/integration/faults.test.ts), counted instead of thrown. */
 const failed: string[] = [];
 for (const kind of ['asterisk', 'freeswitch'] as const) {
-  const dir = tempDir(`bench-faults-${kind}`);
-  const ami = kind === 'asterisk' ? await AmiSimServer.start({ secret: 'bench-ami-secret', authFailDelayMs: 50 }) : null;
-  const esl = kind === 'freeswitch' ? await EslSimServer.start({ password: 'bench-esl-password', heartbeatMs: null }) : null;
-  const configFile = writeConfig({
-    dir,
-    ...(ami ? { ami: { port: ami.port, secretVar: 'F_AMI' } } : {}),
-    ...(esl ? { esl: { port: esl.port, passwordVar: 'F_ESL' } } : {}),
-    accounts: FAULT_ACCOUNTS,
-  });
-  let resyncs = 0;
-  const log = new MemoryLogger();
-  const daemon = new Daemon({
-    configFile, log, env: { F_AMI: 'bench-ami-secret', F_ESL: 'bench-esl-password' },
-    onEvent: (e) => {
-      if (e.kind === 'CallsResynced') resyncs++;
-    },
-  });
-  const started = await daemon.start();
-  if (!started.ok) throw started.error;
-  await until(() => resyncs > 0, 5000);
+  const rig = await startFaultRig(kind, 'bench-faults');
+  const { daemon, log } = rig;
+  await until(() => rig.resyncs() > 0, 5000);
   const t0 = Date.now();
-  const r = await playFaults(daemon, ami ? amiDriver(ami) : eslDriver(esl!), () => resyncs, rounds, seed, short ? (s) => console.log(`  ${s}`) : () => undefined);
+  const r = await playFaults(daemon, rig.driver, rig.resyncs, rounds, seed, short ? (s) => console.log(`  ${s}`) : () => undefined);
   const secs = (Date.now() - t0) / 1000;
   const cut = r.forbidden.filter((c) => c.cutByUs()).length;
   console.log(
@@ -71,10 +49,7 @@ for (const kind of ['asterisk', 'freeswitch'] as const) {
   if (r.resyncs < rounds) failed.push(`${kind}: ${r.resyncs} resyncs for ${rounds} faults`);
   const hangupErrors = log.find('hangup not confirmed by the PBX').length;
   console.log(`  log: ${log.lines.filter((l) => l.level === 'error').length} error lines (${hangupErrors} unconfirmed hangups), ${log.find('live calls resynced').length} resync lines`);
-  await daemon.stop();
-  await ami?.close();
-  await esl?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await rig.stop();
 }
 console.log(failed.length ? `FAIL (seed ${seed}):\n  ${failed.join('\n  ')}` : `PASS: every call known after each resync, every forbidden and over-budget call cut (seed ${seed})`);
 process.exitCode = failed.length ? 1 : 0;

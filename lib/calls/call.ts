@@ -1,22 +1,15 @@
 import type { NumberInfo } from '../numbers/classify.js';
+import type { LiveCallSnapshot } from '../pbx/events.js';
 import type { Rate } from '../rating/deck.js';
 
-/** A live call as the daemon knows it, built from normalized events alone. */
-export interface LiveCall {
+/**
+ * A live call as the daemon knows it, built from normalized events alone: what a resync
+ * snapshot says of a call, plus what the daemon worked out.
+ */
+export interface LiveCall extends LiveCallSnapshot {
   readonly pbx: string;
   readonly callId: string;
-  channel: string;
-  account: string;
-  endpoint: string | null;
-  callerId: string | null;
-  source: string | null;
-  fromTrunk: boolean;
-  startedAt: number;
   dialedAt: number | null;
-  answeredAt: number | null;
-  /** Digits as sent to the far side. */
-  dialed: string | null;
-  trunk: string | null;
   /** Rings a local endpoint: no destination rule applies. */
   internal: boolean;
   number: NumberInfo | null;

@@ -117,9 +117,7 @@ export class CallTable {
         continue;
       }
       const call: LiveCall = {
-        pbx: e.pbx, callId: s.callId, channel: s.channel, account: s.account, endpoint: s.endpoint,
-        callerId: s.callerId, source: s.source, fromTrunk: s.fromTrunk, startedAt: s.startedAt,
-        dialedAt: s.dialed !== null ? e.at : null, answeredAt: s.answeredAt, dialed: s.dialed, trunk: s.trunk,
+        ...s, pbx: e.pbx, dialedAt: s.dialed !== null ? e.at : null,
         internal: s.dialed !== null && s.trunk === null, number: null, rate: null, cut: null,
       };
       this.add(call);

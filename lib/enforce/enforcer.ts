@@ -223,10 +223,7 @@ export class Enforcer {
     call.rate = rate ?? null;
 
     const act = this.activityOf(call.account);
-    const minuteAgo = now - 60_000;
-    while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
-    const windowStart = now - this.rules.config.sequentialWindowMs;
-    while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
+    this.pruneActivity(act, now);
     if (fresh && external) {
       act.dials.push(now);
       if (act.dials.length > MAX_DIALS_KEPT) act.dials.shift();
@@ -242,6 +239,7 @@ export class Enforcer {
       for (const c of this.table.all()) if (this.external(c) && !c.cut && c.number !== null) globalLive++;
     }
     const key = callKey(call.pbx, call.callId);
+    const ctx = this.policyContext(call.account, rate);
 
     const verdict = evaluateCall(
       'dial',
@@ -253,10 +251,10 @@ export class Enforcer {
         callStartsLastMinute: act.dials.length,
         recentDialed: act.recent.filter((r) => r.key !== key),
       },
-      this.policyContext(call.account, rate),
+      ctx,
       now,
     );
-    if (fresh && external && call.number?.e164 && accountRules(this.rules.config, call.account).maxSequential !== null) {
+    if (fresh && external && call.number?.e164 && ctx.account.maxSequential !== null) {
       act.recent.push({ at: now, e164: call.number.e164, key });
       if (act.recent.length > MAX_RECENT_KEPT) act.recent.shift();
     }
@@ -440,16 +438,12 @@ export class Enforcer {
       const b = this.ledger.window(w, now);
       // Calls ending while the read is in flight are journaled and added on top of it.
       const mark = this.ledger.beginRead();
-      let totals: Map<string, number>;
+      let totals: Map<string, number> | null = null;
       try {
         totals = await this.deps.store.spendSince(b.start);
       } catch (err) {
         // Fail closed on what we know: keep the figures we had rather than start from zero.
         this.deps.log.error('cannot read spend from the store; keeping the last known figures', { code: 'TG_ERR_STORE', window: w, error: (err as Error).message });
-        totals = this.ledger.totals(w);
-        this.ledger.endRead(w, now, null, mark);
-        this.ledger.load(w, now, totals);
-        continue;
       }
       this.ledger.endRead(w, now, totals, mark);
     }
@@ -472,15 +466,19 @@ export class Enforcer {
   async refreshShared(): Promise<void> {
     const started = this.deps.clock.now();
     await this.reloadWindows(started, WINDOWS);
-    let list: Suspension[];
+    let list: Suspension[] | null = null;
     try {
       list = await this.deps.store.suspensions();
     } catch (err) {
-      this.deps.log.error('cannot read suspensions from the store', { code: 'TG_ERR_STORE', error: (err as Error).message });
-      list = [];
-      for (const s of this.suspended.values()) list.push(s);
+      this.deps.log.error('cannot read suspensions from the store; keeping the ones known here', { code: 'TG_ERR_STORE', error: (err as Error).message });
     }
     if (this.stopped) return;
+    if (list !== null) this.adoptSuspensions(list, started);
+    this.rescheduleAll();
+  }
+
+  /** Takes on the suspensions and resumes another node made since `started`'s read began. */
+  private adoptSuspensions(list: Suspension[], started: number): void {
     const inStore = new Map(list.map((s) => [s.account, s]));
     for (const [account, s] of inStore) {
       if (this.suspended.has(account) || (this.resumedAt.get(account) ?? -Infinity) >= started) continue;
@@ -498,7 +496,6 @@ export class Enforcer {
       this.writeFlag(`suspended/${account}`, null);
     }
     for (const [account, at] of this.resumedAt) if (at < started) this.resumedAt.delete(account);
-    this.rescheduleAll();
   }
 
   // ---- resync ----------------------------------------------------------------------
@@ -724,13 +721,18 @@ export class Enforcer {
 
   /** Drops what the windows no longer need, and accounts with nothing left. */
   private sweepActivity(now: number): void {
-    const minuteAgo = now - 60_000;
-    const windowStart = now - this.rules.config.sequentialWindowMs;
     for (const [account, act] of this.activity) {
-      while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
-      while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
+      this.pruneActivity(act, now);
       if (act.dials.length === 0 && act.recent.length === 0) this.activity.delete(account);
     }
+  }
+
+  /** Drops dial instants older than a minute and destinations older than the range-walk window. */
+  private pruneActivity(act: AccountActivity, now: number): void {
+    const minuteAgo = now - 60_000;
+    while (act.dials.length && act.dials[0]! < minuteAgo) act.dials.shift();
+    const windowStart = now - this.rules.config.sequentialWindowMs;
+    while (act.recent.length && act.recent[0]!.at < windowStart) act.recent.shift();
   }
 
   /** Accounts that spent something this month. */

@@ -56,11 +56,16 @@ export class SpendLedger {
     return this.journal.length;
   }
 
-  /** The read came back: its totals replace the window's, plus what was added since `mark`. */
+  /**
+   * The read came back: its totals replace the window's, plus what was added since `mark`.
+   * A failed read (null) keeps the figures known here, for the window of `now`.
+   */
   endRead(w: SpendWindow, now: number, totals: Map<string, number> | null, mark: number): void {
     if (totals !== null) {
       this.load(w, now, totals);
       for (const e of this.journal.slice(mark)) this.addTo(w, e.account, e.answeredAt, e.cost);
+    } else {
+      this.load(w, now, this.spent.get(w) ?? new Map<string, number>());
     }
     if (--this.reading === 0) this.journal = [];
   }

@@ -181,8 +181,8 @@ function setFor(address: string, family: 4 | 6): 'banned4' | 'banned6' {
  * still drops each set's sources (someone may flush the chain and keep the table).
  */
 export function parseTable(json: string): FirewallState {
-  const doc = JSON.parse(json) as { nftables?: { chain?: { name?: unknown }; rule?: { chain?: unknown; expr?: unknown } }[] };
-  const addresses = new Set(parseSetElements(json).map((e) => e.address));
+  const doc = JSON.parse(json) as NftDoc;
+  const addresses = new Set(setElements(doc).map((e) => e.address));
   let v4 = false;
   let v6 = false;
   for (const item of doc.nftables ?? []) {
@@ -200,9 +200,18 @@ interface NftJsonElem {
   elem?: { val?: unknown; expires?: unknown };
 }
 
+/** What tollguard reads of `nft -j list ...` output. */
+interface NftDoc {
+  nftables?: { set?: { elem?: unknown[] }; rule?: { chain?: unknown; expr?: unknown } }[];
+}
+
 /** Elements of one `nft -j list set`: plain values, or { elem: { val, timeout, expires } }. */
 export function parseSetElements(json: string): { address: string; expiresInSec: number | null }[] {
-  const doc = JSON.parse(json) as { nftables?: { set?: { elem?: unknown[] } }[] };
+  return setElements(JSON.parse(json) as NftDoc);
+}
+
+/** The elements of every set in a parsed document. */
+function setElements(doc: NftDoc): { address: string; expiresInSec: number | null }[] {
   const out: { address: string; expiresInSec: number | null }[] = [];
   for (const item of doc.nftables ?? []) {
     for (const el of item.set?.elem ?? []) {

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { LinkTiming } from '../config/types.js';
 import type { LinkStatus } from '../pbx/events.js';
+import type { LinkControl } from './link.js';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { backoffDelay } from './backoff.js';
@@ -29,14 +31,12 @@ export interface ConnectionHooks {
   onClose(link: Link, error: TollguardError): void;
 }
 
+/** A client's own options satisfy these: it passes them through. */
 export interface ConnectionOptions {
   name: string;
   host: string;
   port: number;
-  connectTimeoutMs: number;
-  keepaliveIntervalMs: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
+  timing: Pick<LinkTiming, 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'backoffInitialMs' | 'backoffMaxMs'>;
   clock: Clock;
   log: Logger;
   random?: () => number;
@@ -47,7 +47,7 @@ export interface ConnectionOptions {
  * changed only through setStatus(); `ready` (handshake done) resets the retry counter;
  * every failure, including a refused login, waits a capped, jittered back-off.
  */
-export class ManagedConnection {
+export class ManagedConnection implements LinkControl {
   private current: LinkStatus = 'idle';
   private since: number;
   private epoch = 0;
@@ -133,8 +133,8 @@ export class ManagedConnection {
       alive: () => epoch === this.epoch && !socket.destroyed,
     };
     this.link = link;
-    const connectTimer = this.opts.clock.schedule(this.opts.connectTimeoutMs, () => {
-      if (socket.connecting) link.destroy(`connect timeout after ${this.opts.connectTimeoutMs} ms`);
+    const connectTimer = this.opts.clock.schedule(this.opts.timing.connectTimeoutMs, () => {
+      if (socket.connecting) link.destroy(`connect timeout after ${this.opts.timing.connectTimeoutMs} ms`);
     });
     this.hooks.onSocket(link);
 
@@ -173,8 +173,8 @@ export class ManagedConnection {
       this.hooks.onClose(link, new TollguardError('TG_ERR_PBX_CLOSED', `connection to ${this.opts.name} closed: ${reason}`));
       if (this.stopped) return;
       const delay = backoffDelay(this.attempt, {
-        initialMs: this.opts.backoffInitialMs,
-        maxMs: this.opts.backoffMaxMs,
+        initialMs: this.opts.timing.backoffInitialMs,
+        maxMs: this.opts.timing.backoffMaxMs,
         ...(this.opts.random ? { random: this.opts.random } : {}),
       });
       this.setStatus('reconnecting', `${reason}; retry in ${delay} ms`);
@@ -185,7 +185,7 @@ export class ManagedConnection {
 
   private scheduleKeepalive(link: Link): void {
     this.keepaliveTimer?.cancel();
-    this.keepaliveTimer = this.opts.clock.schedule(this.opts.keepaliveIntervalMs, () => {
+    this.keepaliveTimer = this.opts.clock.schedule(this.opts.timing.keepaliveIntervalMs, () => {
       if (!link.alive()) return;
       this.hooks
         .keepalive(link)

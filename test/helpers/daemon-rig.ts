@@ -8,6 +8,7 @@ import type { PbxEvent } from '../../lib/pbx/events.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
 import { EslSimServer } from '../../lib/sim/esl-server.js';
 import { writeConfig } from './daemon-harness.js';
+import { waitFor } from './wait.js';
 
 export const AMI_SECRET = 'rig-ami-secret-7f3';
 export const ESL_PASSWORD = 'rig-esl-password-9c1';
@@ -77,11 +78,7 @@ export class DaemonRig {
   }
 
   async waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(what, cond, timeoutMs);
   }
 
   cuts(): Extract<EnforcerAction, { type: 'cut' }>[] {

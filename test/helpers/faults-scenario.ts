@@ -1,5 +1,9 @@
-import type { Daemon } from '../../daemon/daemon.js';
-import { sleep, until, type PbxDriver, type PlacedCall } from './daemon-harness.js';
+import fs from 'node:fs';
+import { Daemon } from '../../daemon/daemon.js';
+import { MemoryLogger } from '../../lib/notify/logger.js';
+import { AmiSimServer } from '../../lib/sim/ami-server.js';
+import { EslSimServer } from '../../lib/sim/esl-server.js';
+import { amiDriver, eslDriver, sleep, tempDir, until, writeConfig, type PbxDriver, type PlacedCall } from './daemon-harness.js';
 import { prng } from './mutate.js';
 
 /** The link-fault scenario shared by test/integration/faults.test.ts and bench/faults.ts. */
@@ -7,6 +11,58 @@ import { prng } from './mutate.js';
 export const FAULT_ACCOUNTS = `  "*":         { international: false, onBreach: cut }
   acct-ok:     { international: true, allow: [GB] }
   acct-budget: { international: true, allow: [GB], spend: { day: 0.04 } }`;
+
+export interface FaultRig {
+  daemon: Daemon;
+  driver: PbxDriver;
+  log: MemoryLogger;
+  /** CallsResynced events seen so far. */
+  resyncs: () => number;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The real daemon with the fault accounts against one simulated PBX, started (the first
+ * resync may still be on its way). Throws when the daemon does not start.
+ */
+export async function startFaultRig(kind: 'asterisk' | 'freeswitch', tag: string): Promise<FaultRig> {
+  const dir = tempDir(`${tag}-${kind}`);
+  const secret = `${tag}-ami-secret`;
+  const password = `${tag}-esl-password`;
+  const ami = kind === 'asterisk' ? await AmiSimServer.start({ secret, authFailDelayMs: 50 }) : null;
+  const esl = kind === 'freeswitch' ? await EslSimServer.start({ password, heartbeatMs: null }) : null;
+  const configFile = writeConfig({
+    dir,
+    ...(ami ? { ami: { port: ami.port, secretVar: 'F_AMI' } } : {}),
+    ...(esl ? { esl: { port: esl.port, passwordVar: 'F_ESL' } } : {}),
+    accounts: FAULT_ACCOUNTS,
+  });
+  let resyncs = 0;
+  const log = new MemoryLogger();
+  const daemon = new Daemon({
+    configFile, log, env: { F_AMI: secret, F_ESL: password },
+    onEvent: (e) => {
+      if (e.kind === 'CallsResynced') resyncs++;
+    },
+  });
+  const stopSims = async (): Promise<void> => {
+    await ami?.close();
+    await esl?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const started = await daemon.start();
+  if (!started.ok) {
+    await stopSims();
+    throw started.error;
+  }
+  return {
+    daemon, log, driver: ami ? amiDriver(ami) : eslDriver(esl!), resyncs: () => resyncs,
+    stop: async () => {
+      await daemon.stop();
+      await stopSims();
+    },
+  };
+}
 
 export interface FaultRunResult {
   rounds: number;

@@ -11,6 +11,7 @@ import { ManualClock, systemClock } from '../../lib/clock.js';
 import type { AlertsConfig } from '../../lib/config/types.js';
 import { Alerter, MAX_QUEUED_PER_CHANNEL, validateAlertsConfig, type Alert } from '../../lib/notify/alerts.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
+import { waitFor } from '../helpers/wait.js';
 
 const base: AlertsConfig = { webhook: null, email: null, syslog: null, dedupWindowMs: 600_000, dailySummary: null };
 
@@ -18,15 +19,6 @@ const sample = (over: Partial<Alert> = {}): Alert => ({
   kind: 'cut', severity: 'warning', key: 'cut:acct-1001:DEST_DENIED', title: 'Cut call of acct-1001',
   text: 'destination +882 is denied', detail: { account: 'acct-1001', destination: '+88234567890' }, ...over,
 });
-
-/** Resolves when `cond` holds, polling the event loop (the servers are real and asynchronous). */
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 interface Hook { url: string; bodies: Record<string, unknown>[]; headers: http.IncomingHttpHeaders[]; pending: http.ServerResponse[]; close(): Promise<void> }
 
@@ -92,7 +84,7 @@ describe('alerts', function () {
     const alerter = new Alerter({ ...base, webhook: { url: hook.url, headers: { Authorization: 'Bearer s3cr3t-token' } } }, { clock: systemClock, log: new MemoryLogger() });
     cleanups.push(() => alerter.stop());
     alerter.alert(sample());
-    await until(() => hook.bodies.length === 1, 'the webhook');
+    await waitFor('the webhook', () => hook.bodies.length === 1);
     const body = hook.bodies[0]!;
     assert.equal(body.source, 'tollguard');
     assert.equal(body.kind, 'cut');
@@ -116,7 +108,7 @@ describe('alerts', function () {
     );
     cleanups.push(() => alerter.stop());
     alerter.alert(sample({ severity: 'critical', kind: 'suspend', key: 'suspend:acct-1001', title: 'Suspended account acct-1001', text: 'spend 51.20 USD today, limit 50' }));
-    await until(() => box.messages.length === 1, 'the e-mail');
+    await waitFor('the e-mail', () => box.messages.length === 1);
     const m = box.messages[0]!;
     assert.equal(m.from, 'tollguard@pbx.example');
     assert.deepEqual(m.to, ['noc@example.com', 'boss@example.com']);
@@ -139,13 +131,13 @@ describe('alerts', function () {
     alerter.alert(sample({ text: 'third' }));
     // Same key, other kind: not a repeat (link-down then link-up share a key).
     alerter.alert(sample({ kind: 'suspend' }));
-    await until(() => hook.bodies.length === 2, 'two alerts');
+    await waitFor('two alerts', () => hook.bodies.length === 2);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(hook.bodies.length, 2);
     assert.deepEqual(hook.bodies.map((b) => [b.kind, b.suppressed]), [['cut', 0], ['suspend', 0]]);
 
     clock.advance(59_000);
-    await until(() => hook.bodies.length === 3, 'the repeats report');
+    await waitFor('the repeats report', () => hook.bodies.length === 3);
     const repeats = hook.bodies[2]!;
     assert.equal(repeats.suppressed, 2);
     assert.match(repeats.text as string, /third/);
@@ -171,16 +163,16 @@ describe('alerts', function () {
     cleanups.push(() => alerter.stop(100));
     alerter.alert(sample({ key: 'a' }));
     alerter.alert(sample({ key: 'b' }));
-    await until(() => box.messages.length === 2 && hook.bodies.length === 1, 'both e-mails while the webhook hangs');
+    await waitFor('both e-mails while the webhook hangs', () => box.messages.length === 2 && hook.bodies.length === 1);
     assert.equal(hook.pending.length, 1, 'the webhook is still waiting for its answer');
     // The request timeout fires (real time), the retry waits on the injected clock.
-    await until(() => log.find('alert channel failed, will retry').length === 1, 'the timeout');
+    await waitFor('the timeout', () => log.find('alert channel failed, will retry').length === 1);
     assert.match(log.find('alert channel failed, will retry')[0]!.meta.error as string, /abort|timeout/i);
     const line = log.find('alert channel failed, will retry')[0]!;
     assert.equal(line.meta.code, 'TG_ERR_ALERT');
     assert.equal(line.meta.channel, 'webhook');
     clock.advance(2_000);
-    await until(() => hook.bodies.length === 2, 'the retry');
+    await waitFor('the retry', () => hook.bodies.length === 2);
     assert.equal(hook.bodies[1]!.key, 'a');
   });
 
@@ -192,16 +184,16 @@ describe('alerts', function () {
     const alerter = new Alerter({ ...base, webhook: { url: hook.url, headers: {} } }, { clock, log });
     cleanups.push(() => alerter.stop(100));
     alerter.alert(sample());
-    await until(() => hook.bodies.length === 1, 'attempt 1');
-    await until(() => log.find('alert channel failed, will retry').length === 1, 'retry scheduled');
+    await waitFor('attempt 1', () => hook.bodies.length === 1);
+    await waitFor('retry scheduled', () => log.find('alert channel failed, will retry').length === 1);
     clock.advance(1_999);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(hook.bodies.length, 1, 'not before the back-off');
     clock.advance(1);
-    await until(() => hook.bodies.length === 2, 'attempt 2');
-    await until(() => log.find('alert channel failed, will retry').length === 2, 'second retry scheduled');
+    await waitFor('attempt 2', () => hook.bodies.length === 2);
+    await waitFor('second retry scheduled', () => log.find('alert channel failed, will retry').length === 2);
     clock.advance(10_000);
-    await until(() => log.find('alert not delivered').length === 1, 'give up');
+    await waitFor('give up', () => log.find('alert not delivered').length === 1);
     assert.equal(hook.bodies.length, 3);
     const last = log.find('alert not delivered')[0]!;
     assert.equal(last.meta.code, 'TG_ERR_ALERT');
@@ -233,7 +225,7 @@ describe('alerts', function () {
     const alerter = new Alerter({ ...base, syslog: { path: sock, facility: 'auth' } }, { clock: systemClock, log: new MemoryLogger() });
     cleanups.push(() => alerter.stop());
     alerter.alert(sample({ severity: 'critical', key: 'ban:"x"]', text: 'two\nlines' }));
-    await until(() => lines.length === 1, 'the syslog line');
+    await waitFor('the syslog line', () => lines.length === 1);
     // <PRI> = auth(4)*8 + crit(2) = 34; version 1; APP-NAME tollguard; MSGID = kind.
     assert.match(lines[0]!, /^<34>1 \S+ \S+ tollguard \S+ cut \[/);
     assert.match(lines[0]!, /\[tollguard@32473 key="ban:\\"x\\"\\]" severity="critical" suppressed="0"\]/);
@@ -261,7 +253,7 @@ describe('alerts', function () {
     // node-cron 4 takes a seconds field: every second.
     const task = alerter.scheduleDailySummary('* * * * * *', async () => ({ title: 'tollguard daily summary', text: '3 calls cut', detail: { cuts: 3 } }));
     cleanups.push(() => task.stop());
-    await until(() => hook.bodies.length >= 1, 'the summary', 3_000);
+    await waitFor('the summary', () => hook.bodies.length >= 1, 3_000);
     assert.equal(hook.bodies[0]!.kind, 'summary');
     assert.equal(hook.bodies[0]!.title, 'tollguard daily summary');
     assert.deepEqual(hook.bodies[0]!.detail, { cuts: 3 });

@@ -5,6 +5,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import { HangupCause, type CallsResynced, type LinkStatus, type PbxEvent } from '../../lib/pbx/events.js';
 import { AsteriskAdapter } from '../../lib/pbx/asterisk/adapter.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TIMING: LinkTiming = {
   connectTimeoutMs: 1000,
@@ -15,18 +16,6 @@ const TIMING: LinkTiming = {
   backoffMaxMs: 200,
   maxFrameBytes: 1024 * 1024,
 };
-
-function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 describe('AsteriskAdapter against the AMI simulator over TCP', () => {
   let server: AmiSimServer;
@@ -69,9 +58,9 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   it('resyncs a call already up before it is ready, with its source, destination and trunk', async () => {
     const call = server.call({ endpoint: '1001', account: 'acct-1001', dialed: '011442079460000', source: { address: '192.0.2.10', port: 5061 } });
-    await until(() => call.state === 'up', 'call up');
+    await waitFor('call up', () => call.state === 'up');
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     assert.deepEqual(timeline.slice(timeline.indexOf('status:resyncing')), ['status:resyncing', 'CallsResynced', 'status:ready']);
     const [r] = resyncs();
     assert.equal(r!.calls.length, 1);
@@ -87,9 +76,9 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   it('maps a live call, hangs it up with the cause given, and ends it on the A-leg hangup', async () => {
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     const call = server.call({ endpoint: '1001', account: 'acct-1001', dialed: '00442079460000', source: { address: '198.51.100.7' }, answerAfterMs: 20 });
-    await until(() => events.some((e) => e.kind === 'CallAnswered'), 'answered');
+    await waitFor('answered', () => events.some((e) => e.kind === 'CallAnswered'));
     const started = events.find((e) => e.kind === 'CallStarted');
     assert.ok(started?.kind === 'CallStarted');
     assert.equal(started.source, '198.51.100.7');
@@ -99,7 +88,7 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
     const r = await adapter.hangup({ pbx: 'pbx1', callId: started.callId, channel: started.channel }, HangupCause.callRejected);
     assert.ok(r.ok);
-    await until(() => events.some((e) => e.kind === 'CallEnded'), 'ended');
+    await waitFor('ended', () => events.some((e) => e.kind === 'CallEnded'));
     const action = server.actionsNamed('Hangup')[0]!;
     assert.equal(action.get('Channel'), call.channel);
     assert.equal(action.get('Cause'), '21');
@@ -118,14 +107,14 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   it('hangs up a ringing call before answer (the far end never answers)', async () => {
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     const call = server.call({ endpoint: '1002', dialed: '0088213456789', answerAfterMs: null });
-    await until(() => events.some((e) => e.kind === 'CallDialing'), 'dialing');
+    await waitFor('dialing', () => events.some((e) => e.kind === 'CallDialing'));
     const started = events.find((e) => e.kind === 'CallStarted')!;
     assert.ok(started.kind === 'CallStarted' && started.account === '1002', 'no AccountCode: the endpoint');
     const r = await adapter.hangup({ pbx: 'pbx1', callId: call.callId, channel: call.channel }, HangupCause.outgoingCallBarred);
     assert.ok(r.ok);
-    await until(() => events.some((e) => e.kind === 'CallEnded'), 'ended');
+    await waitFor('ended', () => events.some((e) => e.kind === 'CallEnded'));
     assert.ok(!events.some((e) => e.kind === 'CallAnswered'));
     assert.equal(call.answeredAt, null);
     assert.equal(call.cause, 52);
@@ -133,7 +122,7 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   it('writes and deletes AstDB flags; deleting a missing key is fine', async () => {
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     assert.ok((await adapter.setFlag('tollguard', 'suspended/acct-1001', '1')).ok);
     assert.equal(server.db.get('tollguard/suspended/acct-1001'), '1');
     assert.ok((await adapter.setFlag('tollguard', 'suspended/acct-1001', null)).ok);
@@ -143,30 +132,30 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   it('after a dropped link: refuses to act until ready, reconnects, and the resync holds the live call', async () => {
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     const call = server.call({ endpoint: '1001', account: 'acct-1001', dialed: '011442079460000' });
-    await until(() => events.some((e) => e.kind === 'CallAnswered'), 'answered');
+    await waitFor('answered', () => events.some((e) => e.kind === 'CallAnswered'));
     server.freeze();
     server.dropAllConnections();
-    await until(() => adapter.status() !== 'ready', 'link down');
+    await waitFor('link down', () => adapter.status() !== 'ready');
     const refused = await adapter.hangup({ pbx: 'pbx1', callId: call.callId, channel: call.channel }, HangupCause.callRejected);
     assert.ok(!refused.ok);
     assert.equal(refused.error.code, 'TG_ERR_PBX_CLOSED');
     server.unfreeze();
-    await until(() => resyncs().length === 2 && adapter.status() === 'ready', 'resynced');
+    await waitFor('resynced', () => resyncs().length === 2 && adapter.status() === 'ready');
     assert.deepEqual(resyncs()[1]!.calls.map((c) => [c.callId, c.dialed, c.trunk]), [[call.callId, '011442079460000', 'trunk-uas']]);
     assert.equal(server.actionsNamed('Hangup').length, 0, 'nothing was sent blindly');
     call.hangup();
-    await until(() => events.some((e) => e.kind === 'CallEnded'), 'ended after resync');
+    await waitFor('ended after resync', () => events.some((e) => e.kind === 'CallEnded'));
   });
 
   it('reports SIP auth failures and successes with the socket address, not our own AMI login', async () => {
     adapter.start();
-    await until(() => adapter.status() === 'ready', 'ready');
+    await waitFor('ready', () => adapter.status() === 'ready');
     server.authFailure({ address: '203.0.113.5', port: 5062, username: '1001', kind: 'wrong-password' });
     const attempt = server.authFailure({ address: '2001:db8::7', username: 'admin', kind: 'unknown-user' });
     server.sipAuthSuccess('1002', '192.0.2.20', 5060);
-    await until(() => events.filter((e) => e.kind === 'AuthFailed').length === 4 && events.some((e) => e.kind === 'AuthSucceeded'), 'security events');
+    await waitFor('security events', () => events.filter((e) => e.kind === 'AuthFailed').length === 4 && events.some((e) => e.kind === 'AuthSucceeded'));
     const failed = events.filter((e) => e.kind === 'AuthFailed');
     assert.deepEqual(
       failed.map((f) => f.kind === 'AuthFailed' && [f.address, f.port, f.username, f.reason, f.attemptId === attempt]),

@@ -6,6 +6,7 @@ import type { LinkStatus } from '../../lib/pbx/events.js';
 import { AmiClient, type AmiClientOptions } from '../../lib/pbx/asterisk/client.js';
 import type { AmiMessage } from '../../lib/pbx/asterisk/message.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TIMING: LinkTiming = {
   connectTimeoutMs: 1000,
@@ -16,18 +17,6 @@ const TIMING: LinkTiming = {
   backoffMaxMs: 200,
   maxFrameBytes: 1024 * 1024,
 };
-
-function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = (): void => {
-      if (cond()) resolve();
-      else if (Date.now() - start > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -69,7 +58,7 @@ describe('AmiClient against the AMI simulator over TCP', () => {
   it('logs in, becomes ready, answers actions by ActionID tg-<n>', async () => {
     const c = makeClient();
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     assert.deepEqual(statuses.slice(0, 3), ['connecting', 'authenticating', 'ready']);
     const r = await c.action({ Action: 'Ping' });
     assert.ok(r.ok);
@@ -100,7 +89,7 @@ describe('AmiClient against the AMI simulator over TCP', () => {
   it('an action without answer times out with TG_ERR_PBX_TIMEOUT; the link stays up', async () => {
     const c = makeClient();
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     server.silentActions.add('Getvar');
     const r = await c.action({ Action: 'Getvar', Variable: 'X' }, { timeoutMs: 100 });
     assert.ok(!r.ok);
@@ -111,23 +100,23 @@ describe('AmiClient against the AMI simulator over TCP', () => {
   it('rejects pending actions at once when the connection drops, then reconnects', async () => {
     const c = makeClient();
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     server.silentActions.add('Getvar');
     const pending = [c.action({ Action: 'Getvar', Variable: 'A' }, { timeoutMs: 10_000 }), c.actionList({ Action: 'Getvar', Variable: 'B' }, { timeoutMs: 10_000 })];
-    await until(() => server.actionsNamed('Getvar').length === 2, 'actions arrived');
+    await waitFor('actions arrived', () => server.actionsNamed('Getvar').length === 2);
     server.dropAllConnections();
     const results = await Promise.all(pending);
     for (const r of results) {
       assert.ok(!r.ok);
       assert.equal(r.error.code, 'TG_ERR_PBX_CLOSED');
     }
-    await until(() => c.status() === 'ready' && server.logins.length === 2, 'ready again');
+    await waitFor('ready again', () => c.status() === 'ready' && server.logins.length === 2);
   });
 
   it('refuses a value that would smuggle headers (CR/LF)', async () => {
     const c = makeClient();
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     const r = await c.action({ Action: 'DBPut', Family: 'f', Key: 'k\r\nAction: Hangup', Val: '1' });
     assert.ok(!r.ok);
     assert.equal(r.error.code, 'TG_ERR_PBX_FRAME');
@@ -139,7 +128,7 @@ describe('AmiClient against the AMI simulator over TCP', () => {
     const events: AmiMessage[] = [];
     c.onEvent((m) => events.push(m));
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
 
     const put = await c.action({ Action: 'DBPut', Family: 'tollguard', Key: 'ban/203.0.113.5', Val: '1 reason=x' });
     assert.ok(put.ok);
@@ -173,12 +162,12 @@ describe('AmiClient against the AMI simulator over TCP', () => {
   it('notices a frozen (half-open) server through Ping, reconnects, and recovers when it answers again', async () => {
     const c = makeClient();
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     server.freeze();
-    await until(() => statuses.includes('reconnecting'), 'link declared dead');
+    await waitFor('link declared dead', () => statuses.includes('reconnecting'));
     assert.ok(log.find('pbx keep-alive failed: link considered dead').length >= 1);
     server.unfreeze();
-    await until(() => c.status() === 'ready' && statuses.filter((s) => s === 'ready').length >= 2, 'ready again');
+    await waitFor('ready again', () => c.status() === 'ready' && statuses.filter((s) => s === 'ready').length >= 2);
   });
 
   it('drops garbage from the server, logs it once, and keeps reading events', async () => {
@@ -186,10 +175,10 @@ describe('AmiClient against the AMI simulator over TCP', () => {
     const events: AmiMessage[] = [];
     c.onEvent((m) => events.push(m));
     c.start();
-    await until(() => c.status() === 'ready', 'ready');
+    await waitFor('ready', () => c.status() === 'ready');
     server.inject(Buffer.concat([Buffer.from([0, 1, 2, 0xff, 13, 10]), Buffer.from('no colon here\r\n\r\n')]));
     server.inject('Event: PeerStatus\r\nPrivilege: system,all\r\nPeer: PJSIP/1001\r\nPeerStatus: Reachable\r\n\r\n');
-    await until(() => events.some((e) => e.event === 'PeerStatus'), 'event after garbage');
+    await waitFor('event after garbage', () => events.some((e) => e.event === 'PeerStatus'));
     const frameErrors = log.lines.filter((l) => l.meta.code === 'TG_ERR_PBX_FRAME');
     assert.equal(frameErrors.length, 1);
     assert.equal(c.status(), 'ready');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { controlRequest } from '../../lib/control/client.js';
 import type { StatusReport } from '../../lib/control/protocol.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * `tollguard run` as systemd runs it, driven by real signals: SIGHUP (what `systemctl reload`
@@ -50,13 +51,10 @@ ${accounts}
     const r = await controlRequest(socket(), 'status', {}, 5000);
     return r.ok ? (r.value as StatusReport) : null;
   };
-  const until = async (what: string, cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!(await cond())) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${stderr.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const until = (what: string, cond: () => Promise<boolean> | boolean, ms = 20_000): Promise<unknown> =>
+    waitFor(what, cond, ms, 50).catch((e: Error) => {
+      throw new Error(`${e.message}\n${stderr.slice(-2000)}`);
+    });
   const configured = async (): Promise<string[]> => ((await status())?.accounts ?? []).map((a) => a.account).sort();
 
   it('applies a changed config on SIGHUP, keeps running on a broken one, exits 0 on SIGTERM', async () => {

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { Daemon } from '../../daemon/daemon.js';
-import { MemoryLogger } from '../../lib/notify/logger.js';
-import type { PbxEvent } from '../../lib/pbx/events.js';
-import { AmiSimServer } from '../../lib/sim/ami-server.js';
-import { EslSimServer } from '../../lib/sim/esl-server.js';
-import { amiDriver, eslDriver, tempDir, until, writeConfig } from '../helpers/daemon-harness.js';
-import { FAULT_ACCOUNTS, playFaults } from '../helpers/faults-scenario.js';
+import { until } from '../helpers/daemon-harness.js';
+import { playFaults, startFaultRig } from '../helpers/faults-scenario.js';
 
 /**
  * Link faults, short form (bench/faults.ts plays many more rounds): the real daemon over TCP
@@ -23,29 +17,12 @@ describe('link faults: drops and half-open links during live calls', function ()
 
   for (const kind of ['asterisk', 'freeswitch'] as const) {
     it(`${kind}: after every resync the live calls match the PBX, and every forbidden and over-budget call is cut`, async () => {
-      const dir = tempDir(`faults-${kind}`);
-      const ami = kind === 'asterisk' ? await AmiSimServer.start({ secret: 'faults-ami-secret', authFailDelayMs: 50 }) : null;
-      const esl = kind === 'freeswitch' ? await EslSimServer.start({ password: 'faults-esl-password', heartbeatMs: null }) : null;
-      const configFile = writeConfig({
-        dir,
-        ...(ami ? { ami: { port: ami.port, secretVar: 'F_AMI' } } : {}),
-        ...(esl ? { esl: { port: esl.port, passwordVar: 'F_ESL' } } : {}),
-        accounts: FAULT_ACCOUNTS,
-      });
-      let resyncs = 0;
-      const daemon = new Daemon({
-        configFile, log: new MemoryLogger(), env: { F_AMI: 'faults-ami-secret', F_ESL: 'faults-esl-password' },
-        onEvent: (e: PbxEvent) => {
-          if (e.kind === 'CallsResynced') resyncs++;
-        },
-      });
-      const drv = ami ? amiDriver(ami) : eslDriver(esl!);
-      const started = await daemon.start();
-      assert.ok(started.ok, started.ok ? '' : started.error.message);
+      const rig = await startFaultRig(kind, 'faults');
+      const { daemon, driver: drv, resyncs } = rig;
       try {
-        assert.ok(await until(() => resyncs > 0, 5000), 'first resync');
+        assert.ok(await until(() => resyncs() > 0, 5000), 'first resync');
         const seed = 4242 + (kind === 'asterisk' ? 0 : 1);
-        const r = await playFaults(daemon, drv, () => resyncs, 6, seed);
+        const r = await playFaults(daemon, drv, resyncs, 6, seed);
         assert.deepEqual(r.mismatches, [], `seed ${seed}`);
         assert.ok(r.forbidden.length >= 6);
         const missed = r.forbidden.filter((c) => !c.cutByUs());
@@ -54,10 +31,7 @@ describe('link faults: drops and half-open links during live calls', function ()
         assert.ok(r.budget.cutByUs(), 'the over-budget call was cut across the faults');
         assert.ok(r.resyncs >= 7, `${r.resyncs} resyncs`);
       } finally {
-        await daemon.stop();
-        await ami?.close();
-        await esl?.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await rig.stop();
       }
     });
   }

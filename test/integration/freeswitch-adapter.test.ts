@@ -6,6 +6,7 @@ import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
 import { EslClient } from '../../lib/pbx/freeswitch/client.js';
 import { HangupCause, type CallRef, type LinkStatus, type PbxEvent } from '../../lib/pbx/events.js';
 import { EslSimServer } from '../../lib/sim/esl-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const timing: LinkTiming = {
   connectTimeoutMs: 1000,
@@ -17,16 +18,6 @@ const timing: LinkTiming = {
   maxFrameBytes: 8 * 1024 * 1024,
 };
 const PASSWORD = 'Sim-Esl-Pw-7391';
-
-async function waitFor<T>(what: string, fn: () => T | undefined | null | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
   this.timeout(15000);

@@ -13,6 +13,7 @@ import { asteriskAuthEvents, freeswitchAuthEvents } from '../helpers/auth-events
 import { blocklistConfig } from '../helpers/blocklist-config.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { createNetns, deleteNetns, nftIn, nftUnavailable } from '../helpers/netns.js';
+import { waitFor } from '../helpers/wait.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../../../shared/fixtures');
 const TABLE = 'tgtest';
@@ -30,14 +31,6 @@ function kernelSet(ns: string, set: 'banned4' | 'banned6'): Map<string, Elem> {
     }
   }
   return out;
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 let seq = 0;

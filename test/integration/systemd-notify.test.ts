@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import { SystemdNotifier } from '../../lib/notify/systemd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A unix datagram receiver standing in for systemd's notify socket (Node cannot bind one). */
 const RECEIVER = `
@@ -15,14 +16,6 @@ print("BOUND", flush=True)
 while True:
     print(json.dumps(s.recv(4096).decode()), flush=True)
 `;
-
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
@@ -56,7 +49,7 @@ describe('systemd notify', function () {
         else datagrams.push((JSON.parse(line) as string).split('\n'));
       }
     });
-    await until(() => bound, 'the receiver');
+    await waitFor('the receiver', () => bound);
   });
 
   afterEach(() => {
@@ -73,10 +66,10 @@ describe('systemd notify', function () {
     assert.equal(n.enabled, true);
     assert.equal(n.watchdogIntervalMs, 50);
     n.ready('watching 2 PBX');
-    await until(() => messages().filter((m) => m === 'WATCHDOG=1').length >= 3, 'three watchdog pings');
+    await waitFor('three watchdog pings', () => messages().filter((m) => m === 'WATCHDOG=1').length >= 3);
     n.stopping();
     await n.flush();
-    await until(() => messages().includes('STOPPING=1'), 'STOPPING=1');
+    await waitFor('STOPPING=1', () => messages().includes('STOPPING=1'));
     const m = messages();
     assert.deepEqual(m.slice(0, 2), ['READY=1', 'STATUS=watching 2 PBX']);
     const stoppingAt = m.indexOf('STOPPING=1');
@@ -93,7 +86,7 @@ describe('systemd notify', function () {
     n.ready();
     n.status('reloaded\nok');
     await n.flush();
-    await until(() => messages().length === 3, 'three messages');
+    await waitFor('three messages', () => messages().length === 3);
     assert.deepEqual(messages(), ['RELOADING=1', 'READY=1', 'STATUS=reloaded ok']);
   });
 

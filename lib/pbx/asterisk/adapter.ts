@@ -1,9 +1,10 @@
 import type { Clock } from '../../clock.js';
 import type { AsteriskPbxConfig, LinkTiming } from '../../config/types.js';
+import { LinkLayer, type LinkControl } from '../../net/link.js';
 import type { Logger } from '../../notify/logger.js';
 import { fail, ok, TollguardError, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
-import type { CallRef, HangupCauseCode, LinkStatus, PbxEvent } from '../events.js';
+import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { AmiClient } from './client.js';
 import { AmiEventMapper, MAPPED_EVENTS, SKIPPED_EVENTS } from './mapper.js';
 import type { AmiMessage } from './message.js';
@@ -20,7 +21,7 @@ const RESYNC_TIMEOUT_FACTOR = 4;
  * one CallsResynced), and only then `ready`; events that arrive meanwhile are held and
  * applied on top of the snapshot, so the daemon never acts on a half-known call table.
  */
-export class AsteriskAdapter implements PbxAdapter {
+export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   readonly name: string;
   readonly type = 'asterisk' as const;
   private readonly client: AmiClient;
@@ -36,6 +37,7 @@ export class AsteriskAdapter implements PbxAdapter {
     private readonly timing: LinkTiming,
     private readonly deps: { clock: Clock; log: Logger },
   ) {
+    super();
     this.name = cfg.name;
     this.trunks = new TrunkSet(cfg.trunks);
     this.mapper = new AmiEventMapper({
@@ -64,28 +66,12 @@ export class AsteriskAdapter implements PbxAdapter {
     });
   }
 
-  start(): void {
-    this.client.start();
-  }
-
-  stop(): Promise<void> {
-    return this.client.stop();
-  }
-
-  status(): LinkStatus {
-    return this.client.status();
-  }
-
-  statusSince(): number {
-    return this.client.statusSince();
+  protected get inner(): LinkControl {
+    return this.client;
   }
 
   onEvent(listener: (e: PbxEvent) => void): void {
     this.listeners.push(listener);
-  }
-
-  onStatus(listener: (s: LinkStatus, previous: LinkStatus, detail?: string) => void): void {
-    this.client.onStatus(listener);
   }
 
   /**

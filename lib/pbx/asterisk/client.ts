@@ -1,10 +1,10 @@
 import type { Clock } from '../../clock.js';
 import type { LinkTiming } from '../../config/types.js';
+import { LinkLayer, type LinkControl } from '../../net/link.js';
 import { ManagedConnection, type Link } from '../../net/connection.js';
 import { PendingRequests } from '../../net/pending.js';
 import { registerSecret, type Logger } from '../../notify/logger.js';
 import { fail, ok, TollguardError, type Result } from '../../result.js';
-import type { LinkStatus } from '../events.js';
 import { formatFrame, type AmiFields, type AmiMessage } from './message.js';
 import { AmiParser } from './parser.js';
 
@@ -59,7 +59,7 @@ const FRAME_ERROR_LOG_INTERVAL_MS = 10_000;
  * on close), event-list collection, Ping keep-alive. Connecting, back-off and status come
  * from ManagedConnection; this class only speaks the protocol through its hooks.
  */
-export class AmiClient {
+export class AmiClient extends LinkLayer {
   private readonly conn: ManagedConnection;
   private readonly listeners: ((m: AmiMessage) => void)[] = [];
   private session: Session | null = null;
@@ -68,20 +68,10 @@ export class AmiClient {
   private lastFrameErrorLog = -Infinity;
 
   constructor(private readonly opts: AmiClientOptions) {
+    super();
     registerSecret(opts.secret);
     this.conn = new ManagedConnection(
-      {
-        name: opts.name,
-        host: opts.host,
-        port: opts.port,
-        connectTimeoutMs: opts.timing.connectTimeoutMs,
-        keepaliveIntervalMs: opts.timing.keepaliveIntervalMs,
-        backoffInitialMs: opts.timing.backoffInitialMs,
-        backoffMaxMs: opts.timing.backoffMaxMs,
-        clock: opts.clock,
-        log: opts.log,
-        ...(opts.random ? { random: opts.random } : {}),
-      },
+      opts,
       {
         onSocket: (link) => this.openSession(link),
         onData: (link, chunk) => {
@@ -105,24 +95,8 @@ export class AmiClient {
     );
   }
 
-  start(): void {
-    this.conn.start();
-  }
-
-  stop(): Promise<void> {
-    return this.conn.stop();
-  }
-
-  status(): LinkStatus {
-    return this.conn.status();
-  }
-
-  statusSince(): number {
-    return this.conn.statusSince();
-  }
-
-  onStatus(fn: (s: LinkStatus, previous: LinkStatus, detail?: string) => void): void {
-    this.conn.onStatus(fn);
+  protected get inner(): LinkControl {
+    return this.conn;
   }
 
   /** Asynchronous events (and any message that answers no pending action). */

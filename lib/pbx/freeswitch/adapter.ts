@@ -1,9 +1,10 @@
 import type { Clock } from '../../clock.js';
 import type { FreeswitchPbxConfig, LinkTiming } from '../../config/types.js';
+import { LinkLayer, type LinkControl } from '../../net/link.js';
 import type { Logger } from '../../notify/logger.js';
 import { fail, ok, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
-import type { CallRef, HangupCauseCode, LinkStatus, PbxEvent } from '../events.js';
+import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { callsFromChannels } from './channels.js';
 import { EslClient } from './client.js';
 import type { EslEvent } from './event.js';
@@ -27,7 +28,7 @@ const MAX_HELD_EVENTS = 20_000;
  * the link is ready; events that arrive meanwhile are held and replayed after the snapshot
  * (the mapper emits each thing once, so what the snapshot already holds is not repeated).
  */
-export class FreeswitchAdapter implements PbxAdapter {
+export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   readonly name: string;
   readonly type = 'freeswitch' as const;
   private readonly client: EslClient;
@@ -37,6 +38,7 @@ export class FreeswitchAdapter implements PbxAdapter {
   private heldDropped = 0;
 
   constructor(private readonly cfg: FreeswitchPbxConfig, timing: LinkTiming, private readonly deps: { clock: Clock; log: Logger }) {
+    super();
     this.name = cfg.name;
     this.mapper = new FreeswitchEventMapper({
       pbx: cfg.name,
@@ -64,28 +66,12 @@ export class FreeswitchAdapter implements PbxAdapter {
     });
   }
 
-  start(): void {
-    this.client.start();
-  }
-
-  stop(): Promise<void> {
-    return this.client.stop();
-  }
-
-  status(): LinkStatus {
-    return this.client.status();
-  }
-
-  statusSince(): number {
-    return this.client.statusSince();
+  protected get inner(): LinkControl {
+    return this.client;
   }
 
   onEvent(listener: (e: PbxEvent) => void): void {
     this.listeners.push(listener);
-  }
-
-  onStatus(listener: (s: LinkStatus, previous: LinkStatus, detail?: string) => void): void {
-    this.client.onStatus(listener);
   }
 
   /** When the switch's last HEARTBEAT arrived (for status pages), or null. */

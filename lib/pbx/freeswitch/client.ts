@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
 import type { LinkTiming } from '../../config/types.js';
+import { LinkLayer, type LinkControl } from '../../net/link.js';
 import { ManagedConnection, type Link } from '../../net/connection.js';
 import { PendingRequests } from '../../net/pending.js';
 import type { Logger } from '../../notify/logger.js';
 import { registerSecret } from '../../notify/logger.js';
 import { fail, ok, TollguardError, type Result } from '../../result.js';
-import type { LinkStatus } from '../events.js';
 import { EslEvent, type EslEventFormat } from './event.js';
 import { EslFrame, EslParser } from './parser.js';
 
@@ -48,7 +48,7 @@ const NOTICE_CLOSE_GRACE_MS = 2000;
  * that timed out keeps its place, and its late reply is dropped instead of being taken
  * for the next one's.
  */
-export class EslClient {
+export class EslClient extends LinkLayer {
   private readonly conn: ManagedConnection;
   private readonly pending: PendingRequests<number, EslFrame>;
   private readonly jobs: PendingRequests<string, string>;
@@ -60,22 +60,12 @@ export class EslClient {
   private eventsOn = false;
 
   constructor(private readonly opts: EslClientOptions) {
+    super();
     registerSecret(opts.password);
     this.pending = new PendingRequests(opts.clock);
     this.jobs = new PendingRequests(opts.clock);
     this.conn = new ManagedConnection(
-      {
-        name: opts.name,
-        host: opts.host,
-        port: opts.port,
-        connectTimeoutMs: opts.timing.connectTimeoutMs,
-        keepaliveIntervalMs: opts.timing.keepaliveIntervalMs,
-        backoffInitialMs: opts.timing.backoffInitialMs,
-        backoffMaxMs: opts.timing.backoffMaxMs,
-        clock: opts.clock,
-        log: opts.log,
-        ...(opts.random ? { random: opts.random } : {}),
-      },
+      opts,
       {
         onSocket: (link) => this.onSocket(link),
         onData: (link, chunk) => this.parser?.parse(chunk, (f) => this.onFrame(link, f)),
@@ -86,24 +76,8 @@ export class EslClient {
     );
   }
 
-  start(): void {
-    this.conn.start();
-  }
-
-  stop(): Promise<void> {
-    return this.conn.stop();
-  }
-
-  status(): LinkStatus {
-    return this.conn.status();
-  }
-
-  statusSince(): number {
-    return this.conn.statusSince();
-  }
-
-  onStatus(fn: (s: LinkStatus, prev: LinkStatus, detail?: string) => void): void {
-    this.conn.onStatus(fn);
+  protected get inner(): LinkControl {
+    return this.conn;
   }
 
   /**

@@ -1,0 +1,43 @@
+import type { LinkStatus } from '../pbx/events.js';
+
+export type StatusListener = (s: LinkStatus, previous: LinkStatus, detail?: string) => void;
+
+/** A PBX link's life-cycle: what ManagedConnection has, and every layer above it passes on. */
+export interface LinkControl {
+  /** Connects and keeps connecting (with back-off) until stop(). */
+  start(): void;
+  stop(): Promise<void>;
+  status(): LinkStatus;
+  /** Since when the link has been in its current status (ms epoch). */
+  statusSince(): number;
+  onStatus(fn: StatusListener): void;
+}
+
+/**
+ * A layer over a link (a client over its connection, an adapter over its client) whose
+ * life-cycle is the link's, unchanged: written once here instead of forwarded in each layer.
+ */
+export abstract class LinkLayer implements LinkControl {
+  /** The layer below. */
+  protected abstract get inner(): LinkControl;
+
+  start(): void {
+    this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  status(): LinkStatus {
+    return this.inner.status();
+  }
+
+  statusSince(): number {
+    return this.inner.statusSince();
+  }
+
+  onStatus(fn: StatusListener): void {
+    this.inner.onStatus(fn);
+  }
+}
