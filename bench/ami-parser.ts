@@ -18,7 +18,7 @@ const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short'
 const TARGET_EVENTS = short ? 20_000 : 200_000;
 const RUNS = short ? 1 : 3;
 
-const fixture = path.resolve(import.meta.dirname, '../../shared/fixtures/asterisk/outbound-call/server.raw');
+const fixture = path.resolve(import.meta.dirname, '../test/fixtures/asterisk/outbound-call/server.raw');
 const text = fs.readFileSync(fixture, 'latin1');
 const events = text
   .slice(text.indexOf('\r\n') + 2)

@@ -18,7 +18,7 @@ const ModeslParser = require('modesl/lib/esl/Parser.js') as new (socket: net.Soc
   on(name: 'esl::event', fn: (e: ModeslEvent) => void): void;
 };
 
-const fixtures = path.resolve(import.meta.dirname, '../../shared/fixtures/freeswitch');
+const fixtures = path.resolve(import.meta.dirname, '../test/fixtures/freeswitch');
 const SHORT = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const EVENTS = SHORT ? 20_000 : 150_000;
 const ROUNDS = SHORT ? 1 : 3;

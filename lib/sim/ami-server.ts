@@ -5,7 +5,7 @@ import { AmiParser } from '../pbx/asterisk/parser.js';
 /**
  * An embedded stand-in for Asterisk's AMI (Asterisk 22, AMI 11.0.0) for tests, the demo and
  * benchmarks. Every frame it writes has the shape and header order of the recordings in
- * shared/fixtures/asterisk (outbound-call, hangup-action, register-bruteforce, login-bad,
+ * test/fixtures/asterisk (outbound-call, hangup-action, register-bruteforce, login-bad,
  * status-db-command); it invents no event or field.
  */
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { EslEvent } from '../../lib/pbx/freeswitch/event.js';
 import { EslParser, type EslFrame } from '../../lib/pbx/freeswitch/parser.js';
 
-export const ESL_FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/freeswitch');
+export const ESL_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/freeswitch');
 
 export function eslScenarios(): string[] {
   return fs

@@ -20,7 +20,7 @@ import { EslParser } from '../../lib/pbx/freeswitch/parser.js';
  * stay under the caps, and every event that reaches the guard carries a real IP address.
  */
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures');
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 
 export const AMI_CAPS = { maxLineBytes: 16 * 1024, maxMessageBytes: 64 * 1024 };
 export const ESL_CAPS = { maxHeaderBytes: 16 * 1024, maxBodyBytes: 256 * 1024 };

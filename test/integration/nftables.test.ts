@@ -15,7 +15,7 @@ import { MemoryStore } from '../helpers/memory-store.js';
 import { createNetns, deleteNetns, nftIn, nftUnavailable } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 
-const fixtures = path.resolve(import.meta.dirname, '../../../shared/fixtures');
+const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 const TABLE = 'tgtest';
 
 interface Elem { val: string; timeout?: number; expires?: number }

@@ -10,7 +10,7 @@ import { TrunkSet } from '../../lib/pbx/asterisk/names.js';
 import { AmiParser } from '../../lib/pbx/asterisk/parser.js';
 import { buildSnapshot } from '../../lib/pbx/asterisk/snapshot.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/asterisk');
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/asterisk');
 
 function messages(file: string, skip?: ReadonlySet<string>): AmiMessage[] {
   const out: AmiMessage[] = [];

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { AmiParser, type AmiParserOptions } from '../../lib/pbx/asterisk/parser.js';
 import type { AmiMessage } from '../../lib/pbx/asterisk/message.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/asterisk');
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/asterisk');
 
 function rawFiles(): string[] {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import { FailureWindows, type FailureWindowOptions, type FailTicket } from '../.
 import type { AuthFailed } from '../../lib/pbx/events.js';
 import { asteriskAuthEvents, freeswitchAuthEvents, type AuthEvent } from '../helpers/auth-events.js';
 
-const fixtures = path.resolve(import.meta.dirname, '../../../shared/fixtures');
+const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 
 function opts(over: Partial<FailureWindowOptions> = {}): FailureWindowOptions {
   return {

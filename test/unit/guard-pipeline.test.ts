@@ -11,7 +11,7 @@ import { blocklistConfig } from '../helpers/blocklist-config.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { RecordingFirewall } from '../helpers/recording-firewall.js';
 
-const fixtures = path.resolve(import.meta.dirname, '../../../shared/fixtures');
+const fixtures = path.resolve(import.meta.dirname, '../fixtures');
 const MIN = 60_000;
 
 const settle = () => new Promise<void>((r) => setImmediate(r));

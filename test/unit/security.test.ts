@@ -21,7 +21,7 @@ import { EslFrame, EslParser } from '../../lib/pbx/freeswitch/parser.js';
 /** Security claims of docs/security.md that are checked on the sources and the mappers. */
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const FIXTURES = path.resolve(repo, '../shared/fixtures');
+const FIXTURES = path.resolve(repo, 'test/fixtures');
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -32,7 +32,7 @@ function retainedMib(keep: () => unknown[]): { mib: number; kept: number } {
   return { mib, kept: kept.length };
 }
 
-const AMI = fs.readFileSync(path.resolve(import.meta.dirname, '../../../shared/fixtures/asterisk/outbound-call/server.raw'));
+const AMI = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/asterisk/outbound-call/server.raw'));
 /** The recording's events without its banner, as one 64 KiB read after another. */
 function amiChunks(count: number): Buffer[] {
   const body = AMI.subarray(AMI.indexOf('\r\n') + 2);
