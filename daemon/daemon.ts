@@ -194,7 +194,7 @@ export class Daemon {
       const retentionMs = this.config.store.retentionMs;
       running = this.store.prune(this.clock.now() - retentionMs).then(
         (n) => {
-          if (n.calls + n.audit + n.bans > 0) this.log.info('store: pruned what ended before the retention', { ...n, retentionDays: retentionMs / 86_400_000 });
+          if (n.calls + n.audit + n.bans + n.intel > 0) this.log.info('store: pruned what ended before the retention', { ...n, retentionDays: retentionMs / 86_400_000 });
         },
         (err: unknown) => {
           if (!stopped) this.log.warn('store: prune failed; retried in 6 hours', { code: 'TG_ERR_STORE', error: (err as Error).message });

@@ -1,3 +1,5 @@
+import type { IntelFacts } from '../intel/facts.js';
+import { judgeIntel, type IntelJudgement } from '../intel/judge-intel.js';
 import type { NumberInfo } from '../numbers/number-info.js';
 import { budgetVerdict, evaluateCall, type Verdict } from '../policy/evaluate.js';
 import type { Rate } from '../rating/rate.js';
@@ -16,6 +18,8 @@ export interface DialFacts {
   alsoAccounts: readonly string[];
   callerId: string | null;
   source: string | null;
+  /** The endpoint / directory user that placed it (a restriction may name it: an authenticated user). */
+  endpoint?: string | null;
   /** Rings a local phone. */
   internal: boolean;
   /** Digits as the carrier routes them. */
@@ -33,6 +37,8 @@ export interface Judgement {
    * budget (its account's or the global one) runs out, if it is (or was) answered now.
    */
   limit: Limit | null;
+  /** What the intelligence rules found (lib/intel), and the restriction in force. */
+  intel: IntelJudgement;
 }
 
 /**
@@ -40,7 +46,9 @@ export interface Judgement {
  * enforcer, the pre-call servers and the replay all ask it, each with its own JudgeState.
  * `dial` admits a new call; `recheck` judges an admitted one again (suspension, resync).
  */
-export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial'): Judgement {
+export function judgeCall(
+  rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', facts: IntelFacts | null = null,
+): Judgement {
   const number = rules.classifier.classify(call.dialed);
   const rated = !call.internal && !number.emergency ? rateOf(rules, number) : undefined;
   const rate = rated ?? null;
@@ -51,9 +59,14 @@ export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState,
     verdict = account === call.account || v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
     break;
   }
-  verdict ??= { action: 'allow' };
+  const profiles = rules.config.profiles;
+  const judged = judgeIntel(rules, call, number, rated, facts, now, phase, verdict ?? { action: 'allow' }, (profile) => {
+    const p = profiles[profile] ?? profiles.suspect;
+    return p ? verdictFor(rules, call, call.account, number, rated, state, now, phase, { rules: p, key: `profiles.${profile}` }) : { action: 'allow' };
+  });
+  verdict = judged.verdict;
   const limit = verdict.action === 'allow' && !call.internal ? firstLimit(rules, call, number, rate, state, now) : null;
-  return { verdict, number, rate, limit };
+  return { verdict, number, rate, limit, intel: judged.intel };
 }
 
 function accountsOf(call: DialFacts): string[] {
@@ -62,10 +75,9 @@ function accountsOf(call: DialFacts): string[] {
 
 function verdictFor(
   rules: JudgeRules, call: DialFacts, account: string, number: NumberInfo, rate: Rate | null | undefined,
-  state: JudgeState, now: number, phase: 'dial' | 'recheck',
+  state: JudgeState, now: number, phase: 'dial' | 'recheck', own = rulesOf(rules.config, account),
 ): Verdict {
   const c = rules.config;
-  const own = rulesOf(c, account);
   const external = !call.internal;
   return evaluateCall(
     phase,
