@@ -215,6 +215,7 @@ function summarize(d: BaselineData, today: number, windowDays: number): Omit<Bas
   const weekdayMin = closed.length >= 10 ? 2 : 1;
   let usualHours = 0;
   for (let h = 0; h < 24; h++) if (hourDays[h]! >= hourMin) usualHours |= 1 << h;
+  usualHours = fillGaps(usualHours);
   let usualWeekdays = 0;
   for (let w = 0; w < 7; w++) if (weekdayDays[w]! >= weekdayMin) usualWeekdays |= 1 << w;
   const recent = (map: Record<string, number>): Record<string, number> => {
@@ -234,6 +235,24 @@ function summarize(d: BaselineData, today: number, windowDays: number): Omit<Bas
     usualDaySpend: p90(closed.map((r) => r.spend)),
     since,
   };
+}
+
+/** Short gaps between usual hours are usual too (lunch, a quiet hour): the working day is one span. */
+const MAX_GAP = 2;
+
+function fillGaps(mask: number): number {
+  if (mask === 0) return 0;
+  let out = mask;
+  for (let h = 0; h < 24; h++) {
+    if (!(mask & (1 << h)) || mask & (1 << ((h + 1) % 24))) continue;
+    // h is usual and h+1 is not: close the gap when a usual hour follows within MAX_GAP.
+    for (let g = 2; g <= MAX_GAP + 1; g++) {
+      if (!(mask & (1 << ((h + g) % 24)))) continue;
+      for (let k = 1; k < g; k++) out |= 1 << ((h + k) % 24);
+      break;
+    }
+  }
+  return out;
 }
 
 function p90(values: number[]): number {
