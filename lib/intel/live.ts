@@ -174,7 +174,7 @@ export class IntelLive implements IntelFacts, IntelObserver {
 
   private async restrict(subject: string, profile: string, until: number, code: IntelCode, reason: string, detail: Record<string, unknown>): Promise<void> {
     const now = this.deps.clock.now();
-    const meta = { ...detail, subject, profile, until };
+    const meta = { ...detail, subject, profile, until, reason };
     if (this.monitor) {
       this.deps.log.warn('would restrict (monitor mode)', meta);
       this.audit('would-restrict', subject, code, reason, meta);
