@@ -72,6 +72,7 @@ export class NumberList {
       const more = problemCount > 1 ? ` (and ${problemCount - 1} more problem${problemCount > 2 ? 's' : ''})` : '';
       return fail('TG_ERR_LISTS', `destinations.lists ${config.name}: ${problems[0]}${more}`, { file: config.file, problems, problemCount });
     }
+    trie.compact();
     return ok(new NumberList(config, trie, size, stamp));
   }
 

@@ -62,6 +62,19 @@ describe('fraud intelligence end to end (AMI simulator)', function () {
       const hangups = ami.actionsNamed('Hangup').map((h) => h.get('Channel'));
       assert.ok(hangups.includes(test.peerChannel) && hangups.includes(next.peerChannel), 'both legs were hung up on the PBX');
     });
+
+    it('a reload (SIGHUP) takes a changed list file; a broken one is refused and the list in force stays', async () => {
+      const file = path.join(rig.dir, 'irsf.csv');
+      fs.appendFileSync(file, '+4930123\n');
+      assert.equal(rig.daemon.reload().ok, true);
+      const fresh = rig.ami!.call({ endpoint: '1001', account: 'acct-1001', dialed: '011493012345678', answerAfterMs: 2000 });
+      await fresh.ended;
+      assert.deepEqual(codesOf(rig, 'acct-1001'), ['TRIPWIRE']);
+      fs.appendFileSync(file, '+49 30 oops\n');
+      const refused = rig.daemon.reload();
+      assert.equal(refused.ok, false);
+      assert.match(refused.message, /irsf\.csv:4: "\+49 30 oops" is neither an E\.164 prefix/);
+    });
   });
 
   describe('learned baseline', () => {
