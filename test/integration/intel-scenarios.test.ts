@@ -154,6 +154,49 @@ describe('fraud intelligence end to end (AMI simulator)', function () {
     });
   });
 
+  describe('FreeSWITCH (ESL simulator): tripwire and suspect authentication', () => {
+    let rig: DaemonRig;
+    before(async () => {
+      rig = await DaemonRig.start({
+        asterisk: false,
+        freeswitch: true,
+        accounts: '  acct-4001: { international: true, allow: [GB, DE] }',
+        destinations: '  lists: [{ name: irsf-fresh, file: LISTS/irsf.csv, action: tripwire }]',
+        extra: 'intel: { auth: { enabled: true } }',
+        beforeStart: async (dir) => {
+          fs.writeFileSync(path.join(dir, 'irsf.csv'), '+4420794600\n');
+          const cfg = path.join(dir, 'tollguard.yaml');
+          fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('LISTS/', `${dir}/`));
+        },
+      });
+    });
+    after(async () => rig.stop());
+
+    it('a tripwire call suspends its account and the next call is refused', async () => {
+      const esl = rig.esl!;
+      const test = esl.call({ user: '1002', account: 'acct-4001', dialed: '011442079460012', answerAfterMs: 2000 });
+      await rig.waitFor(() => test.endedAt !== null, 5000, 'the test call ended');
+      assert.equal(test.answeredAt, null);
+      await rig.waitFor(() => rig.daemon.status().accounts.some((a) => a.account === 'acct-4001' && a.suspended), 5000, 'acct-4001 suspended');
+      const next = esl.call({ user: '1002', account: 'acct-4001', dialed: '011493012345678', answerAfterMs: 2000 });
+      await rig.waitFor(() => next.endedAt !== null, 5000, 'the next call ended');
+      assert.equal(next.answeredAt, null);
+      assert.deepEqual(codesOf(rig, 'acct-4001'), ['TRIPWIRE', 'ACCOUNT_SUSPENDED']);
+    });
+
+    it('a registration from an address with 4 recent failures makes the user suspect; its next international call is refused', async () => {
+      const esl = rig.esl!;
+      for (let i = 0; i < 4; i++) esl.authFailure({ address: '203.0.113.9', username: '1001', kind: 'wrong-password' });
+      await rig.waitFor(() => rig.events.filter((e) => e.kind === 'AuthFailed').length >= 4, 5000, 'four failures seen');
+      esl.authSuccess({ address: '203.0.113.9', username: '1001' });
+      await rig.waitFor(() => rig.log.find('restricted to a profile').length > 0, 5000, 'the user made suspect');
+      const abroad = esl.call({ user: '1001', account: 'acct-1001', dialed: '011442079460000', source: '203.0.113.9', answerAfterMs: 2000 });
+      await rig.waitFor(() => abroad.endedAt !== null, 5000, 'the call ended');
+      assert.equal(abroad.answeredAt, null);
+      assert.deepEqual(codesOf(rig, 'acct-1001'), ['RESTRICTED']);
+    });
+  });
+
   describe('Wangiri guard', () => {
     let rig: DaemonRig;
     const clock = shiftedClock(Date.now());
