@@ -2,7 +2,9 @@
  * The judge's cost per call with every fraud-intelligence rule on (number lists of 1,000,000
  * prefixes, price ceiling, Wangiri, learned baselines of 1,000 accounts, a restriction), next
  * to the judge without them; the lists' load time and memory; baseline storage per account;
- * the IP-to-country database's load time, memory and look-up cost.
+ * the IP-to-country database's load time, memory and look-up cost; and, end to end on the AMI
+ * simulator with the real daemon, how long after its dial a tripwire call is hung up and its
+ * account suspended.
  * `node --import tsx bench/intel.ts`; BENCH_SHORT=1 (or --short) for a quick run.
  */
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import { InboundRings } from '../lib/intel/inbound-rings.js';
 import { judgeCall, type DialFacts } from '../lib/judge/judge.js';
 import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
 import type { JudgeState } from '../lib/judge/state.js';
+import { DaemonRig } from '../test/helpers/daemon-rig.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const LISTED = short ? 200_000 : 1_000_000;
@@ -167,3 +170,34 @@ if (geo.ok) {
   console.log(`IP-to-country (${path.basename(geo.value.file)}, ${mb(fs.statSync(geo.value.file).size)}): opened in ${geoMs.toFixed(0)} ms, ${ns.toFixed(0)} ns per look-up (once per successful authentication), ${((found / ips.length) * 100).toFixed(0)} % of random addresses placed`);
 }
 fs.rmSync(dir, { recursive: true, force: true });
+
+// Tripwire end to end: DialBegin sent by the simulator -> Hangup received, and -> suspension.
+const TRIPS = short ? 10 : 40;
+const rig = await DaemonRig.start({
+  accounts: Array.from({ length: TRIPS }, (_, i) => `  acct-t${i}: { international: true }`).join('\n'),
+  destinations: '  lists: [{ name: trap, file: TRAP, action: tripwire }]',
+  beforeStart: async (d) => {
+    fs.writeFileSync(path.join(d, 'trap.csv'), '+4420794600\n');
+    const cfg = path.join(d, 'tollguard.yaml');
+    fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('TRAP', path.join(d, 'trap.csv')));
+  },
+});
+const suspendedAt = new Map<string, number>();
+const push = rig.actions.push.bind(rig.actions);
+rig.actions.push = (...items) => {
+  for (const a of items) if (a.type === 'suspend') suspendedAt.set(a.account, Date.now());
+  return push(...items);
+};
+const toHangup: number[] = [];
+const toSuspend: number[] = [];
+for (let i = 0; i < TRIPS; i++) {
+  const hangup = rig.ami!.nextAction('Hangup');
+  const c = rig.ami!.call({ endpoint: '1002', account: `acct-t${i}`, dialed: `0114420794600${String(i).padStart(2, '0')}`, answerAfterMs: 5000 });
+  toHangup.push((await hangup).at - c.startedAt);
+  await rig.waitFor(() => suspendedAt.has(`acct-t${i}`), 5000, 'suspension');
+  toSuspend.push(suspendedAt.get(`acct-t${i}`)! - c.startedAt);
+  await c.ended;
+}
+await rig.stop();
+const q = (a: number[], p: number): number => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))]!;
+console.log(`tripwire end to end (${TRIPS} calls, AMI simulator, real daemon): dial -> Hangup median ${q(toHangup, 0.5)} ms, max ${Math.max(...toHangup)} ms; dial -> account suspended (stored) median ${q(toSuspend, 0.5)} ms, max ${Math.max(...toSuspend)} ms (target 100 ms)`);

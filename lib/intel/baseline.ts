@@ -59,7 +59,7 @@ export const MAX_KEYS = 64;
  */
 export class Baseline {
   private data: BaselineData;
-  private cache: { today: number; stamp: number; view: Omit<BaselineView, 'callsThisHour' | 'spendToday'> } | null = null;
+  private cache: { today: number; stamp: number; view: BaselineView } | null = null;
   /** Bumped whenever a closed day or a key changes, so the cached summary is recomputed. */
   private stamp = 0;
 
@@ -156,16 +156,18 @@ export class Baseline {
     }
   }
 
+  /** The summary is computed once per day and change; the returned object is refreshed in place, read it at once. */
   view(t: LocalTime, windowDays: number): BaselineView {
     const d = this.data;
     let c = this.cache;
-    if (!c || c.today !== t.day || c.stamp !== this.stamp) {
-      c = { today: t.day, stamp: this.stamp, view: summarize(d, t.day, windowDays) };
+    if (!c || c.today !== t.day || c.stamp !== this.stamp || c.view.windowDays !== windowDays) {
+      c = { today: t.day, stamp: this.stamp, view: { ...summarize(d, t.day, windowDays), callsThisHour: 0, spendToday: 0 } };
       this.cache = c;
     }
     const today = d.days[d.days.length - 1];
-    const callsThisHour = d.hour[0] === t.day && d.hour[1] === t.hour ? d.hour[2] : 0;
-    return { ...c.view, callsThisHour, spendToday: today?.day === t.day ? today.spend : 0 };
+    c.view.callsThisHour = d.hour[0] === t.day && d.hour[1] === t.hour ? d.hour[2] : 0;
+    c.view.spendToday = today?.day === t.day ? today.spend : 0;
+    return c.view;
   }
 
   private dayRecord(day: number, windowDays: number): DayRecord {
