@@ -3,7 +3,7 @@ import type { JudgeRules } from '../judge/rules.js';
 import type { CdrFormat } from './cdr.js';
 import { cdrRows } from './cdr-source.js';
 import { legRules } from './leg.js';
-import { Replayer } from './replayer.js';
+import { Replayer, type ReplayOptions } from './replayer.js';
 import type { ReplayReport } from './report.js';
 
 export interface ReplayFileOptions {
@@ -16,12 +16,13 @@ export interface ReplayFileOptions {
   /** Dialed numbers that ring local phones where a record cannot tell. */
   internal: RegExp | null;
   onBad?: (line: number, error: string) => void;
+  onDecision?: ReplayOptions['onDecision'];
   onBytes?: (read: number) => void;
 }
 
 /** Streams one CDR file through the judge: the report of what tollguard would have done. Never writes anything. */
 export async function replayFile(file: string, rules: JudgeRules, o: ReplayFileOptions): Promise<ReplayReport> {
-  const replayer = new Replayer(rules, { since: o.since, until: o.until }, o.onBad);
+  const replayer = new Replayer(rules, { since: o.since, until: o.until, ...(o.onDecision ? { onDecision: o.onDecision } : {}) }, o.onBad);
   for await (const rows of cdrRows(file, { format: o.format, rules: legRules(o.pbx, o.internal), timeZone: o.timeZone, ...(o.onBytes ? { onBytes: o.onBytes } : {}) })) {
     replayer.add(rows);
   }

@@ -28,6 +28,8 @@ const RANK = { end: 0, 'call-limit': 1, budget: 1, answer: 2, dial: 3 } as const
 export interface ReplayOptions {
   since: number | null;
   until: number | null;
+  /** Told of every call refused at its dial or cut later, with the instant. */
+  onDecision?: (record: CdrRecord, d: { kind: 'refused' | 'cut'; code: string; at: number }) => void;
 }
 
 /**
@@ -255,6 +257,7 @@ export class Replayer {
 
   private refused(c: ReplayCall, v: Extract<Verdict, { action: 'cut' }>, now: number): void {
     c.cut = { code: v.code, at: now };
+    this.opts.onDecision?.(c.record, { kind: 'refused', code: v.code, at: now });
     tally(this.report(c.record.account).refused, v.code, () => this.example(c, v));
     this.breach(c.record.account, v, now);
   }
@@ -262,6 +265,7 @@ export class Replayer {
   private cutCall(c: ReplayCall, v: Verdict, now: number): void {
     if (v.action !== 'cut' || c.cut !== null || !this.state.isLive(c)) return;
     c.cut = { code: v.code, at: now };
+    this.opts.onDecision?.(c.record, { kind: 'cut', code: v.code, at: now });
     c.limitGen++;
     this.state.release(c);
     const r = c.record;
