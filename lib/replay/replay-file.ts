@@ -1,10 +1,13 @@
 import type { PbxConfig } from '../config/types.js';
 import type { JudgeRules } from '../judge/rules.js';
+import { NumberClassifier } from '../numbers/classify.js';
 import type { CdrFormat } from './cdr.js';
 import { cdrRows } from './cdr-source.js';
 import { legRules } from './leg.js';
 import { Replayer, type ReplayOptions } from './replayer.js';
 import type { ReplayReport } from './report.js';
+
+const CLASSIFIER_CACHE = 200_000;
 
 export interface ReplayFileOptions {
   format: CdrFormat;
@@ -21,7 +24,10 @@ export interface ReplayFileOptions {
 }
 
 /** Streams one CDR file through the judge: the report of what tollguard would have done. Never writes anything. */
-export async function replayFile(file: string, rules: JudgeRules, o: ReplayFileOptions): Promise<ReplayReport> {
+export async function replayFile(file: string, given: JudgeRules, o: ReplayFileOptions): Promise<ReplayReport> {
+  // A month of records calls far more distinct numbers than a live minute: a larger cache of readings.
+  const c = given.config;
+  const rules = { ...given, classifier: new NumberClassifier({ homeCountry: c.home.country, emergencyNumbers: c.emergency.numbers, cacheSize: CLASSIFIER_CACHE }) };
   const replayer = new Replayer(rules, { since: o.since, until: o.until, ...(o.onDecision ? { onDecision: o.onDecision } : {}) }, o.onBad);
   for await (const rows of cdrRows(file, { format: o.format, rules: legRules(o.pbx, o.internal), timeZone: o.timeZone, ...(o.onBytes ? { onBytes: o.onBytes } : {}) })) {
     replayer.add(rows);
@@ -29,17 +35,17 @@ export async function replayFile(file: string, rules: JudgeRules, o: ReplayFileO
   replayer.finish();
   const accounts = replayer.accountReports();
   const sum = (f: (a: (typeof accounts)[number]) => number): number => accounts.reduce((s, a) => s + f(a), 0);
-  const c = replayer.counts;
+  const n = replayer.counts;
   const iso = (t: number): string | null => (Number.isFinite(t) ? new Date(t).toISOString() : null);
   const round = (n: number): number => Math.round(n * 1e6) / 1e6;
   for (const a of accounts) a.cost = { without: round(a.cost.without), with: round(a.cost.with), saved: round(a.cost.saved) };
   return {
     file, format: o.format, timeZone: o.timeZone, pbx: o.pbx.name, currency: rules.config.rates.currency, configMode: rules.config.mode,
     records: {
-      lines: c.lines, calls: c.calls, notCalls: c.notCalls, bad: replayer.badCount, outsideRange: c.outsideRange, outOfOrder: c.outOfOrder,
+      lines: n.lines, calls: n.calls, notCalls: n.notCalls, bad: replayer.badCount, outsideRange: n.outsideRange, outOfOrder: n.outOfOrder,
       guessedExternal: Object.fromEntries(replayer.guessedExternal),
     },
-    period: { first: iso(c.first), last: iso(c.last) },
+    period: { first: iso(n.first), last: iso(n.last) },
     badRows: replayer.bad,
     accounts,
     global: { spend: replayer.globalSpend() },
