@@ -142,9 +142,9 @@ for (const c of calls) plain.classifier.classify(c.dialed);
 
 function measure(label: string, rules: JudgeRules, f: IntelFacts | null): number {
   let refused = 0;
-  for (let i = 0; i < 20_000; i++) judgeCall(rules, calls[i % calls.length]!, state, NOW, 'dial', f);
+  for (let i = 0; i < 20_000; i++) judgeCall(rules, calls[i % calls.length]!, state, NOW, 'dial', { facts: f });
   const start = performance.now();
-  for (let i = 0; i < CALLS; i++) if (judgeCall(rules, calls[i % calls.length]!, state, NOW, 'dial', f).verdict.action === 'cut') refused++;
+  for (let i = 0; i < CALLS; i++) if (judgeCall(rules, calls[i % calls.length]!, state, NOW, 'dial', { facts: f }).verdict.action === 'cut') refused++;
   const us = ((performance.now() - start) * 1000) / CALLS;
   console.log(`${label.padEnd(58)} ${us.toFixed(2).padStart(6)} µs/call  (${CALLS.toLocaleString('en-US')} calls, ${((refused / CALLS) * 100).toFixed(0)} % refused)`);
   return us;

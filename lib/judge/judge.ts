@@ -1,7 +1,7 @@
 import type { IntelFacts } from '../intel/facts.js';
 import { judgeIntel, type IntelJudgement } from '../intel/judge-intel.js';
 import type { NumberInfo } from '../numbers/number-info.js';
-import { budgetVerdict, evaluateCall, type Verdict } from '../policy/evaluate.js';
+import { budgetVerdict, evaluateCall, type RuleTrace, type Verdict } from '../policy/evaluate.js';
 import type { Rate } from '../rating/rate.js';
 import { budgetExhaustion, budgetLimit, callLimits, earliest, type Limit } from './limits.js';
 import { rateOf, rulesOf, type JudgeRules } from './rules.js';
@@ -41,20 +41,28 @@ export interface Judgement {
   intel: IntelJudgement;
 }
 
+/** What a caller may add to a judgement: explain's trace, and the intelligence facts it has. */
+export interface JudgeExtras {
+  /** Told of every rule considered, for each account that must allow the call (explain). */
+  trace?: RuleTrace;
+  /** The facts the intelligence rules read (lib/intel); without them only the lists and the price ceiling judge. */
+  facts?: IntelFacts | null;
+}
+
 /**
  * Judges one call: the one place a verdict is made, with no sockets and no timers. The live
  * enforcer, the pre-call servers and the replay all ask it, each with its own JudgeState.
  * `dial` admits a new call; `recheck` judges an admitted one again (suspension, resync).
  */
 export function judgeCall(
-  rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', facts: IntelFacts | null = null,
+  rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', { trace, facts = null }: JudgeExtras = {},
 ): Judgement {
   const number = rules.classifier.classify(call.dialed);
   const rated = !call.internal && !number.emergency ? rateOf(rules, number) : undefined;
   const rate = rated ?? null;
   let verdict: Verdict | null = null;
   for (const account of accountsOf(call)) {
-    const v = verdictFor(rules, call, account, number, rated, state, now, phase);
+    const v = verdictFor(rules, call, account, number, rated, state, now, phase, trace);
     if (v.action === 'allow') continue;
     verdict = account === call.account || v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
     break;
@@ -62,7 +70,7 @@ export function judgeCall(
   const profiles = rules.config.profiles;
   const judged = judgeIntel(rules, call, number, rated, facts, now, phase, verdict ?? { action: 'allow' }, (profile) => {
     const p = profiles[profile] ?? profiles.suspect;
-    return p ? verdictFor(rules, call, call.account, number, rated, state, now, phase, { rules: p, key: `profiles.${profile}` }) : { action: 'allow' };
+    return p ? verdictFor(rules, call, call.account, number, rated, state, now, phase, undefined, { rules: p, key: `profiles.${profile}` }) : { action: 'allow' };
   });
   verdict = judged.verdict;
   const limit = verdict.action === 'allow' && !call.internal ? firstLimit(rules, call, number, rate, state, now) : null;
@@ -75,7 +83,7 @@ function accountsOf(call: DialFacts): string[] {
 
 function verdictFor(
   rules: JudgeRules, call: DialFacts, account: string, number: NumberInfo, rate: Rate | null | undefined,
-  state: JudgeState, now: number, phase: 'dial' | 'recheck', own = rulesOf(rules.config, account),
+  state: JudgeState, now: number, phase: 'dial' | 'recheck', trace: RuleTrace | undefined, own = rulesOf(rules.config, account),
 ): Verdict {
   const c = rules.config;
   const external = !call.internal;
@@ -94,6 +102,7 @@ function verdictFor(
       global: { maxConcurrent: c.global.maxConcurrent }, sequentialWindowMs: c.sequentialWindowMs, rate, unrated: c.rates.unrated,
     },
     now,
+    trace,
   );
 }
 

@@ -51,25 +51,25 @@ intel: { wangiri: { action: refuse } }
 
   it('a replay holds the restriction a finding makes for its period, and learns rings', () => {
     const intel = new OfflineIntel(rules);
-    const trap = judgeCall(rules, call('acct-1', '011442079460012'), state, NOW, 'dial', intel);
+    const trap = judgeCall(rules, call('acct-1', '011442079460012'), state, NOW, 'dial', { facts: intel });
     intel.judged('acct-1', trap, NOW);
-    const next = judgeCall(rules, call('acct-1', '011442079461111'), state, NOW + 60_000, 'dial', intel);
+    const next = judgeCall(rules, call('acct-1', '011442079461111'), state, NOW + 60_000, 'dial', { facts: intel });
     assert.equal(next.verdict.action === 'cut' && next.verdict.code, 'RESTRICTED');
     assert.equal(next.intel.restriction?.profile, 'suspect');
-    const home = judgeCall(rules, call('acct-1', '2125550123'), state, NOW + 60_000, 'dial', intel);
+    const home = judgeCall(rules, call('acct-1', '2125550123'), state, NOW + 60_000, 'dial', { facts: intel });
     assert.equal(home.verdict.action, 'allow');
-    const later = judgeCall(rules, call('acct-1', '011442079461111'), state, NOW + 7_300_000, 'dial', intel);
+    const later = judgeCall(rules, call('acct-1', '011442079461111'), state, NOW + 7_300_000, 'dial', { facts: intel });
     assert.equal(later.verdict.action, 'allow', 'held two hours only');
 
     intel.rings.add({ number: '+22245123456', pbx: 'office', at: NOW, ringMs: 3000 });
-    const back = judgeCall(rules, call('acct-2', '01122245123456'), state, NOW + 3_600_000, 'dial', intel);
+    const back = judgeCall(rules, call('acct-2', '01122245123456'), state, NOW + 3_600_000, 'dial', { facts: intel });
     assert.equal(back.verdict.action === 'cut' && back.verdict.code, 'WANGIRI');
   });
 
   it('a recheck makes no finding (no second alert or suspension), but a restriction still holds', () => {
     const intel = new OfflineIntel(rules);
     intel.hold({ subject: '1001', profile: 'suspect', at: NOW, until: NOW + 3_600_000, code: 'AUTH_SUSPECT', reason: 'evidence' });
-    const j = judgeCall(rules, call('acct-1', '011442079460012', { endpoint: '1001' }), state, NOW, 'recheck', intel);
+    const j = judgeCall(rules, call('acct-1', '011442079460012', { endpoint: '1001' }), state, NOW, 'recheck', { facts: intel });
     assert.deepEqual(j.intel.findings, []);
     assert.equal(j.verdict.action === 'cut' && j.verdict.code, 'RESTRICTED');
     assert.match(j.verdict.action === 'cut' ? j.verdict.reason : '', /restricted to profile suspect until 2026-12-03 16:00 UTC \(evidence\)$/);
