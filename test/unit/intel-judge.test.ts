@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../lib/config/load.js';
+import { explainCall, formatExplanation } from '../../lib/explain/explain.js';
 import { OfflineIntel } from '../../lib/intel/offline.js';
 import { judgeCall, type DialFacts } from '../../lib/judge/judge.js';
 import { buildRules, type JudgeRules } from '../../lib/judge/rules.js';
@@ -64,6 +65,16 @@ intel: { wangiri: { action: refuse } }
     intel.rings.add({ number: '+22245123456', pbx: 'office', at: NOW, ringMs: 3000 });
     const back = judgeCall(rules, call('acct-2', '01122245123456'), state, NOW + 3_600_000, 'dial', { facts: intel });
     assert.equal(back.verdict.action === 'cut' && back.verdict.code, 'WANGIRI');
+  });
+
+  it('explain shows the findings and the restriction in force', () => {
+    const intel = new OfflineIntel(rules);
+    intel.hold({ subject: 'acct-1', profile: 'suspect', at: NOW, until: NOW + 3_600_000, code: 'AUTH_SUSPECT', reason: '1001 authenticated from 203.0.113.9 after 4 failed attempts' });
+    const e = explainCall(rules, call('acct-1', '011442079460012'), state, NOW, intel);
+    assert.equal(e.decision, 'deny');
+    const text = formatExplanation(e, 'config alone', 'USD');
+    assert.match(text, /fraud intelligence \(docs\/intelligence\.md\):\n  restricted to profile suspect until 2026-12-03T16:00:00\.000Z \(AUTH_SUSPECT: 1001 authenticated/);
+    assert.match(text, /  TRIPWIRE \[destinations\.lists\[0\]=trap\] restrict, refuses the call: acct-1 called \+442079460012/);
   });
 
   it('a recheck makes no finding (no second alert or suspension), but a restriction still holds', () => {
