@@ -140,11 +140,18 @@ export class IntelLive implements IntelFacts, IntelObserver {
     if (call.answeredAt !== null && this.rules.config.intel.baseline.enabled) this.baselines.recordSpend(call.account, call.answeredAt, cost);
   }
 
-  /** An operator's resume lifts the account's restriction too. */
-  async lift(subject: string): Promise<boolean> {
-    const lifted = await this.restrictions.lift(subject);
-    if (lifted) this.audit('restrict', subject, 'MANUAL', 'restriction lifted by an operator', { subject });
-    return lifted;
+  /**
+   * An operator's resume lifts the account's restriction too, and those of the users that last
+   * called under it (a suspect authentication restricts the user name).
+   */
+  async lift(account: string): Promise<boolean> {
+    const subjects = this.restrictions.list().map((r) => r.subject).filter((s) => s === account || this.accountOf.get(s) === account);
+    for (const subject of subjects) {
+      await this.restrictions.lift(subject);
+      this.audit('restrict', subject, 'MANUAL', 'restriction lifted by an operator', { subject, account });
+      this.deps.log.info('restriction lifted by an operator', { subject, account });
+    }
+    return subjects.length > 0;
   }
 
   // ---- actions ---------------------------------------------------------------------

@@ -271,7 +271,8 @@ describe('intel rules on the live path (IntelLive + Enforcer, no sockets)', () =
       await rig.stop();
       rig = await IntelRig.start({ extra: suspectConfig, clock, store });
       assert.equal(rig.cutOf(rig.dial('acct-1001', '011442079460000', { endpoint: '1001' }))?.code, 'RESTRICTED');
-      assert.equal(await rig.intel.lift('1001'), true);
+      assert.equal(rig.cutOf(rig.dial('acct-1001', '2125550123', { endpoint: '1001' })), undefined, 'the account is known to the user now');
+      assert.equal(await rig.intel.lift('acct-1001'), true, 'resuming the account lifts its user\'s restriction');
       assert.equal(rig.cutOf(rig.dial('acct-1001', '011442079460000', { endpoint: '1001' })), undefined);
       assert.equal(store.restricted.size, 0);
     });
