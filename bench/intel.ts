@@ -93,7 +93,7 @@ const withIntel = config(true);
 const loadMs = performance.now() - t;
 global.gc?.();
 const after = process.memoryUsage();
-console.log(`lists: ${withIntel.lists?.size.toLocaleString('en-US')} entries (${LISTED.toLocaleString('en-US')} lines, 20 % ranges) loaded in ${loadMs.toFixed(0)} ms; heap +${mb(after.heapUsed - before.heapUsed)}, array buffers +${mb(after.arrayBuffers - before.arrayBuffers)}, rss +${mb(after.rss - before.rss)}`);
+console.log(`lists: ${withIntel.lists?.size.toLocaleString('en-US')} entries (${LISTED.toLocaleString('en-US')} lines, 20 % ranges) loaded in ${loadMs.toFixed(0)} ms; heap +${mb(after.heapUsed - before.heapUsed)}, array buffers +${mb(after.arrayBuffers - before.arrayBuffers)}; process RSS ${mb(after.rss)}`);
 const plain = config(false);
 
 // Baselines of 1,000 accounts over 30 days: weekday daytime national calls, some abroad.
