@@ -285,7 +285,7 @@ export class Daemon {
   }
 
   private health(): { ok: boolean; detail: object } {
-    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), since: a.statusSince() }));
+    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError() }));
     return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
   }
 
@@ -336,7 +336,7 @@ export class Daemon {
       mode: this.config.mode,
       startedAt: this.startedAt,
       currency: this.config.rates.currency,
-      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince() })),
+      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError() })),
       liveCalls: [...this.enforcer.table.all()].map((c) => ({
         pbx: c.pbx, callId: c.callId, account: c.account, destination: c.number?.e164 ?? c.dialed,
         startedAt: c.startedAt, answeredAt: c.answeredAt, cost: this.enforcer.liveCost(c, now),

@@ -4,6 +4,7 @@
  * can come from SIP traffic, and an attacker's escape sequences must not reach a terminal.
  */
 import { formatDuration } from '../duration.js';
+import { LINK_ERROR_TEXT } from '../net/link-error.js';
 import type { AuditRecord, BanRecord } from '../store/store.js';
 import type { StatusReport } from './protocol.js';
 
@@ -51,11 +52,18 @@ export function formatStatus(s: StatusReport, now = Date.now()): string {
   out.push(`tollguard  mode ${s.mode}${s.mode === 'monitor' ? ' (watching only: nothing is cut or banned)' : ''}  up ${formatDuration(now - s.startedAt)} (since ${time(s.startedAt)})`);
   out.push(`bans active: ${s.bans.active}   currency: ${clean(s.currency)}`);
 
-  out.push('', 'PBX LINKS');
+  out.push('', 'PBX LINKS (a link not ready is down since it stopped being ready, whatever the reconnect attempts)');
   out.push(
     s.links.length === 0
       ? '  (none configured)'
-      : table(['PBX', 'TYPE', 'STATUS', 'SINCE'], s.links.map((l) => [clean(l.pbx), clean(l.type), l.status === 'ready' ? 'ready' : `${clean(l.status)} !`, `${time(l.since)} (${ago(l.since, now)})`])),
+      : table(['PBX', 'TYPE', 'STATUS', 'SINCE', 'LAST ERROR'], s.links.map((l) => {
+        const since = l.downSince ?? l.since;
+        const e = l.lastError;
+        return [
+          clean(l.pbx), clean(l.type), l.status === 'ready' ? 'ready' : `DOWN (${clean(l.status)}) !`, `${time(since)} (${ago(since, now)})`,
+          e ? `${LINK_ERROR_TEXT[e.kind]}, ${ago(e.at, now)}: ${clean(e.message)}` : '',
+        ];
+      })),
   );
 
   out.push('', `LIVE CALLS (${s.liveCalls.length})`);

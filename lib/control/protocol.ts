@@ -4,12 +4,14 @@
  *   response {"id": 1, "ok": true, "result": ...} | {"id": 1, "ok": false, "error": {"code", "message"}}
  * Codes are TG_ERR_* (TG_ERR_CONTROL for a malformed request or an unknown command).
  */
+import type { LinkError } from '../net/link-error.js';
 import type { AuditRecord, BanRecord } from '../store/store.js';
 
 export interface StatusReport {
   mode: 'enforce' | 'monitor';
   startedAt: number;
-  links: { pbx: string; type: string; status: string; since: number }[];
+  /** `since`: in the current status; `downSince`: not ready since (null when ready), across attempts. */
+  links: { pbx: string; type: string; status: string; since: number; downSince: number | null; lastError: LinkError | null }[];
   liveCalls: { pbx: string; callId: string; account: string; destination: string | null; startedAt: number; answeredAt: number | null; cost: number }[];
   accounts: { account: string; live: number; suspended: boolean; spend: Record<string, { spent: number; limit: number | null }> }[];
   global: { spend: Record<string, { spent: number; limit: number | null }> };

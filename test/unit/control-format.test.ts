@@ -10,8 +10,8 @@ const status: StatusReport = {
   startedAt: now - (3 * 86_400_000 + 4 * 3_600_000),
   currency: 'USD',
   links: [
-    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000 },
-    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 45_000 },
+    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000, downSince: null, lastError: null },
+    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 2_000, downSince: now - 45_000, lastError: { kind: 'auth', message: 'ESL login to fs1 refused: -ERR invalid', at: now - 3_000 } },
   ],
   liveCalls: [
     { pbx: 'ast1', callId: '1795527577.0', account: 'acct-1002', destination: '+442079460000', startedAt: now - 300_000, answeredAt: now - 252_000, cost: 1.234 },
@@ -31,7 +31,7 @@ describe('control output for people', () => {
     assert.match(out, /^tollguard {2}mode enforce {2}up 3d4h \(since /);
     assert.match(out, /bans active: 12/);
     assert.match(out, /^ {2}ast1 +asterisk +ready +\S+ \S+ \(2h ago\)$/m);
-    assert.match(out, /^ {2}fs1 +freeswitch +reconnecting ! +\S+ \S+ \(45s ago\)$/m);
+    assert.match(out, /^ {2}fs1 +freeswitch +DOWN \(reconnecting\) ! +\S+ \S+ \(45s ago\) +authentication failed, 3s ago: ESL login to fs1 refused: -ERR invalid$/m, 'down since it stopped being ready, not since the latest attempt; and why');
     const calls = out.split('\n').filter((l) => /^ {2}acct-100\d +ast1/.test(l));
     assert.equal(calls.length, 2);
     assert.match(calls[0]!, /^ {2}acct-1001 +ast1 +\? +ringing +5s +0\.00 USD$/, 'sorted by account');
