@@ -23,7 +23,7 @@ function recordingHandler(): { handler: ControlHandler; calls: unknown[][] } {
   const handler: ControlHandler = {
     status: async () => { calls.push(['status']); return status; },
     suspend: async (account, reason) => { calls.push(['suspend', account, reason]); },
-    resume: async (account) => { calls.push(['resume', account]); },
+    resume: async (account) => { calls.push(['resume', account]); return true; },
     reset: async (account) => { calls.push(['reset', account]); },
     bans: async () => [],
     ban: async (address, forMs, reason) => {
