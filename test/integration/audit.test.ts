@@ -102,4 +102,12 @@ describe('audit: operators, reloads, emergency calls; unknown accounts refused',
     assert.equal(records[0]!.action, 'emergency');
     assert.equal(records[0]!.detail.dialed, '911');
   });
+
+  it('a burst of failures from one source is one ban row, not one per failure that arrived while it was applied', async () => {
+    for (let i = 0; i < 12; i++) rig.ami!.authFailure({ address: '203.0.113.77', username: `10${i}`, kind: 'wrong-password' });
+    await rig.waitFor(() => rig.daemon.bans().some((b) => b.address === '203.0.113.77'), 5000, 'ban');
+    await new Promise((r) => setTimeout(r, 300));
+    const rows = (await audit()).filter((a) => a.subject === '203.0.113.77');
+    assert.deepEqual(rows.map((r) => r.action), ['ban']);
+  });
 });
