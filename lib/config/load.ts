@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
@@ -134,7 +135,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
     return fail('TG_ERR_CONFIG', formatProblems(file, dedupe(problems)), { problems });
   }
-  const built = build(data as RawConfig, doc, lc, problems);
+  const built = build(data as RawConfig, doc, lc, problems, file);
   if (problems.length || !built) return fail('TG_ERR_CONFIG', formatProblems(file, problems), { problems });
   const warnings: string[] = [...unsetWarnings];
   if (literalSecrets) warnings.push('secrets are written in the config file itself: prefer ${ENV_VAR} references');
@@ -227,7 +228,7 @@ function checkCidr(entry: string): string | null {
   return null;
 }
 
-function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigProblem[]): Config | null {
+function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigProblem[], configFile: string): Config | null {
   const at = (segs: (string | number)[], message: string): void => {
     problems.push({ path: pathText(segs), line: lineOf(doc, lc, segs), message });
   };
@@ -320,7 +321,8 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   const r = raw.rates ?? {};
   const dr = (r.defaultRate ?? {}) as Partial<Config['rates']['defaultRate']>;
   const rates: Config['rates'] = {
-    file: r.file ?? null,
+    // Relative to the config file, so /etc/tollguard/tollguard.yaml can say `file: rates.csv`.
+    file: r.file ? path.resolve(path.dirname(configFile), r.file) : null,
     currency: r.currency ?? 'USD',
     unrated: r.unrated ?? 'deny',
     defaultRate: { perMinute: dr.perMinute ?? 0, connectFee: dr.connectFee ?? 0, firstIncrement: dr.firstIncrement ?? 60, nextIncrement: dr.nextIncrement ?? 60 },
