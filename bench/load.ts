@@ -122,6 +122,8 @@ function hangupFrames(c: Call, byAction: boolean): string[] {
 // ---- the pump ----------------------------------------------------------------------------
 
 const live = new Map<string, Call>(); // by A channel name
+/** The same calls by trunk-leg channel name: what tollguard hangs up. */
+const byTrunkLeg = new Map<string, Call>();
 const reactions: number[] = [];
 let session: net.Socket | null = null;
 let loggedIn = false;
@@ -161,7 +163,7 @@ function onAction(s: net.Socket, m: AmiMessage): void {
     }
     case 'hangup': {
       const at = process.hrtime.bigint();
-      const c = live.get(m.get('Channel') ?? '');
+      const c = byTrunkLeg.get(m.get('Channel') ?? '') ?? live.get(m.get('Channel') ?? '');
       if (!c) {
         reply(s, id, 'Error\r\nMessage: No such channel\r\n');
         return;
@@ -193,6 +195,7 @@ function end(c: Call, byAction: boolean): void {
   if (c.ended) return;
   c.ended = true;
   live.delete(c.a.name);
+  byTrunkLeg.delete(c.b.name);
   const f = hangupFrames(c, byAction);
   written += f.length;
   session?.write(f.join(''));
@@ -346,6 +349,7 @@ while (Date.now() < endAt && session) {
     started++;
     const { call, frames } = newCall(now, false);
     live.set(call.a.name, call);
+    byTrunkLeg.set(call.b.name, call);
     at(call.answerAt, call);
     at(call.endAt, call);
     out.push(...frames);
@@ -355,6 +359,7 @@ while (Date.now() < endAt && session) {
     forbiddenStarted++;
     const { call, frames } = newCall(now, true);
     live.set(call.a.name, call);
+    byTrunkLeg.set(call.b.name, call);
     out.push(...frames);
     forbiddenNow.push(call);
   }
@@ -370,6 +375,7 @@ while (Date.now() < endAt && session) {
       if (c.endAt < slot * TICK_MS) {
         c.ended = true;
         live.delete(c.a.name);
+        byTrunkLeg.delete(c.b.name);
         out.push(...hangupFrames(c, false));
       }
     }

@@ -21,7 +21,7 @@ console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, node ${process.version}${sh
 
 {
   const m = new Metrics();
-  const kinds = ['CallStarted', 'CallDialing', 'CallAnswered', 'CallEnded'];
+  const kinds = ['CallDialing', 'CallAnswered', 'CallEnded', 'AuthFailed'];
   const t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) m.eventSeen('ast1', kinds[i & 3]!);
   const ns = Number(process.hrtime.bigint() - t);

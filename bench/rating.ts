@@ -146,7 +146,7 @@ const account: AccountConfig = {
   sourceNets: ['203.0.113.0/24', '2001:db8::/32'], callerIds: ['+1212555'], onBreach: 'cut',
 };
 const ctx: PolicyContext = {
-  account, destinations: { deny: ['CU', '+881', '+882', '+883', 'premium-rate', 'satellite'], allow: ['CA'] },
+  account, accountKey: 'accounts.acct-1001', destinations: { deny: ['CU', '+881', '+882', '+883', 'premium-rate', 'satellite'], allow: ['CA'] },
   home: { country: 'US', timezone: 'America/New_York' }, global: { maxConcurrent: 100 }, sequentialWindowMs: 300_000,
   rate: deck.lookup('+442079460000'), unrated: 'deny',
 };
@@ -159,7 +159,7 @@ t = performance.now();
 for (let i = 0; i < EVALS; i++) {
   const v = evaluateCall(
     'dial',
-    { account: 'acct-1001', callerId: '2125550100', source: '203.0.113.7', fromTrunk: false, number: gb, internal: false, startedAt: now - 500, answeredAt: null },
+    { account: 'acct-1001', callerId: '2125550100', source: '203.0.113.7', number: gb, internal: false, startedAt: now - 500, answeredAt: null },
     { suspended: false, liveCalls: 2, globalLiveCalls: 20, callStartsLastMinute: 3, recentDialed },
     ctx,
     now + i,

@@ -10,7 +10,8 @@ import { unknownAccountError } from '../lib/control/accounts.js';
 import { OperatorAttribution, operatorDetail } from '../lib/control/attribution.js';
 import { describeOperator, type Operator } from '../lib/control/peer.js';
 import { startControlServer, type ControlHandler, type StatusReport } from '../lib/control/server.js';
-import { Enforcer, type EnforcerAction, type EnforcerRules } from '../lib/enforce/enforcer.js';
+import { Enforcer, type EnforcerAction } from '../lib/enforce/enforcer.js';
+import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
 import type { Firewall } from '../lib/firewall/firewall.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { NoFirewall } from '../lib/firewall/none.js';
@@ -20,12 +21,10 @@ import { linkHealth } from '../lib/notify/health.js';
 import type { Logger } from '../lib/notify/logger.js';
 import { Metrics, startMetricsServer } from '../lib/notify/metrics.js';
 import { SystemdNotifier } from '../lib/notify/systemd.js';
-import { NumberClassifier } from '../lib/numbers/classify.js';
 import type { PbxAdapter } from '../lib/pbx/adapter.js';
 import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
-import { RateDeck } from '../lib/rating/deck.js';
 import { fail, ok, TollguardError, type Result } from '../lib/result.js';
 import { openStore } from '../lib/store/open.js';
 import type { BanRecord, Store } from '../lib/store/store.js';
@@ -42,17 +41,7 @@ export interface DaemonOptions {
   onAction?: (a: EnforcerAction) => void;
 }
 
-/** Builds what a configuration describes: rate deck and number classifier. */
-export function buildRules(config: Config): Result<EnforcerRules> {
-  let deck: RateDeck | null = null;
-  if (config.rates.file) {
-    const loaded = RateDeck.load(config.rates.file, { currency: config.rates.currency });
-    if (!loaded.ok) return loaded;
-    deck = loaded.value;
-  }
-  const classifier = new NumberClassifier({ homeCountry: config.home.country, emergencyNumbers: config.emergency.numbers });
-  return ok({ config, classifier, deck });
-}
+export { buildRules };
 
 function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger): PbxAdapter {
   return p.type === 'asterisk'
@@ -67,7 +56,7 @@ function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger):
  */
 export class Daemon {
   private config!: Config;
-  private rules!: EnforcerRules;
+  private rules!: JudgeRules;
   private store!: Store;
   private enforcer!: Enforcer;
   private guard: Guard | null = null;
@@ -161,7 +150,7 @@ export class Daemon {
         this.metrics.setLink(name, s === 'ready');
         if (s === 'ready') {
           log.info('pbx link ready', { pbx: name, type: adapter.type });
-          this.enforcer.syncFlags(name);
+          this.syncFlags(name);
           if (prev !== 'resyncing' && prev !== 'authenticating') return;
           this.alerter.alert({ kind: 'link-up', severity: 'info', key: `link:${name}`, title: `PBX ${name} connected`, text: `Link to ${name} is ready`, detail: {} });
         } else if (prev === 'ready') {
@@ -262,13 +251,13 @@ export class Daemon {
         this.auditWrite({
           at: this.clock.now(), action: 'emergency', subject: key, code: 'EMERGENCY_EXEMPT',
           reason: `${a.call.account} called emergency number ${a.call.dialed ?? '?'}: exempt from every rule`,
-          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.endpoint, dialed: a.call.dialed, source: a.call.source },
+          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.origin.endpoint, dialed: a.call.dialed, source: a.call.origin.source },
         });
         // Kari's Law: someone must be told when an emergency number is called.
         this.alerter.alert({
           kind: 'cut', severity: 'critical', key: `emergency:${a.call.pbx}:${a.call.callId}`,
-          title: `Emergency call from ${a.call.account}`, text: `${a.call.account} (${a.call.endpoint ?? '?'}) called ${a.call.dialed} on ${a.call.pbx}`,
-          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.endpoint, dialed: a.call.dialed, source: a.call.source },
+          title: `Emergency call from ${a.call.account}`, text: `${a.call.account} (${a.call.origin.endpoint ?? '?'}) called ${a.call.dialed} on ${a.call.pbx}`,
+          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.origin.endpoint, dialed: a.call.dialed, source: a.call.origin.source },
         });
         break;
       }
@@ -282,12 +271,42 @@ export class Daemon {
         });
         break;
       case 'suspend':
+        if (!a.monitor) this.writeFlag(`suspended/${a.account}`, a.code);
+        if (a.byOtherNode) break;
         this.alerter.alert({ kind: 'suspend', severity: 'critical', key: `suspend:${a.account}`, title: `${a.monitor ? 'Would suspend' : 'Suspended'} account ${a.account}`, text: a.reason, detail: { code: a.code } });
+        break;
+      case 'resume':
+        this.writeFlag(`suspended/${a.account}`, null);
         break;
       default:
         break;
     }
     this.opts.onAction?.(a);
+  }
+
+  /** Writes the flags the dialplan hooks read, on one PBX; called again when its link is ready. */
+  private syncFlags(pbx: string): void {
+    const adapter = this.adapters.get(pbx);
+    if (this.config.mode === 'monitor' || !adapter) return;
+    const family = this.familyOf(pbx);
+    for (const s of this.enforcer.suspendedAccounts()) void adapter.setFlag(family, `suspended/${s.account}`, s.code);
+    for (const d of this.config.destinations.deny) {
+      if (d.startsWith('+')) void adapter.setFlag(family, `blocked/${d.slice(1)}`, 'deny');
+    }
+  }
+
+  private familyOf(pbx: string): string {
+    return this.config.pbx.find((p) => p.name === pbx)?.dbFamily ?? 'tollguard';
+  }
+
+  private writeFlag(key: string, value: string | null): void {
+    if (this.config.mode === 'monitor') return;
+    for (const [name, adapter] of this.adapters) {
+      if (adapter.status() !== 'ready') continue;
+      void adapter.setFlag(this.familyOf(name), key, value).then((res) => {
+        if (!res.ok) this.log.warn('cannot write dialplan flag', { pbx: name, key, error: res.error.message });
+      });
+    }
   }
 
   /** Spend and ban gauges change with time, not only with events: refreshed periodically. */

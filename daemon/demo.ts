@@ -114,8 +114,7 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     },
     onEvent: (e: PbxEvent) => {
       if (e.kind === 'CallDialing') {
-        const call = daemon.status().liveCalls.find((c) => c.callId === e.callId);
-        out(`${stamp()}  dial     ${e.pbx.padEnd(6)} ${(call?.account ?? '').padEnd(9)} -> ${e.dialed}${e.trunk ? ` via ${e.trunk}` : ' (internal)'}`);
+        out(`${stamp()}  dial     ${e.pbx.padEnd(6)} ${e.origin.account.padEnd(9)} -> ${e.dialed}${e.trunk ? ` via ${e.trunk}` : ' (internal)'}`);
       } else if (e.kind === 'CallsResynced') {
         readyLinks++;
         out(`${stamp()}  link     ${e.pbx} ready (${e.calls.length} live call${e.calls.length === 1 ? '' : 's'} found by the resync)`);

@@ -3,15 +3,16 @@ import type { LiveCallSnapshot } from '../pbx/events.js';
 import type { Rate } from '../rating/deck.js';
 
 /**
- * A live call as the daemon knows it, built from normalized events alone: what a resync
- * snapshot says of a call, plus what the daemon worked out.
+ * A live call (one leg the PBX placed) as the daemon knows it, built from normalized events
+ * alone: what a resync snapshot says of it, plus what the daemon worked out.
  */
 export interface LiveCall extends LiveCallSnapshot {
   readonly pbx: string;
   readonly callId: string;
-  dialedAt: number | null;
-  /** Rings a local endpoint: no destination rule applies. */
-  internal: boolean;
+  /** The account it is judged and billed under (`origin.account`). */
+  account: string;
+  /** Rings a local phone: only the source lock applies. */
+  readonly internal: boolean;
   number: NumberInfo | null;
   /** Rate in force (null = not rated: internal, emergency, or no deck). */
   rate: Rate | null;
@@ -20,3 +21,8 @@ export interface LiveCall extends LiveCallSnapshot {
 }
 
 export const callKey = (pbx: string, callId: string): string => `${pbx}\u0000${callId}`;
+
+/** A call that leaves by a trunk: what destination, spend and usage rules are about. */
+export function isExternal(call: LiveCall): boolean {
+  return !call.internal;
+}

@@ -1,8 +1,7 @@
-import type { CallsResynced, PbxEvent } from '../pbx/events.js';
+import type { CallDialing, CallsResynced, LiveCallSnapshot, PbxEvent } from '../pbx/events.js';
 import { callKey, type LiveCall } from './call.js';
 
 export type TableChange =
-  | { kind: 'started'; call: LiveCall }
   | { kind: 'dialing'; call: LiveCall }
   | { kind: 'answered'; call: LiveCall }
   | { kind: 'ended'; call: LiveCall; at: number }
@@ -11,7 +10,7 @@ export type TableChange =
 export interface ResyncChanges {
   /** Calls the PBX no longer has: they ended while the link was down. */
   vanished: LiveCall[];
-  /** Calls seen for the first time (started while the link was down, or before a restart). */
+  /** Calls seen for the first time (placed while the link was down, or before a restart). */
   appeared: LiveCall[];
   /** Calls that were known and are still there (possibly with new facts). */
   kept: LiveCall[];
@@ -53,31 +52,21 @@ export class CallTable {
 
   apply(e: Exclude<PbxEvent, CallsResynced>): TableChange {
     switch (e.kind) {
-      case 'CallStarted': {
-        const existing = this.get(e.pbx, e.callId);
-        if (existing) return { kind: 'none' };
-        const call: LiveCall = {
-          pbx: e.pbx, callId: e.callId, channel: e.channel, account: e.account, endpoint: e.endpoint,
-          callerId: e.callerId, source: e.source, fromTrunk: e.fromTrunk, startedAt: e.at,
-          dialedAt: null, answeredAt: null, dialed: null, trunk: null, internal: false, number: null, rate: null, cut: null,
-        };
-        this.add(call);
-        return { kind: 'started', call };
-      }
       case 'CallDialing': {
-        const call = this.get(e.pbx, e.callId);
-        // A dial we never saw start (joined mid-call): it is still a call to judge.
-        if (!call) return { kind: 'none' };
-        // An account set by the dialplan before the dial (not after answer: spend stays put).
-        const moved = e.account !== undefined && e.account !== call.account && call.answeredAt === null;
-        if (moved) this.move(call, e.account!);
-        if (!moved && call.dialed !== null && call.dialed === e.dialed && call.trunk === e.trunk) return { kind: 'none' };
-        call.dialed = e.dialed;
-        call.trunk = e.trunk;
-        call.internal = e.trunk === null;
-        call.dialedAt = e.at;
-        call.channel = e.channel || call.channel;
-        return { kind: 'dialing', call };
+        const known = this.get(e.pbx, e.callId);
+        if (known === undefined) {
+          const call = fromSnapshot({ ...e, startedAt: e.at, answeredAt: null });
+          this.add(call);
+          return { kind: 'dialing', call };
+        }
+        // A leg's destination never changes; its account may be learnt after the dial (an
+        // originate's accountcode comes in a later event), but not after answer: spend stays put.
+        if (known.account === e.origin.account || known.answeredAt !== null) return { kind: 'none' };
+        this.remove(known);
+        known.origin = e.origin;
+        known.account = e.origin.account;
+        this.add(known);
+        return { kind: 'dialing', call: known };
       }
       case 'CallAnswered': {
         const call = this.get(e.pbx, e.callId);
@@ -107,19 +96,10 @@ export class CallTable {
       if (known) {
         known.channel = s.channel || known.channel;
         if (known.answeredAt === null && s.answeredAt !== null) known.answeredAt = s.answeredAt;
-        if (known.dialed === null && s.dialed !== null) {
-          known.dialed = s.dialed;
-          known.trunk = s.trunk;
-          known.internal = s.trunk === null;
-          known.dialedAt = e.at;
-        }
         out.kept.push(known);
         continue;
       }
-      const call: LiveCall = {
-        ...s, pbx: e.pbx, dialedAt: s.dialed !== null ? e.at : null,
-        internal: s.dialed !== null && s.trunk === null, number: null, rate: null, cut: null,
-      };
+      const call = fromSnapshot({ ...s, pbx: e.pbx });
       this.add(call);
       out.appeared.push(call);
     }
@@ -140,12 +120,6 @@ export class CallTable {
     set.add(call);
   }
 
-  private move(call: LiveCall, account: string): void {
-    this.remove(call);
-    call.account = account;
-    this.add(call);
-  }
-
   private remove(call: LiveCall): void {
     this.calls.delete(callKey(call.pbx, call.callId));
     this.perPbx.set(call.pbx, (this.perPbx.get(call.pbx) ?? 1) - 1);
@@ -155,6 +129,14 @@ export class CallTable {
       if (set.size === 0) this.byAccount.delete(call.account);
     }
   }
+}
+
+function fromSnapshot(s: LiveCallSnapshot | (Omit<CallDialing, 'kind' | 'at'> & { startedAt: number; answeredAt: number | null })): LiveCall {
+  return {
+    pbx: s.pbx, callId: s.callId, channel: s.channel, group: s.group, origin: s.origin, account: s.origin.account,
+    startedAt: s.startedAt, dialed: s.dialed, trunk: s.trunk, answeredAt: s.answeredAt, internal: s.trunk === null,
+    number: null, rate: null, cut: null,
+  };
 }
 
 const EMPTY: ReadonlySet<LiveCall> = new Set();

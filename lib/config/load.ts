@@ -258,7 +258,12 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     names.add(p.name);
     const trunkAddresses = (p.trunkAddresses as string[] | undefined) ?? [];
     trunkAddresses.forEach((a, j) => { const e = checkCidr(a); if (e) at(['pbx', i, 'trunkAddresses', j], e); });
-    const common = { name: p.name, host: p.host as string, trunks: (p.trunks as string[] | undefined) ?? [], trunkAddresses, dbFamily: (p.dbFamily as string | undefined) ?? 'tollguard' };
+    const trunks = ((p.trunks as (string | { name: string; stripPrefix?: string })[] | undefined) ?? [])
+      .map((t) => (typeof t === 'string' ? { name: t, stripPrefix: null } : { name: t.name, stripPrefix: t.stripPrefix ?? null }));
+    const common = {
+      name: p.name, host: p.host as string, trunks, trunkAddresses, dbFamily: (p.dbFamily as string | undefined) ?? 'tollguard',
+      inboundAccount: (p.inboundAccount as string | undefined) ?? null, originateAccount: (p.originateAccount as string | undefined) ?? 'originate',
+    };
     return p.type === 'asterisk'
       ? { ...common, type: 'asterisk' as const, port: (p.port as number | undefined) ?? 5038, username: p.username as string, secret: p.secret as string }
       : { ...common, type: 'freeswitch' as const, port: (p.port as number | undefined) ?? 8021, password: p.password as string, eventFormat: (p.eventFormat as 'json' | 'plain' | undefined) ?? 'json' };

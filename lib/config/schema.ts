@@ -63,7 +63,33 @@ export const accountSchema: Schema = {
 const pbxCommon = {
   name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Name of this PBX in logs, metrics and the CLI.' },
   host: { type: 'string', minLength: 1, description: 'Address of the manager interface.' },
-  trunks: strings('Carrier trunks: PJSIP endpoint / channel names (Asterisk) or sofia gateway names (FreeSWITCH). A call dialed out through one of them is external and destination rules apply to it; a call ringing any other endpoint is internal.', []),
+  trunks: {
+    type: 'array',
+    default: [],
+    description: 'Carrier trunks: PJSIP endpoint / channel names (Asterisk) or sofia gateway names (FreeSWITCH), checked against the PBX at every connect. A call dialed out through one of them is external; so is a dial to anything that is not positively a local phone (a misspelt trunk leaves the real trunk guarded). An entry is a name, or `{ name, stripPrefix }` where `stripPrefix` is a tech prefix the dialplan adds and the carrier strips (e.g. `"1010"`), so the number judged is the one the carrier routes.',
+    items: {
+      oneOf: [
+        { type: 'string', minLength: 1 },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            stripPrefix: { type: 'string', pattern: '^[0-9*#]{1,10}$', description: 'Digits the dialplan puts before the number for this carrier.' },
+          },
+        },
+      ],
+    },
+  },
+  inboundAccount: {
+    type: 'string', minLength: 1,
+    description: 'Account a call that came in from a trunk is judged and billed under when the dialplan sends it out again (call forwarding, follow-me, transfers of inbound calls), unless the PBX gave it an accountcode. Default: the name of the trunk it came in by. Never taken from a SIP header the caller controls.',
+  },
+  originateAccount: {
+    type: 'string', minLength: 1, default: 'originate',
+    description: 'Account of a call originated onto a trunk (AMI Originate, call files, ESL originate) without an accountcode.',
+  },
   trunkAddresses: strings('Addresses or CIDRs of the trunks: never banned.', []),
   dbFamily: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'tollguard', description: 'AstDB family / FreeSWITCH db realm where the daemon writes the flags the dialplan hooks read.' },
 };

@@ -6,33 +6,39 @@
 
 export type Mode = 'enforce' | 'monitor';
 
-export interface AsteriskPbxConfig {
+/** A carrier trunk, and the tech prefix its dialplan routes add (the carrier strips it). */
+export interface TrunkConfig {
   name: string;
-  type: 'asterisk';
+  stripPrefix: string | null;
+}
+
+interface PbxCommon {
+  name: string;
   host: string;
   port: number;
-  username: string;
-  secret: string;
-  /** PJSIP endpoint names (or channel technology/resource prefixes) that are carriers. */
-  trunks: string[];
+  /** PJSIP endpoint names / channel technology prefixes (Asterisk), sofia gateways (FreeSWITCH). */
+  trunks: TrunkConfig[];
   /** Addresses of the trunks (never banned). */
   trunkAddresses: string[];
-  /** AstDB family the dialplan hooks read. */
+  /** Account of a call from a trunk sent out again; null = the name of the trunk it came by. */
+  inboundAccount: string | null;
+  /** Account of a call originated onto a trunk without an accountcode. */
+  originateAccount: string;
+  /** AstDB family / mod_db realm the dialplan hooks read. */
   dbFamily: string;
 }
 
-export interface FreeswitchPbxConfig {
-  name: string;
+export interface AsteriskPbxConfig extends PbxCommon {
+  type: 'asterisk';
+  username: string;
+  secret: string;
+}
+
+export interface FreeswitchPbxConfig extends PbxCommon {
   type: 'freeswitch';
-  host: string;
-  port: number;
   password: string;
-  /** Gateway names (sofia/gateway/NAME) that are carriers. */
-  trunks: string[];
-  trunkAddresses: string[];
   /** Event format on the wire. */
   eventFormat: 'json' | 'plain';
-  dbFamily: string;
 }
 
 export type PbxConfig = AsteriskPbxConfig | FreeswitchPbxConfig;

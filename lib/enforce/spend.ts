@@ -1,7 +1,7 @@
 import type { SpendWindow } from '../config/types.js';
-import { windowBounds } from '../policy/windows.js';
+import { WINDOWS, windowBounds } from '../policy/windows.js';
 
-export const WINDOWS: readonly SpendWindow[] = ['hour', 'day', 'month'];
+export { WINDOWS };
 
 /**
  * What ended calls have cost, per account and calendar window, in memory. Loaded from the

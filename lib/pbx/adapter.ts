@@ -17,4 +17,9 @@ export interface PbxAdapter extends LinkControl {
    * Asterisk, `db` realm/key on FreeSWITCH.
    */
   setFlag(family: string, key: string, value: string | null): Promise<Result<void>>;
+  /**
+   * What the last connect found wrong with the PBX's setup, for status and health: a
+   * configured trunk the PBX does not have, an endpoint list it would not give.
+   */
+  warnings(): string[];
 }

@@ -3,41 +3,60 @@
  * the call table, the rules, the guard and the enforcer see only these.
  */
 
-/** One leg set of a call as the PBX identifies it; `channel` is what a hangup must name. */
+/**
+ * A call, from here on, is one leg the PBX places: a channel that dials a trunk (an external
+ * call, what the carrier bills) or a local phone (an internal call), or a channel created on
+ * a trunk for an outbound call (an originate). Each is judged on its own, whatever happened
+ * to the leg that started it (transfer, redirect, forward, Local / loopback pair, failover):
+ * the adapters follow those shapes back to who placed the dial (`CallOrigin`).
+ */
 export interface CallRef {
   pbx: string;
-  /** Stable id of the call on its PBX: Asterisk A-leg Uniqueid, FreeSWITCH A-leg Unique-ID. */
+  /** Stable id of the leg: the dialed channel's Uniqueid (Asterisk), its uuid (FreeSWITCH). */
   callId: string;
-  /** What the PBX needs to hang the call up: Asterisk channel name, FreeSWITCH uuid. */
+  /** What a hangup of this leg must name: its channel name (Asterisk), its uuid (FreeSWITCH). */
   channel: string;
 }
 
-export interface CallStarted extends CallRef {
-  kind: 'CallStarted';
-  at: number;
-  /** AccountCode when set, else the endpoint / authenticated user. */
+/** How the account of a dial was found; never from a header the caller controls. */
+export type AccountSource =
+  /** The accountcode of the channel placing the dial (directory, dialplan or originate). */
+  | 'accountcode'
+  /** The endpoint / directory user placing it, which has no accountcode. */
+  | 'endpoint'
+  /** A call that came in from a trunk: the PBX's `inboundAccount`. */
+  | 'inbound'
+  /** A call originated (AMI/ESL/call file) with no accountcode: the PBX's `originateAccount`. */
+  | 'originate';
+
+/** Who placed a dial, as the PBX knows it. */
+export interface CallOrigin {
   account: string;
-  /** Endpoint (Asterisk) or SIP user (FreeSWITCH) that placed the call. */
+  accountFrom: AccountSource;
+  /** Endpoint (Asterisk) or directory user (FreeSWITCH) at the start of the chain. */
   endpoint: string | null;
   callerId: string | null;
-  /** Caller's network address (socket side) where the PBX tells it. */
+  /** The originating phone's network address (socket side) where the PBX tells it. */
   source: string | null;
-  /** True when the call came in from a trunk (the carrier): destination rules do not apply. */
-  fromTrunk: boolean;
+  /** The chain starts with a call from a trunk (the carrier). */
+  inbound: boolean;
+  /**
+   * Accounts that must allow this dial too: whoever transferred the call into it. A transfer
+   * never grants more than the transferring party may do.
+   */
+  alsoAccounts: string[];
 }
 
 export interface CallDialing extends CallRef {
   kind: 'CallDialing';
   at: number;
-  /** Digits as sent to the far side (e.g. `011442079460000`, `+4420...`, `911`). */
+  /** Groups the legs of one conversation in logs: Linkedid (Asterisk), Channel-Call-UUID (FreeSWITCH). */
+  group: string;
+  /** Digits as the carrier routes them (a trunk's tech prefix removed): `011442079460000`, `+4420...`, `911`. */
   dialed: string;
-  /** The trunk the call leaves by; null when it rings a local endpoint (internal call). */
+  /** The trunk the call leaves by; null when it rings a local phone (internal call). */
   trunk: string | null;
-  /**
-   * The caller's account as of this dial, when the PBX says it: the dialplan may set it
-   * after the call started (Asterisk `Set(CHANNEL(accountcode)=...)` before `Dial`).
-   */
-  account?: string;
+  origin: CallOrigin;
 }
 
 export interface CallAnswered extends CallRef {
@@ -51,15 +70,13 @@ export interface CallEnded extends CallRef {
   cause: string | null;
 }
 
-/** What a resync (after every connect) found live on the PBX. */
+/** What a resync (after every connect) found live on the PBX: legs that dial, with their origin. */
 export interface LiveCallSnapshot extends CallRef {
-  account: string;
-  endpoint: string | null;
-  callerId: string | null;
-  source: string | null;
-  fromTrunk: boolean;
+  group: string;
+  origin: CallOrigin;
+  /** When the leg was placed (the dial), as far as the PBX tells. */
   startedAt: number;
-  dialed: string | null;
+  dialed: string;
   trunk: string | null;
   answeredAt: number | null;
 }
@@ -101,7 +118,6 @@ export interface AuthSucceeded {
 }
 
 export type PbxEvent =
-  | CallStarted
   | CallDialing
   | CallAnswered
   | CallEnded

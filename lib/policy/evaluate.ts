@@ -34,59 +34,55 @@ function emergency(call: CallFacts): Verdict | null {
 }
 
 /**
- * The verdict on a call at one phase of its life, from its facts, the account's state and
- * the configuration; pure and cheap (config-derived structures are compiled once per config
+ * The verdict on a call placed by an account, from its facts, the account's state and the
+ * configuration; pure and cheap (config-derived structures are compiled once per config
  * object). Rules in order, first match wins:
  *
  *  1. emergency number → exempt, whatever else holds;
- *  2. phase `start`, or destination not known yet → allow: until the digits are known the
- *     call may be an emergency call, so nothing is cut before CallDialing (still before
- *     answer, and nothing costs money before it);
- *  3. calls from the carrier (fromTrunk) are not the account's: no account rules; when they
- *     leave by a trunk again (forwarding, trunk-to-trunk) the destination rules still apply,
- *     since that leg is paid for; inbound calls ringing a local endpoint get nothing;
- *  4. internal calls (a local endpoint) cost nothing: only the source lock applies (stolen
+ *  2. internal calls (a local phone) cost nothing: only the source lock applies (stolen
  *     credentials), not suspension, limits or destination rules;
- *  5. outbound: suspended → source → caller ID → concurrency → global concurrency → calls
- *     per minute → destination (deny, global allow, international, account allow) → hours
- *     → sequential → unrated → connect fee over the per-call maximum.
+ *  3. external: suspended → source → caller ID → concurrency → global concurrency → calls
+ *     per minute → destination (deny, invalid, global allow, international, account allow)
+ *     → hours → sequential → unrated → connect fee over the per-call maximum.
+ *
+ * Phase `dial` is the admission of a new call; `recheck` judges a call already admitted
+ * again (a suspension, a resync), so the admission counters (concurrency, calls per minute,
+ * range walk) are not applied to it a second time.
+ *
+ * A call forwarded from a trunk is judged like any other, under the account its origin
+ * names (the PBX's inbound account): never under a header the caller controls.
  */
-export function evaluateCall(phase: 'start' | 'dial', call: CallFacts, acct: AccountFacts, ctx: PolicyContext, now: number): Verdict {
+export function evaluateCall(phase: 'dial' | 'recheck', call: CallFacts, acct: AccountFacts, ctx: PolicyContext, now: number): Verdict {
   const exempt = emergency(call);
   if (exempt) return exempt;
   const n = call.number;
-  if (phase === 'start' || n === null) return allow;
+  if (n === null) return allow;
   const a = ctx.account;
   const rules = accountRulesOf(a, call.account);
   const who = call.account;
-  const rule = (key: string): string => `accounts.${who}.${key}`;
-  const outbound = !call.internal;
+  const rule = (key: string): string => `${ctx.accountKey}.${key}`;
+  const admission = phase === 'dial';
 
-  if (!call.fromTrunk) {
-    if (outbound && acct.suspended) {
-      return cut('ACCOUNT_SUSPENDED', rule('suspended'), `${who} is suspended; refused its call to ${describeDestination(n)}`, HangupCause.outgoingCallBarred);
-    }
-    // An unknown source (the PBX did not say, or said something that is no address) passes:
-    // refusing it would cut every call of a PBX whose events carry no address.
-    if (call.source !== null && rules.sourceNets.allows(call.source) === false) {
-      return cut('SOURCE', rule('sourceNets'), `${who} called ${describeDestination(n)} from ${call.source}, outside its allowed networks [${rules.sourceNets.entries.join(', ')}]`);
-    }
-    if (!outbound) return allow;
-    if (call.callerId !== null && !anonymous(call.callerId) && !rules.callerIds.allows(call.callerId, ctx.home.country)) {
-      return cut('CALLER_ID', rule('callerIds'), `${who} presented caller ID ${call.callerId}, not one of its own [${rules.callerIds.entries.join(', ')}], calling ${describeDestination(n)}`);
-    }
-    if (a.maxConcurrent !== null && acct.liveCalls > a.maxConcurrent) {
-      return cut('CONCURRENCY', rule(`maxConcurrent=${a.maxConcurrent}`), `${who} has ${acct.liveCalls} calls at once, more than its ${a.maxConcurrent}; refused its call to ${describeDestination(n)}`);
-    }
-  } else if (!outbound) {
-    return allow;
+  if (!call.internal && acct.suspended) {
+    return cut('ACCOUNT_SUSPENDED', rule('suspended'), `${who} is suspended; refused its call to ${describeDestination(n)}`, HangupCause.outgoingCallBarred);
   }
-
+  // An unknown source (the PBX did not say, or said something that is no address) passes:
+  // refusing it would cut every call of a PBX whose events carry no address.
+  if (call.source !== null && rules.sourceNets.allows(call.source) === false) {
+    return cut('SOURCE', rule('sourceNets'), `${who} called ${describeDestination(n)} from ${call.source}, outside its allowed networks [${rules.sourceNets.entries.join(', ')}]`);
+  }
+  if (call.internal) return allow;
+  if (call.callerId !== null && !anonymous(call.callerId) && !rules.callerIds.allows(call.callerId, ctx.home.country)) {
+    return cut('CALLER_ID', rule('callerIds'), `${who} presented caller ID ${call.callerId}, not one of its own [${rules.callerIds.entries.join(', ')}], calling ${describeDestination(n)}`);
+  }
+  if (admission && a.maxConcurrent !== null && acct.liveCalls > a.maxConcurrent) {
+    return cut('CONCURRENCY', rule(`maxConcurrent=${a.maxConcurrent}`), `${who} has ${acct.liveCalls} calls at once, more than its ${a.maxConcurrent}; refused its call to ${describeDestination(n)}`);
+  }
   const g = ctx.global.maxConcurrent;
-  if (g !== null && acct.globalLiveCalls > g) {
+  if (admission && g !== null && acct.globalLiveCalls > g) {
     return cut('GLOBAL_CONCURRENCY', `global.maxConcurrent=${g}`, `${acct.globalLiveCalls} outbound calls at once on all PBXs, more than ${g}; refused ${who}'s call to ${describeDestination(n)}`);
   }
-  if (!call.fromTrunk && a.maxCallsPerMinute !== null && acct.callStartsLastMinute > a.maxCallsPerMinute) {
+  if (admission && a.maxCallsPerMinute !== null && acct.callStartsLastMinute > a.maxCallsPerMinute) {
     return cut('CALLS_PER_MINUTE', rule(`maxCallsPerMinute=${a.maxCallsPerMinute}`), `${who} started ${acct.callStartsLastMinute} calls within a minute, more than its ${a.maxCallsPerMinute}; refused its call to ${describeDestination(n)}`);
   }
 
@@ -108,7 +104,7 @@ export function evaluateCall(phase: 'start' | 'dial', call: CallFacts, acct: Acc
     }
   }
 
-  if (a.maxSequential !== null && n.e164 !== null) {
+  if (admission && a.maxSequential !== null && n.e164 !== null) {
     const walk = rangeNeighbours(n.e164, acct.recentDialed, now - ctx.sequentialWindowMs);
     if (walk.length + 1 >= a.maxSequential) {
       return cut('SEQUENTIAL', rule(`maxSequential=${a.maxSequential}`), `${who} called ${walk.length + 1} numbers of one range within ${Math.round(ctx.sequentialWindowMs / 1000)} s (${[...walk, n.e164].join(', ')}): range walk`);

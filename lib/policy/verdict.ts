@@ -33,10 +33,9 @@ export interface CallFacts {
   account: string;
   callerId: string | null;
   source: string | null;
-  fromTrunk: boolean;
-  /** null until the destination is known (CallDialing). */
+  /** null when the PBX did not say where the call goes: nothing can be judged. */
   number: NumberInfo | null;
-  /** Rings a local endpoint rather than leaving by a trunk. */
+  /** Rings a local phone rather than leaving by a trunk. */
   internal: boolean;
   startedAt: number;
   answeredAt: number | null;
@@ -51,12 +50,14 @@ export interface AccountFacts {
   /** This account's outbound call starts in the last 60 s, including this one. */
   callStartsLastMinute: number;
   /** This account's recent destinations, oldest first, excluding this call. */
-  recentDialed: { at: number; e164: string }[];
+  recentDialed: readonly { at: number; e164: string }[];
 }
 
 export interface PolicyContext {
   /** Already merged with the `*` defaults; compiled once per object (keep it stable). */
   account: AccountConfig;
+  /** The config entry those rules come from, named in verdicts: `accounts.acct-1001`, `accounts["*"]`. */
+  accountKey: string;
   destinations: { deny: string[]; allow: string[] };
   home: { country: string; timezone: string };
   global: { maxConcurrent: number | null };

@@ -1,6 +1,8 @@
 import type { SpendWindow } from '../config/types.js';
 import { startOfLocalDay, wallTime } from './wall-clock.js';
 
+export const WINDOWS: readonly SpendWindow[] = ['hour', 'day', 'month'];
+
 export interface WindowBounds {
   /** First instant of the window (inclusive). */
   start: number;

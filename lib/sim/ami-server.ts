@@ -19,6 +19,8 @@ export interface AmiSimServerOptions {
   secret?: string;
   /** Asterisk answers a failed login after about 1 s; tests set it shorter. */
   authFailDelayMs?: number;
+  /** PJSIP endpoints PJSIPShowEndpoints lists (default 1001, 1002, 1003, trunk-uas). */
+  endpoints?: string[];
 }
 
 export interface RecordedAction {
@@ -58,8 +60,10 @@ export interface SimCall {
   readonly callId: string;
   /** A-leg channel, e.g. `PJSIP/1001-00000000`. */
   readonly channel: string;
-  /** B-leg channel, e.g. `PJSIP/trunk-uas-00000001`. */
+  /** B-leg channel, e.g. `PJSIP/trunk-uas-00000001`: the call tollguard judges and cuts. */
   readonly peerChannel: string;
+  /** B-leg Uniqueid (tollguard's callId of the call). */
+  readonly peerCallId: string;
   readonly startedAt: number;
   readonly state: 'ringing' | 'up' | 'ended';
   /** Date.now() values; null until it happens. */
@@ -157,6 +161,8 @@ export class AmiSimServer {
   private readonly username: string;
   private readonly secret: string;
   private readonly authFailDelayMs: number;
+  /** PJSIP endpoints this PBX has (PJSIPShowEndpoints); settable to model a changed config. */
+  endpoints: string[];
   private readonly startedAt = Date.now();
   private frozen = false;
   private sessionSeq = 0;
@@ -168,6 +174,7 @@ export class AmiSimServer {
   private constructor(opts: AmiSimServerOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.username = opts.username ?? 'fraudguard';
+    this.endpoints = opts.endpoints ?? ['1001', '1002', '1003', 'trunk-uas'];
     this.secret = opts.secret ?? 'fraudguard-secret';
     this.authFailDelayMs = opts.authFailDelayMs ?? 1000;
     this.server = net.createServer((socket) => this.accept(socket));
@@ -326,7 +333,7 @@ export class AmiSimServer {
       createdAt: now,
       call,
     };
-    Object.assign(call, { b, peerChannel: b.name });
+    Object.assign(call, { b, peerChannel: b.name, peerCallId: b.uniqueid });
     this.channels.set(b.name, b);
     this.broadcast(frame([['Event', 'Newchannel'], ['Privilege', 'call,all'], ...channelBlock(b)]));
     b.callerNum = opts.dialed;
@@ -458,6 +465,8 @@ export class AmiSimServer {
         return;
       case 'coreshowchannels':
         return this.coreShowChannels(s, actionId, reply);
+      case 'pjsipshowendpoints':
+        return this.showEndpoints(s, actionId, reply);
       case 'hangup':
         return this.hangupAction(s, m, actionId, reply);
       case 'getvar':
@@ -541,6 +550,19 @@ export class AmiSimServer {
       );
     }
     s.socket.write(frame([['Event', 'CoreShowChannelsComplete'], ...actionIdPair(actionId), ['EventList', 'Complete'], ['ListItems', n]]));
+  }
+
+  /** As in status-db-command: EndpointList items, then EndpointListComplete. */
+  private showEndpoints(s: Session, actionId: string | null, reply: (p: Pairs) => void): void {
+    const names = this.endpoints;
+    reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'A listing of Endpoints follows, presented as EndpointList events']]);
+    for (const name of names) {
+      s.socket.write(frame([
+        ['Event', 'EndpointList'], ...actionIdPair(actionId), ['ObjectType', 'endpoint'], ['ObjectName', name], ['Transport', 'transport-udp'],
+        ['Aor', name], ['Auths', name.startsWith('trunk') ? '' : `${name}-auth`], ['OutboundAuths', ''], ['Contacts', ''], ['DeviceState', 'Not in use'], ['ActiveChannels', 0],
+      ]));
+    }
+    s.socket.write(frame(withActionId([['Event', 'EndpointListComplete'], ['EventList', 'Complete'], ['ListItems', names.length]], actionId)));
   }
 
   private getvar(m: AmiMessage, reply: (p: Pairs) => void): void {

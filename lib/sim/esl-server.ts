@@ -18,6 +18,10 @@ export interface EslSimOptions {
   port?: number;
   /** HEARTBEAT period; null (default) = only when heartbeat() is called. */
   heartbeatMs?: number | null;
+  /** Directory users `list_users` reports (default 1001, 1002, 1003). */
+  users?: string[];
+  /** Gateways `sofia status gateway` reports (default uas, uas2, on profile internal). */
+  gateways?: string[];
 }
 
 export interface SimCallOptions {
@@ -87,6 +91,8 @@ interface Conn {
   all: boolean;
   names: Set<string>;
   custom: Set<string>;
+  /** `filter` header/value pairs: when any are set, an event passes if it matches one. */
+  filters: [string, string][];
   buf: string;
 }
 
@@ -313,7 +319,7 @@ export class EslSimServer {
       return;
     }
     socket.setNoDelay(true);
-    const conn: Conn = { id: ++this.connSeq, socket, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), buf: '' };
+    const conn: Conn = { id: ++this.connSeq, socket, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), filters: [], buf: '' };
     this.conns.add(conn);
     socket.on('error', () => undefined);
     socket.on('close', () => this.conns.delete(conn));
@@ -376,6 +382,18 @@ export class EslSimServer {
         this.reply(conn, `+OK event listener enabled ${conn.format}`);
         return;
       }
+      case 'filter': {
+        const sp = arg.indexOf(' ');
+        if (sp <= 0) {
+          this.reply(conn, '-ERR invalid syntax');
+          return;
+        }
+        const header = arg.slice(0, sp);
+        const value = arg.slice(sp + 1).trim();
+        conn.filters.push([header, value]);
+        this.reply(conn, `+OK filter added. [${header}]=[${value}]`);
+        return;
+      }
       case 'noevents':
         conn.all = false;
         conn.names.clear();
@@ -434,6 +452,13 @@ export class EslSimServer {
       }
       case 'db':
         return { body: this.dbCommand(rest) };
+      case 'list_users':
+        return { body: this.listUsers() };
+      case 'sofia':
+        if (rest === 'status gateway') return { body: this.gatewayStatus() };
+        return { body: `-ERR ${rest} Command not found!\n` };
+      case 'uuid_getvar':
+        return { body: this.getVar(rest) };
       default:
         return { body: `-ERR ${cmd} Command not found!\n` };
     }
@@ -453,6 +478,30 @@ export class EslSimServer {
     }
     if (op === 'select') return this.db.get(k) ?? '';
     return '-USAGE: [insert|delete|select]/<realm>/<key>/<val>\n';
+  }
+
+  private listUsers(): string {
+    const users = this.opts.users ?? ['1001', '1002', '1003'];
+    const rows = users.map((u) => `${u}|default|127.0.0.1|default|error/user_not_registered||Extension ${u}|${u}`);
+    return ['userid|context|domain|group|contact|callgroup|effective_caller_id_name|effective_caller_id_number', ...rows, '', '+OK', ''].join('\n');
+  }
+
+  private gatewayStatus(): string {
+    const line = '=================================================================================================';
+    const rows = (this.opts.gateways ?? ['uas', 'uas2']).map((g) => `           internal::${g}\t           sip:fs@127.0.0.1:5090\tNOREG\t  0.00\t0/0\t0/0`);
+    return ['    Profile::Gateway-Name\t                        Data    \tState\tPing Time\tIB Calls(F/T)\tOB Calls(F/T)', line, ...rows, line, ''].join('\n');
+  }
+
+  /** The variables a resync asks of a channel; `_undef_` for anything else, as the switch says. */
+  private getVar(arg: string): string {
+    const [uuid = '', variable = ''] = arg.split(/\s+/);
+    const call = [...this.calls.values()].find((c) => c.aUuid === uuid || c.bUuid === uuid);
+    if (!call) return '-ERR No such channel!\n';
+    const aLeg = call.aUuid === uuid;
+    const values: Record<string, string | null> = aLeg
+      ? { sip_auth_username: call.user, user_name: call.user, sip_network_ip: call.source }
+      : { sip_gateway_name: call.gateway, dialed_user: call.gateway === null ? call.dialed : null };
+    return values[variable] ?? '_undef_';
   }
 
   private channelsJson(): string {
@@ -512,9 +561,12 @@ export class EslSimServer {
 
 function wants(c: Conn, ev: Record<string, EslValue>): boolean {
   const name = String(ev['Event-Name'] ?? '');
-  if (c.all) return true;
-  if (name === 'CUSTOM') return c.custom.has(String(ev['Event-Subclass'] ?? ''));
-  return c.names.has(name);
+  const subscribed = c.all || (name === 'CUSTOM' ? c.custom.has(String(ev['Event-Subclass'] ?? '')) : c.names.has(name));
+  if (!subscribed || c.filters.length === 0) return subscribed;
+  return c.filters.some(([h, v]) => {
+    const value = ev[h];
+    return typeof value === 'string' && value.toLowerCase() === v.toLowerCase();
+  });
 }
 
 function frame(type: string, body: string): string {
@@ -557,6 +609,8 @@ function callEvent(t: EslTemplate, c: LiveCall, cause: string | null): Record<st
   if (c.gateway === null) {
     delete ev.variable_sip_gateway_name;
     delete ev.variable_sip_gateway;
+    // A `user/` leg names the directory user it rings.
+    if (ev['Call-Direction'] === 'outbound') ev.variable_dialed_user = c.dialed;
   } else if (ev.variable_sip_gateway_name !== undefined) {
     ev.variable_sip_gateway_name = c.gateway;
   }

@@ -101,7 +101,7 @@ export interface PbxDriver {
   /** tollguard's name for this PBX in the config. */
   pbx: string;
   place(o: { account: string; user: string; dialed: string; answerAfterMs: number | null; hangupAfterMs?: number | null }): PlacedCall;
-  /** Call ids (A-leg Uniqueid / uuid) of the calls the PBX has now. */
+  /** Call ids (the trunk leg's Uniqueid / the B-leg's uuid) of the calls the PBX has now. */
   liveIds(): string[];
   drop(): void;
   freeze(): void;
@@ -117,12 +117,12 @@ export function amiDriver(sim: AmiSimServer): PbxDriver {
       const c = sim.call({ endpoint: o.user, account: o.account, dialed: o.dialed, answerAfterMs: o.answerAfterMs, hangupAfterMs: o.hangupAfterMs ?? null });
       calls.add(c);
       return {
-        id: c.callId, account: o.account, dialed: o.dialed,
+        id: c.peerCallId, account: o.account, dialed: o.dialed,
         ended: () => c.state === 'ended', cutByUs: () => c.endedBy === 'action', answered: () => c.answeredAt !== null,
         hangup: () => c.hangup(),
       };
     },
-    liveIds: () => [...new Set(sim.liveChannels().map((ch) => ch.linkedid))],
+    liveIds: () => sim.liveChannels().filter((ch) => ch.uniqueid !== ch.linkedid).map((ch) => ch.uniqueid),
     drop: () => sim.dropAllConnections(),
     freeze: () => sim.freeze(),
     unfreeze: () => sim.unfreeze(),
@@ -131,18 +131,18 @@ export function amiDriver(sim: AmiSimServer): PbxDriver {
 }
 
 export function eslDriver(sim: EslSimServer): PbxDriver {
-  const killed = (c: EslCall): boolean => sim.commands.some((k) => k.line.startsWith('api uuid_kill ') && k.line.includes(c.aUuid));
+  const killed = (c: EslCall): boolean => sim.commands.some((k) => k.line.startsWith('api uuid_kill ') && k.line.includes(c.bUuid));
   return {
     pbx: 'branch',
     place(o) {
       const c = sim.call({ user: o.user, account: o.account, dialed: o.dialed, answerAfterMs: o.answerAfterMs, hangupAfterMs: o.hangupAfterMs ?? null });
       return {
-        id: c.aUuid, account: o.account, dialed: o.dialed,
+        id: c.bUuid, account: o.account, dialed: o.dialed,
         ended: () => c.endedAt !== null, cutByUs: () => c.endedAt !== null && killed(c), answered: () => c.answeredAt !== null,
         hangup: () => sim.hangup(c),
       };
     },
-    liveIds: () => sim.liveCalls().map((c) => c.aUuid),
+    liveIds: () => sim.liveCalls().map((c) => c.bUuid),
     drop: () => sim.dropAllConnections(),
     freeze: () => sim.freeze(),
     unfreeze: () => sim.unfreeze(),

@@ -2,17 +2,15 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
-import { MemoryLogger } from '../../lib/notify/logger.js';
 import type { PbxEvent } from '../../lib/pbx/events.js';
-import { AmiEventMapper, SKIPPED_EVENTS } from '../../lib/pbx/asterisk/mapper.js';
+import { SKIPPED_EVENTS } from '../../lib/pbx/asterisk/mapper.js';
 import type { AmiMessage } from '../../lib/pbx/asterisk/message.js';
-import { TrunkSet } from '../../lib/pbx/asterisk/names.js';
 import { AmiParser } from '../../lib/pbx/asterisk/parser.js';
-import { buildSnapshot } from '../../lib/pbx/asterisk/snapshot.js';
-import { callsFromChannels } from '../../lib/pbx/freeswitch/channels.js';
+import { adoptSnapshot } from '../../lib/pbx/asterisk/snapshot.js';
 import { EslEvent } from '../../lib/pbx/freeswitch/event.js';
-import { FreeswitchEventMapper } from '../../lib/pbx/freeswitch/mapper.js';
 import { EslParser } from '../../lib/pbx/freeswitch/parser.js';
+import { channelRows } from '../../lib/pbx/freeswitch/snapshot.js';
+import { amiMapper, eslMapper, trunkSet } from './mappers.js';
 
 /**
  * The parsers and mappers as the clients drive them, with the invariants hostile input
@@ -55,14 +53,11 @@ function checkEvent(e: PbxEvent): void {
 export function runAmi(chunks: readonly Buffer[]): FuzzStats {
   const stats: FuzzStats = { messages: 0, events: 0, parseErrors: 0, resets: 0, maxBuffered: 0, maxRetained: 0 };
   const clock = new ManualClock();
-  const trunks = new TrunkSet(['trunk-uas']);
-  const mapper = new AmiEventMapper({
-    pbx: 'fuzz', trunks, amiUsername: 'fraudguard', clock, log: new MemoryLogger(),
-    emit: (e) => {
-      checkEvent(e);
-      stats.events++;
-    },
-  });
+  const trunks = trunkSet(['trunk-uas']);
+  const mapper = amiMapper((e) => {
+    checkEvent(e);
+    stats.events++;
+  }, { clock });
   // Both parser configurations the client uses: with the skip list (events) and without.
   const parsers = [
     new AmiParser({ ...AMI_CAPS, skipEvents: SKIPPED_EVENTS, onError: () => stats.parseErrors++ }),
@@ -76,7 +71,7 @@ export function runAmi(chunks: readonly Buffer[]): FuzzStats {
     if (m.event === 'CoreShowChannel') {
       if (snapshot.length < 10_000) snapshot.push(m);
     } else if (m.event === 'CoreShowChannelsComplete') {
-      mapper.reset(buildSnapshot(snapshot, clock.now(), 'fuzz', trunks));
+      adoptSnapshot(mapper.channels, snapshot, clock.now(), { pbx: 'fuzz', trunks, sources: new Map() });
       snapshot = [];
     } else {
       mapper.handle(m);
@@ -106,7 +101,7 @@ export function runAmi(chunks: readonly Buffer[]): FuzzStats {
 export function runEsl(chunks: readonly Buffer[]): FuzzStats {
   const stats: FuzzStats = { messages: 0, events: 0, parseErrors: 0, resets: 0, maxBuffered: 0, maxRetained: 0 };
   const clock = new ManualClock();
-  const mapper = new FreeswitchEventMapper({ pbx: 'fuzz', trunks: ['uas'], trunkAddresses: ['192.0.2.10'], clock, log: new MemoryLogger() });
+  const mapper = eslMapper({ trunkAddresses: ['192.0.2.10'], clock });
   const emit = (e: PbxEvent): void => {
     checkEvent(e);
     stats.events++;
@@ -123,8 +118,7 @@ export function runEsl(chunks: readonly Buffer[]): FuzzStats {
       stats.messages++;
       frame.header('Content-Type');
       if (frame.type === 'api/response') {
-        const found = callsFromChannels(frame.bodyText(), { pbx: 'fuzz', trunkAddresses: [] });
-        if (found.ok) mapper.adopt(found.value);
+        channelRows(frame.bodyText());
         return;
       }
       const ev = EslEvent.fromFrame(frame);

@@ -47,4 +47,7 @@ export class RecordingAdapter implements PbxAdapter {
     this.flags.push({ family, key, value });
     return ok(undefined);
   }
+  warnings(): string[] {
+    return [];
+  }
 }

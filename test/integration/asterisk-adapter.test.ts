@@ -34,9 +34,11 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
       port: server.port,
       username: 'fraudguard',
       secret: 'fraudguard-secret',
-      trunks: ['trunk-uas'],
+      trunks: [{ name: 'trunk-uas', stripPrefix: null }],
       trunkAddresses: [],
       dbFamily: 'tollguard',
+      inboundAccount: null,
+      originateAccount: 'originate',
     };
     log = new MemoryLogger();
     adapter = new AsteriskAdapter(cfg, TIMING, { clock: systemClock, log });
@@ -56,7 +58,7 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
 
   const resyncs = (): CallsResynced[] => events.filter((e): e is CallsResynced => e.kind === 'CallsResynced');
 
-  it('resyncs a call already up before it is ready, with its source, destination and trunk', async () => {
+  it('resyncs a call already up before it is ready: the trunk leg, with who placed it, destination and trunk', async () => {
     const call = server.call({ endpoint: '1001', account: 'acct-1001', dialed: '011442079460000', source: { address: '192.0.2.10', port: 5061 } });
     await waitFor('call up', () => call.state === 'up');
     adapter.start();
@@ -65,40 +67,41 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
     const [r] = resyncs();
     assert.equal(r!.calls.length, 1);
     const c = r!.calls[0]!;
-    assert.equal(c.callId, call.callId);
-    assert.equal(c.channel, call.channel);
-    assert.equal(c.account, 'acct-1001');
+    assert.equal(c.callId, call.peerCallId);
+    assert.equal(c.channel, call.peerChannel);
+    assert.equal(c.group, call.callId);
+    assert.equal(c.origin.account, 'acct-1001');
+    assert.equal(c.origin.endpoint, '1001');
     assert.equal(c.dialed, '011442079460000');
     assert.equal(c.trunk, 'trunk-uas');
-    assert.equal(c.source, '192.0.2.10');
+    assert.equal(c.origin.source, '192.0.2.10');
     assert.notEqual(c.answeredAt, null);
   });
 
-  it('maps a live call, hangs it up with the cause given, and ends it on the A-leg hangup', async () => {
+  it('maps a live call (its trunk leg), hangs it up with the cause given, and ends it', async () => {
     adapter.start();
     await waitFor('ready', () => adapter.status() === 'ready');
     const call = server.call({ endpoint: '1001', account: 'acct-1001', dialed: '00442079460000', source: { address: '198.51.100.7' }, answerAfterMs: 20 });
     await waitFor('answered', () => events.some((e) => e.kind === 'CallAnswered'));
-    const started = events.find((e) => e.kind === 'CallStarted');
-    assert.ok(started?.kind === 'CallStarted');
-    assert.equal(started.source, '198.51.100.7');
-    assert.equal(started.account, 'acct-1001');
     const dialing = events.find((e) => e.kind === 'CallDialing');
     assert.ok(dialing?.kind === 'CallDialing' && dialing.dialed === '00442079460000' && dialing.trunk === 'trunk-uas');
+    assert.equal(dialing.origin.source, '198.51.100.7');
+    assert.equal(dialing.origin.account, 'acct-1001');
+    assert.equal(dialing.channel, call.peerChannel);
 
-    const r = await adapter.hangup({ pbx: 'pbx1', callId: started.callId, channel: started.channel }, HangupCause.callRejected);
+    const r = await adapter.hangup({ pbx: 'pbx1', callId: dialing.callId, channel: dialing.channel }, HangupCause.callRejected);
     assert.ok(r.ok);
     await waitFor('ended', () => events.some((e) => e.kind === 'CallEnded'));
     const action = server.actionsNamed('Hangup')[0]!;
-    assert.equal(action.get('Channel'), call.channel);
+    assert.equal(action.get('Channel'), call.peerChannel);
     assert.equal(action.get('Cause'), '21');
     assert.ok(call.answeredAt !== null && action.at >= call.answeredAt);
     assert.equal(call.endedBy, 'action');
     const ended = events.find((e) => e.kind === 'CallEnded');
     assert.ok(ended?.kind === 'CallEnded' && ended.cause === 'Call Rejected');
-    assert.deepEqual(events.filter((e) => 'callId' in e && e.callId === started.callId).map((e) => e.kind), ['CallStarted', 'CallDialing', 'CallAnswered', 'CallEnded']);
+    assert.deepEqual(events.filter((e) => 'callId' in e && e.callId === dialing.callId).map((e) => e.kind), ['CallDialing', 'CallAnswered', 'CallEnded']);
 
-    const again = await adapter.hangup({ pbx: 'pbx1', callId: started.callId, channel: started.channel }, HangupCause.callRejected);
+    const again = await adapter.hangup({ pbx: 'pbx1', callId: dialing.callId, channel: dialing.channel }, HangupCause.callRejected);
     assert.ok(again.ok, 'a channel already gone is success');
     const regex = await adapter.hangup({ pbx: 'pbx1', callId: 'x', channel: '/PJSIP/' }, HangupCause.normalClearing);
     assert.ok(!regex.ok);
@@ -110,9 +113,9 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
     await waitFor('ready', () => adapter.status() === 'ready');
     const call = server.call({ endpoint: '1002', dialed: '0088213456789', answerAfterMs: null });
     await waitFor('dialing', () => events.some((e) => e.kind === 'CallDialing'));
-    const started = events.find((e) => e.kind === 'CallStarted')!;
-    assert.ok(started.kind === 'CallStarted' && started.account === '1002', 'no AccountCode: the endpoint');
-    const r = await adapter.hangup({ pbx: 'pbx1', callId: call.callId, channel: call.channel }, HangupCause.outgoingCallBarred);
+    const dialing = events.find((e) => e.kind === 'CallDialing')!;
+    assert.ok(dialing.kind === 'CallDialing' && dialing.origin.account === '1002' && dialing.origin.accountFrom === 'endpoint', 'no AccountCode: the endpoint');
+    const r = await adapter.hangup({ pbx: 'pbx1', callId: call.peerCallId, channel: call.peerChannel }, HangupCause.outgoingCallBarred);
     assert.ok(r.ok);
     await waitFor('ended', () => events.some((e) => e.kind === 'CallEnded'));
     assert.ok(!events.some((e) => e.kind === 'CallAnswered'));
@@ -143,10 +146,28 @@ describe('AsteriskAdapter against the AMI simulator over TCP', () => {
     assert.equal(refused.error.code, 'TG_ERR_PBX_CLOSED');
     server.unfreeze();
     await waitFor('resynced', () => resyncs().length === 2 && adapter.status() === 'ready');
-    assert.deepEqual(resyncs()[1]!.calls.map((c) => [c.callId, c.dialed, c.trunk]), [[call.callId, '011442079460000', 'trunk-uas']]);
+    assert.deepEqual(resyncs()[1]!.calls.map((c) => [c.callId, c.dialed, c.trunk, c.origin.account]), [[call.peerCallId, '011442079460000', 'trunk-uas', 'acct-1001']]);
     assert.equal(server.actionsNamed('Hangup').length, 0, 'nothing was sent blindly');
     call.hangup();
     await waitFor('ended after resync', () => events.some((e) => e.kind === 'CallEnded'));
+  });
+
+  it('lists the endpoints at connect: a misspelt trunk is reported, and the real one stays external', async () => {
+    await adapter.stop();
+    adapter = new AsteriskAdapter({
+      name: 'pbx1', type: 'asterisk', host: server.host, port: server.port, username: 'fraudguard', secret: 'fraudguard-secret',
+      trunks: [{ name: 'my-carrier', stripPrefix: null }], trunkAddresses: [], dbFamily: 'tollguard', inboundAccount: null, originateAccount: 'originate',
+    }, TIMING, { clock: systemClock, log });
+    adapter.onEvent((e) => events.push(e));
+    adapter.start();
+    await waitFor('ready', () => adapter.status() === 'ready');
+    assert.equal(adapter.warnings().length, 1);
+    assert.match(adapter.warnings()[0]!, /my-carrier not found .*trunk-uas has no inbound authentication and is judged as a trunk/);
+    assert.equal(log.find(/my-carrier not found/).length, 1);
+    server.call({ endpoint: '1001', account: 'acct-1001', dialed: '0115378612345', answerAfterMs: null });
+    await waitFor('dialing', () => events.some((e) => e.kind === 'CallDialing'));
+    const d = events.find((e) => e.kind === 'CallDialing');
+    assert.ok(d?.kind === 'CallDialing' && d.trunk === 'trunk-uas', 'still a call leaving by the trunk');
   });
 
   it('reports SIP auth failures and successes with the socket address, not our own AMI login', async () => {

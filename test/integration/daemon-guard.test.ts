@@ -29,12 +29,12 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
       const ami = rig.ami!;
       const call = ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '011442079460000', answerAfterMs: 400 });
       const hangup = await ami.nextAction('Hangup');
-      assert.equal(hangup.get('Channel'), call.channel);
+      assert.equal(hangup.get('Channel'), call.peerChannel, 'the call is the trunk leg');
       assert.equal(hangup.get('Cause'), '21');
       await call.ended;
       assert.equal(call.answeredAt, null, 'the far end never answered');
       assert.equal(call.endedBy, 'action');
-      const dialBegin = rig.events.find((e) => e.kind === 'CallDialing' && e.callId === call.callId);
+      const dialBegin = rig.events.find((e) => e.kind === 'CallDialing' && e.callId === call.peerCallId);
       assert.ok(dialBegin && dialBegin.at <= hangup.at, 'cut after DialBegin');
     });
 
@@ -123,7 +123,7 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
           const e911 = esl.call({ user: '1002', account: 'acct-1002', dialed: '911', answerAfterMs: 50, hangupAfterMs: 400 });
           await rig.waitFor(() => bad.endedAt !== null && good.endedAt !== null && e911.endedAt !== null, 5000, 'calls ended');
           const kills = esl.commands.filter((c) => c.line.startsWith('api uuid_kill'));
-          assert.deepEqual(kills.map((k) => k.line), [`api uuid_kill ${bad.aUuid} CALL_REJECTED`]);
+          assert.deepEqual(kills.map((k) => k.line), [`api uuid_kill ${bad.bUuid} CALL_REJECTED`]);
           assert.equal(bad.answeredAt, null, 'cut before answer');
         });
 
@@ -138,8 +138,8 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
           await rig.waitFor(() => f.endedAt !== null, 3000, 'FreeSWITCH call cut');
           const hangups = ami.actionsNamed('Hangup').slice(hangupsBefore);
           const kills = esl.commands.filter((c) => c.line.startsWith('api uuid_kill')).slice(killsBefore);
-          assert.deepEqual(hangups.map((h) => h.get('Channel')), [a.channel]);
-          assert.deepEqual(kills.map((k) => k.line.split(' ')[2]), [f.aUuid]);
+          assert.deepEqual(hangups.map((h) => h.get('Channel')), [a.peerChannel]);
+          assert.deepEqual(kills.map((k) => k.line.split(' ')[2]), [f.bUuid]);
         });
 
         it('ESL connection cut mid-call: reconnect, resync, and the forbidden call is still cut', async () => {
@@ -147,14 +147,14 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
           esl.dropAllConnections();
           const call = esl.call({ user: '1003', account: 'acct-1003', dialed: '011442071234567', answerAfterMs: 0 });
           await rig.waitFor(() => call.endedAt !== null, 5000, 'call cut after resync');
-          assert.ok(esl.commands.some((c) => c.line === `api uuid_kill ${call.aUuid} CALL_REJECTED`));
+          assert.ok(esl.commands.some((c) => c.line === `api uuid_kill ${call.bUuid} CALL_REJECTED`));
         });
 
         it('0.60/min with 0.05 left: uuid_kill by the budget, not before 5 s after answer', async () => {
           const esl = rig.esl!;
           const call = esl.call({ user: '1007', account: 'acct-7', dialed: '011442079460000', answerAfterMs: 100 });
           await rig.waitFor(() => call.endedAt !== null, 30_000, 'call cut');
-          const kill = esl.commands.find((c) => c.line.startsWith(`api uuid_kill ${call.aUuid}`));
+          const kill = esl.commands.find((c) => c.line.startsWith(`api uuid_kill ${call.bUuid}`));
           assert.ok(kill, 'uuid_kill sent');
           assert.ok(rig.cuts().some((c) => c.verdict.code === 'SPEND_ACCOUNT' && c.call.account === 'acct-7'));
           assert.ok(kill.at - call.answeredAt! >= 4990, `cut ${kill.at - call.answeredAt!} ms after answer`);
@@ -166,7 +166,7 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
           await rig.waitFor(() => calls.every((c) => c.endedAt !== null), 30_000, 'both calls cut');
           assert.equal(rig.cuts().filter((c) => c.verdict.code === 'SPEND_ACCOUNT' && c.call.account === 'acct-8').length, 2);
           for (const c of calls) {
-            const kill = esl.commands.find((k) => k.line.startsWith(`api uuid_kill ${c.aUuid}`));
+            const kill = esl.commands.find((k) => k.line.startsWith(`api uuid_kill ${c.bUuid}`));
             assert.ok(kill, 'uuid_kill sent');
             assert.ok(kill.at - c.answeredAt! >= 2490, `cut ${kill.at - c.answeredAt!} ms after answer`);
           }

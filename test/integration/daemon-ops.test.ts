@@ -102,7 +102,7 @@ describe('daemon end to end: operations', function () {
     await second.ended;
     assert.equal(second.endedBy, 'caller', 'the new rule allows it');
     const after = rig.daemon.status();
-    assert.ok(after.liveCalls.some((c) => c.callId === live.callId), 'the live call is still known');
+    assert.ok(after.liveCalls.some((c) => c.callId === live.peerCallId), 'the live call is still known');
     assert.ok(after.accounts.find((a) => a.account === 'acct-7')!.spend.day!.spent >= spentBefore, 'counters kept');
     live.hangup();
     await live.ended;

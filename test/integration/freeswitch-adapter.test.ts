@@ -29,8 +29,8 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
 
   function make(format: 'json' | 'plain' = 'json', password = PASSWORD, t: LinkTiming = timing): FreeswitchAdapter {
     const cfg: FreeswitchPbxConfig = {
-      name: 'fs1', type: 'freeswitch', host: sim.host, port: sim.port, password, trunks: ['uas'],
-      trunkAddresses: [], eventFormat: format, dbFamily: 'tollguard',
+      name: 'fs1', type: 'freeswitch', host: sim.host, port: sim.port, password, trunks: [{ name: 'uas', stripPrefix: null }],
+      trunkAddresses: [], eventFormat: format, dbFamily: 'tollguard', inboundAccount: null, originateAccount: 'originate',
     };
     const a = new FreeswitchAdapter(cfg, t, { clock: systemClock, log });
     a.onEvent((e) => events.push(e));
@@ -56,7 +56,7 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
   });
 
   for (const format of ['json', 'plain'] as const) {
-    it(`${format}: logs in, resyncs (empty), then maps a live call and cuts it before answer`, async () => {
+    it(`${format}: logs in, filters, resyncs (empty), then maps a live call (the B-leg) and cuts it before answer`, async () => {
       const a = make(format);
       a.start();
       await waitFor('ready', () => a.status() === 'ready');
@@ -64,25 +64,25 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
       assert.deepEqual(resynced?.kind === 'CallsResynced' ? resynced.calls : null, []);
       assert.equal(sim.commands[0]?.line, `auth ${PASSWORD}`);
       assert.match(sim.commands[1]?.line ?? '', new RegExp(`^event ${format} CHANNEL_CREATE .* CUSTOM sofia::register_attempt`));
+      assert.ok(sim.commands.some((c) => c.line === 'filter Application bridge'));
+      assert.deepEqual(a.warnings(), []);
 
       const call = sim.call({ user: '1001', account: 'acct-1001', dialed: '011442079460000', gateway: 'uas', answerAfterMs: null });
       const dialing = await waitFor('CallDialing', () => events.find((e) => e.kind === 'CallDialing'));
-      assert.deepEqual(kinds(call.aUuid), ['CallStarted', 'CallDialing']);
-      const started = events.find((e) => e.kind === 'CallStarted');
-      assert.equal(started?.kind === 'CallStarted' ? started.account : null, 'acct-1001');
-      assert.equal(dialing.kind === 'CallDialing' ? dialing.dialed : null, '011442079460000');
-      assert.equal(dialing.kind === 'CallDialing' ? dialing.trunk : null, 'uas');
+      assert.deepEqual(kinds(call.bUuid), ['CallDialing']);
+      assert.ok(dialing.kind === 'CallDialing');
+      assert.deepEqual([dialing.origin.account, dialing.dialed, dialing.trunk, dialing.group], ['acct-1001', '011442079460000', 'uas', call.aUuid]);
 
-      const r = await a.hangup(ref(call.aUuid), HangupCause.outgoingCallBarred);
+      const r = await a.hangup(ref(call.bUuid), HangupCause.outgoingCallBarred);
       assert.ok(r.ok);
       const kill = sim.commands.find((c) => c.line.startsWith('api uuid_kill'));
-      assert.equal(kill?.line, `api uuid_kill ${call.aUuid} OUTGOING_CALL_BARRED`);
+      assert.equal(kill?.line, `api uuid_kill ${call.bUuid} OUTGOING_CALL_BARRED`);
       assert.equal(call.answeredAt, null);
       const ended = await waitFor('CallEnded', () => events.find((e) => e.kind === 'CallEnded'));
       assert.equal(ended.kind === 'CallEnded' ? ended.cause : null, 'OUTGOING_CALL_BARRED');
-      assert.deepEqual(kinds(call.aUuid), ['CallStarted', 'CallDialing', 'CallEnded']);
+      assert.deepEqual(kinds(call.bUuid), ['CallDialing', 'CallEnded']);
       // Already gone: still ok.
-      assert.ok((await a.hangup(ref(call.aUuid), HangupCause.normalClearing)).ok);
+      assert.ok((await a.hangup(ref(call.bUuid), HangupCause.normalClearing)).ok);
     });
   }
 
@@ -92,7 +92,7 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
     await waitFor('ready', () => a.status() === 'ready');
     const call = sim.call({ dialed: '02079460001', answerAfterMs: 20, hangupAfterMs: 120 });
     await waitFor('CallEnded', () => events.find((e) => e.kind === 'CallEnded'));
-    assert.deepEqual(kinds(call.aUuid), ['CallStarted', 'CallDialing', 'CallAnswered', 'CallEnded']);
+    assert.deepEqual(kinds(call.bUuid), ['CallDialing', 'CallAnswered', 'CallEnded']);
   });
 
   it('wrong password: TG_ERR_PBX_AUTH once per attempt, with back-off, password never logged', async () => {
@@ -130,7 +130,7 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
     a.start();
     await waitFor('ready', () => a.status() === 'ready');
     const call = sim.call({ dialed: '011442079460000', answerAfterMs: 10 });
-    await waitFor('answered', () => kinds(call.aUuid).includes('CallAnswered'));
+    await waitFor('answered', () => kinds(call.bUuid).includes('CallAnswered'));
     sim.shutdown();
     await waitFor('reconnecting', () => statuses.find((s) => s.s === 'reconnecting'));
     assert.ok(statuses.some((s) => s.s === 'reconnecting' && /shut down/.test(s.detail ?? '')), JSON.stringify(statuses));
@@ -141,8 +141,8 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
     assert.ok(second?.kind === 'CallsResynced');
     assert.equal(second.calls.length, 1);
     const live = second.calls[0];
-    assert.equal(live?.callId, call.aUuid);
-    assert.equal(live?.account, 'acct-1001');
+    assert.equal(live?.callId, call.bUuid);
+    assert.equal(live?.origin.account, 'acct-1001');
     assert.equal(live?.dialed, '011442079460000');
     assert.equal(live?.trunk, 'uas');
     assert.ok(live?.answeredAt !== null);
@@ -154,15 +154,15 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
     a.start();
     await waitFor('ready', () => a.status() === 'ready');
     const call = sim.call({ dialed: '011442079460000', answerAfterMs: 10 });
-    await waitFor('answered', () => kinds(call.aUuid).includes('CallAnswered'));
+    await waitFor('answered', () => kinds(call.bUuid).includes('CallAnswered'));
     const answeredAt = events.find((e) => e.kind === 'CallAnswered')?.at;
     sim.dropAllConnections();
     await waitFor('second resync', () => events.filter((e) => e.kind === 'CallsResynced').length === 2);
     const second = events.filter((e) => e.kind === 'CallsResynced')[1];
     assert.equal(second?.kind === 'CallsResynced' ? second.calls[0]?.answeredAt : null, answeredAt);
     sim.hangup(call);
-    await waitFor('CallEnded', () => kinds(call.aUuid).includes('CallEnded'));
-    assert.deepEqual(kinds(call.aUuid), ['CallStarted', 'CallDialing', 'CallAnswered', 'CallEnded']);
+    await waitFor('CallEnded', () => kinds(call.bUuid).includes('CallEnded'));
+    assert.deepEqual(kinds(call.bUuid), ['CallDialing', 'CallAnswered', 'CallEnded']);
   });
 
   it('SIP auth failures and successes from the sim become AuthFailed / AuthSucceeded', async () => {

@@ -68,13 +68,13 @@ describe('PBX overload: Hangup actions unanswered', function () {
     const other = esl.call({ user: '1001', account: 'acct-y', dialed: '011537209999', answerAfterMs: 2000 });
     assert.ok(await until(() => other.endedAt !== null, 3000), 'the FreeSWITCH call is cut while the Asterisk is not answering');
     // Retries: timeouts of 500 ms, back-off 200, 400, 800, 1600 ms: all done within ~6 s.
-    const channels = new Set(burst.map((c) => c.channel));
+    const channels = new Set(burst.map((c) => c.peerChannel));
     const hangups = (): number => ami.actionsNamed('Hangup').filter((a) => channels.has(a.get('Channel') ?? '')).length;
     await until(() => hangups() >= BURST * ATTEMPTS, 10_000);
     await sleep(1500); // nothing more may come before the slow retry
     const perCall = new Map<string, number>();
     for (const a of ami.actionsNamed('Hangup')) perCall.set(a.get('Channel') ?? '', (perCall.get(a.get('Channel') ?? '') ?? 0) + 1);
-    for (const c of burst) assert.equal(perCall.get(c.channel), ATTEMPTS, `${c.channel}: Hangup sent ${perCall.get(c.channel) ?? 0} times`);
+    for (const c of burst) assert.equal(perCall.get(c.peerChannel), ATTEMPTS, `${c.peerChannel}: Hangup sent ${perCall.get(c.peerChannel) ?? 0} times`);
     const errors = log.find('hangup not confirmed by the PBX');
     assert.equal(errors.length, BURST * ATTEMPTS);
     assert.equal(errors.filter((e) => e.meta.willRetry === false).length, BURST, 'the last attempt of each says it will not retry');

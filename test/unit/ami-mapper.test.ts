@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
-import type { AuthFailed, AuthSucceeded, PbxEvent } from '../../lib/pbx/events.js';
-import { AmiEventMapper, MAPPED_EVENTS, SKIPPED_EVENTS } from '../../lib/pbx/asterisk/mapper.js';
+import type { AuthFailed, AuthSucceeded, CallDialing, PbxEvent } from '../../lib/pbx/events.js';
+import { MAPPED_EVENTS, SKIPPED_EVENTS } from '../../lib/pbx/asterisk/mapper.js';
 import type { AmiMessage } from '../../lib/pbx/asterisk/message.js';
-import { TrunkSet } from '../../lib/pbx/asterisk/names.js';
 import { AmiParser } from '../../lib/pbx/asterisk/parser.js';
-import { buildSnapshot } from '../../lib/pbx/asterisk/snapshot.js';
+import { adoptSnapshot } from '../../lib/pbx/asterisk/snapshot.js';
+import { TrunkSet } from '../../lib/pbx/trunks.js';
+import { amiMapper, type MapperTestOptions } from '../helpers/mappers.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/asterisk');
 
@@ -20,35 +21,30 @@ function messages(file: string, skip?: ReadonlySet<string>): AmiMessage[] {
   return out;
 }
 
-function replay(file: string): { events: PbxEvent[]; log: MemoryLogger } {
+function replay(file: string, opts: MapperTestOptions = {}): { events: PbxEvent[]; log: MemoryLogger } {
   const events: PbxEvent[] = [];
-  const log = new MemoryLogger();
-  const mapper = new AmiEventMapper({
-    pbx: 'pbx1',
-    trunks: new TrunkSet(['trunk-uas']),
-    amiUsername: 'fraudguard',
-    clock: new ManualClock(),
-    log,
-    emit: (e) => events.push(e),
-  });
+  const log = opts.log ?? new MemoryLogger();
+  const mapper = amiMapper((e) => events.push(e), { ...opts, log });
   for (const m of messages(file, SKIPPED_EVENTS)) mapper.handle(m);
   return { events, log };
 }
 
+const dials = (events: PbxEvent[]): CallDialing[] => events.filter((e): e is CallDialing => e.kind === 'CallDialing');
+const brief = (d: CallDialing): [string, string | null, string, string, string[]] => [d.dialed, d.trunk, d.origin.account, d.origin.accountFrom, d.origin.alsoAccounts];
+
 describe('AMI event mapping (fixtures)', () => {
-  it('outbound-call: two calls, each started, dialing out the trunk, answered, ended by the caller', () => {
+  it('outbound-call: each call is the trunk leg, dialing, answered, ended; placed by acct-1001 from its phone', () => {
     const { events } = replay('outbound-call/server.raw');
     const calls = events.filter((e) => e.kind !== 'AuthSucceeded');
     const at = new ManualClock().now();
+    const origin = { account: 'acct-1001', accountFrom: 'accountcode', endpoint: '1001', callerId: '1001', source: '127.0.0.1', inbound: false, alsoAccounts: [] };
     assert.deepEqual(calls, [
-      { kind: 'CallStarted', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '127.0.0.1', fromTrunk: false },
-      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1001' },
-      { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at },
-      { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527952.0', channel: 'PJSIP/1001-00000000', at, cause: 'Normal Clearing' },
-      { kind: 'CallStarted', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '127.0.0.1', fromTrunk: false },
-      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, dialed: '00442079460000', trunk: 'trunk-uas', account: 'acct-1001' },
-      { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at },
-      { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527959.2', channel: 'PJSIP/1001-00000002', at, cause: 'Normal Clearing' },
+      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527952.1', channel: 'PJSIP/trunk-uas-00000001', group: '1795527952.0', at, dialed: '011442079460000', trunk: 'trunk-uas', origin },
+      { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527952.1', channel: 'PJSIP/trunk-uas-00000001', at },
+      { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527952.1', channel: 'PJSIP/trunk-uas-00000001', at, cause: 'Normal Clearing' },
+      { kind: 'CallDialing', pbx: 'pbx1', callId: '1795527959.3', channel: 'PJSIP/trunk-uas-00000003', group: '1795527959.2', at, dialed: '00442079460000', trunk: 'trunk-uas', origin },
+      { kind: 'CallAnswered', pbx: 'pbx1', callId: '1795527959.3', channel: 'PJSIP/trunk-uas-00000003', at },
+      { kind: 'CallEnded', pbx: 'pbx1', callId: '1795527959.3', channel: 'PJSIP/trunk-uas-00000003', at, cause: 'Normal Clearing' },
     ]);
     const auth = events.filter((e): e is AuthSucceeded => e.kind === 'AuthSucceeded');
     assert.deepEqual(auth.map((a) => [a.service, a.address, a.username]), [
@@ -57,26 +53,23 @@ describe('AMI event mapping (fixtures)', () => {
     ], 'our own AMI login is not reported');
   });
 
-  it('outbound-call with the accountcode set by the dialplan before Dial: CallDialing carries the new account', () => {
+  it('the accountcode of the dialing channel at DialBegin is the account (set by the dialplan before Dial)', () => {
     const raw = fs.readFileSync(path.join(FIXTURES, 'outbound-call/server.raw'), 'latin1');
-    // The A-leg's block comes first in DialBegin; rewrite its AccountCode as Set(CHANNEL(accountcode)=acct-intl) would.
+    // The dialer's block comes first in DialBegin; rewrite its AccountCode as Set(CHANNEL(accountcode)=acct-intl) would.
     const edited = raw.replace(/Event: DialBegin\r\n[\s\S]*?AccountCode: acct-1001/g, (m) => m.replace(/acct-1001$/, 'acct-intl'));
     assert.notEqual(edited, raw);
     const events: PbxEvent[] = [];
-    const mapper = new AmiEventMapper({ pbx: 'pbx1', trunks: new TrunkSet(['trunk-uas']), amiUsername: 'fraudguard', clock: new ManualClock(), log: new MemoryLogger(), emit: (e) => events.push(e) });
+    const mapper = amiMapper((e) => events.push(e));
     const p = new AmiParser({ skipEvents: SKIPPED_EVENTS });
     p.parse(Buffer.from(edited, 'latin1'), (m) => mapper.handle(m));
-    const started = events.filter((e) => e.kind === 'CallStarted').map((e) => e.account);
-    const dialing = events.filter((e) => e.kind === 'CallDialing').map((e) => e.account);
-    assert.deepEqual(started, ['acct-1001', 'acct-1001']);
-    assert.deepEqual(dialing, ['acct-intl', 'acct-intl']);
+    assert.deepEqual(dials(events).map((d) => d.origin.account), ['acct-intl', 'acct-intl']);
   });
 
-  it('hangup-action: the trunk leg hanging up first does not end the call; the A-leg does', () => {
+  it('hangup-action: the call is the trunk leg; it ends with it', () => {
     const { events } = replay('hangup-action/server.raw');
-    assert.deepEqual(events.filter((e) => e.kind !== 'AuthSucceeded').map((e) => e.kind), ['CallStarted', 'CallDialing', 'CallAnswered', 'CallEnded']);
+    assert.deepEqual(events.filter((e) => e.kind !== 'AuthSucceeded').map((e) => e.kind), ['CallDialing', 'CallAnswered', 'CallEnded']);
     const ended = events.find((e) => e.kind === 'CallEnded');
-    assert.equal(ended?.kind === 'CallEnded' && ended.channel, 'PJSIP/1001-00000004');
+    assert.match(ended?.kind === 'CallEnded' ? ended.channel : '', /^PJSIP\/trunk-uas-/);
   });
 
   it('register-bruteforce: failures per source with attempts grouped, the good phone only succeeds', () => {
@@ -142,37 +135,94 @@ describe('AMI event mapping (fixtures)', () => {
   });
 });
 
-describe('AMI resync snapshot (status-db-command CoreShowChannels)', () => {
-  it('groups four channels into two calls with their destination, trunk and times', () => {
+describe('AMI: real dialplan shapes (recorded on Asterisk 22)', () => {
+  it('blind transfer by REFER: the transferee dials Cuba after the transferer hung up; its leg is seen, placed by acct-1001, also for the transferer', () => {
+    const { events } = replay('blind-transfer-refer/server.raw');
+    const d = dials(events);
+    assert.deepEqual(d.map(brief), [
+      ['1002', null, 'acct-1001', 'accountcode', []],
+      ['0115378612345', 'trunk-uas', 'acct-1001', 'accountcode', ['acct-1001']],
+    ]);
+    assert.equal(d[1]!.channel, 'PJSIP/trunk-uas-00000002');
+    assert.ok(events.some((e) => e.kind === 'CallAnswered' && e.callId === d[1]!.callId));
+    assert.ok(events.some((e) => e.kind === 'CallEnded' && e.callId === d[1]!.callId));
+  });
+
+  it('AMI Redirect of an answered B-leg: its dial to the trunk is a call', () => {
+    const d = dials(replay('redirect-bleg/server.raw').events);
+    assert.deepEqual(d.map(brief).at(-1), ['0115378612345', 'trunk-uas', 'acct-1001', 'accountcode', []]);
+  });
+
+  it('Originate onto the trunk: an outbound call under the originate account, not an inbound call', () => {
+    const d = dials(replay('originate-trunk/server.raw').events);
+    assert.deepEqual(d.map(brief), [['0115378612345', 'trunk-uas', 'originate', 'originate', []]]);
+  });
+
+  it('Originate of a Local channel with Account: the trunk leg is judged under that account', () => {
+    const d = dials(replay('originate-local-account/server.raw').events);
+    assert.deepEqual(d.map(brief), [['011442079460000', 'trunk-uas', 'acct-1001', 'accountcode', []]]);
+  });
+
+  it('a carrier tech prefix: the number judged is the one the carrier routes', () => {
+    const plain = dials(replay('tech-prefix/server.raw').events);
+    assert.equal(plain.at(-1)!.dialed, '1010011442079460000');
+    const stripped = dials(replay('tech-prefix/server.raw', { trunks: [{ name: 'trunk-uas', stripPrefix: '1010' }] }).events);
+    assert.equal(stripped.at(-1)!.dialed, '011442079460000');
+  });
+
+  it('an inbound carrier call forwarded out: judged under the inbound account (the trunk), directly and through Local', () => {
+    for (const file of ['inbound-forward/server.raw', 'inbound-forward-local/server.raw']) {
+      const d = dials(replay(file).events).filter((x) => x.trunk !== null);
+      assert.ok(d.length >= 1, file);
+      for (const x of d) {
+        assert.deepEqual([x.origin.account, x.origin.accountFrom, x.origin.inbound], ['trunk-uas', 'inbound', true], file);
+      }
+    }
+  });
+
+  it('FreePBX-style Local route and an accountcode set by the dialplan', () => {
+    for (const file of ['route-local/server.raw', 'acct-override/server.raw']) {
+      const d = dials(replay(file).events).filter((x) => x.trunk !== null);
+      assert.ok(d.length >= 1, file);
+      assert.ok(d.every((x) => x.origin.accountFrom === 'accountcode' && !x.origin.account.includes('@')), `${file}: ${JSON.stringify(d.map(brief))}`);
+    }
+  });
+
+  it('a dial to an endpoint that is neither a phone nor a configured trunk is external, said once', () => {
+    const log = new MemoryLogger();
+    const d = dials(replay('outbound-call/server.raw', { trunks: ['my-carrier'], log }).events);
+    assert.deepEqual(d.map((x) => x.trunk), ['trunk-uas', 'trunk-uas']);
+    assert.equal(log.find('dial to a channel that is neither a known phone nor a configured trunk: judged as leaving the PBX').length, 1);
+  });
+
+  it('without the endpoint list, even a dial to a phone is judged as external', () => {
+    const d = dials(replay('blind-transfer-refer/server.raw', { endpoints: null }).events);
+    assert.equal(d[0]!.trunk, '1002');
+  });
+});
+
+describe('AMI resync (status-db-command CoreShowChannels)', () => {
+  it('finds the two trunk legs with their destination, account, trunk and times', () => {
     const items = messages('status-db-command/server.raw').filter((m) => m.event === 'CoreShowChannel');
     assert.equal(items.length, 4);
     const now = 1_800_000_000_000;
-    const snap = buildSnapshot(items, now, 'pbx1', new TrunkSet(['trunk-uas']));
-    const byId = new Map(snap.map((s) => [s.call.callId, s]));
-    assert.equal(snap.length, 2);
-    assert.deepEqual(byId.get('1795527982.8'), {
-      linkedid: '1795527982.8',
-      call: {
-        pbx: 'pbx1', callId: '1795527982.8', channel: 'PJSIP/1002-00000008', account: 'acct-1002', endpoint: '1002', callerId: '1002', source: null,
-        fromTrunk: false, startedAt: now - 1000, dialed: '00442079460000', trunk: 'trunk-uas', answeredAt: now - 1000,
-      },
-    });
-    assert.deepEqual(byId.get('1795527981.6')?.call, {
-      pbx: 'pbx1', callId: '1795527981.6', channel: 'PJSIP/1001-00000006', account: 'acct-1001', endpoint: '1001', callerId: '1001', source: null,
-      fromTrunk: false, startedAt: now - 2000, dialed: '011442079460000', trunk: 'trunk-uas', answeredAt: now - 2000,
-    });
+    const mapper = amiMapper(() => undefined);
+    const snap = adoptSnapshot(mapper.channels, items, now, { pbx: 'pbx1', trunks: new TrunkSet([{ name: 'trunk-uas', stripPrefix: null }]), sources: new Map() });
+    assert.deepEqual(snap.map((s) => [s.callId, s.channel, s.dialed, s.trunk, s.origin.account, s.origin.endpoint, s.startedAt, s.answeredAt]).sort(), [
+      ['1795527981.7', 'PJSIP/trunk-uas-00000007', '011442079460000', 'trunk-uas', 'acct-1001', '1001', now - 2000, now - 2000],
+      ['1795527982.9', 'PJSIP/trunk-uas-00000009', '00442079460000', 'trunk-uas', 'acct-1002', '1002', now - 1000, now - 1000],
+    ]);
   });
 
-  it('after a snapshot, events of a known call continue it and no call is started twice', () => {
+  it('after a snapshot, events of known legs continue them and no leg is dialed twice', () => {
     const events: PbxEvent[] = [];
     const clock = new ManualClock();
-    const mapper = new AmiEventMapper({ pbx: 'pbx1', trunks: new TrunkSet(['trunk-uas']), amiUsername: 'fraudguard', clock, log: new MemoryLogger(), emit: (e) => events.push(e) });
+    const mapper = amiMapper((e) => events.push(e), { clock });
     const all = messages('status-db-command/server.raw', SKIPPED_EVENTS);
     const items = messages('status-db-command/server.raw').filter((m) => m.event === 'CoreShowChannel');
-    mapper.reset(buildSnapshot(items, clock.now(), 'pbx1', new TrunkSet(['trunk-uas'])));
+    adoptSnapshot(mapper.channels, items, clock.now(), { pbx: 'pbx1', trunks: new TrunkSet([{ name: 'trunk-uas', stripPrefix: null }]), sources: new Map() });
     for (const m of all) mapper.handle(m);
-    assert.deepEqual(events.filter((e) => e.kind === 'CallEnded').map((e) => e.kind === 'CallEnded' && e.callId).sort(), ['1795527981.6', '1795527982.8']);
-    assert.equal(events.filter((e) => e.kind === 'CallStarted').length, 0, 'the Newchannel events replayed are of calls the snapshot already has');
+    assert.deepEqual(events.filter((e) => e.kind === 'CallEnded').map((e) => e.kind === 'CallEnded' && e.callId).sort(), ['1795527981.7', '1795527982.9']);
     assert.equal(mapper.liveCalls(), 0);
   });
 });

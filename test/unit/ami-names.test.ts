@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { TrunkSet } from '../../lib/pbx/trunks.js';
 import {
   parseChannel,
   parseDialTarget,
   parseDurationMs,
   parseHostPort,
   parseRemoteAddress,
-  TrunkSet,
 } from '../../lib/pbx/asterisk/names.js';
 
 describe('AMI names', () => {
@@ -58,10 +58,13 @@ describe('AMI names', () => {
   });
 
   it('matches trunks by endpoint name or technology/name', () => {
-    const t = new TrunkSet(['trunk-uas', 'sip/carrier']);
+    const t = new TrunkSet([{ name: 'trunk-uas', stripPrefix: null }, { name: 'sip/carrier', stripPrefix: '1010' }]);
     assert.ok(t.has('PJSIP', 'trunk-uas'));
     assert.ok(t.has('SIP', 'carrier'));
     assert.ok(!t.has('IAX2', 'carrier'));
     assert.ok(!t.has('PJSIP', '1001'));
+    assert.equal(t.carrierNumber('SIP', 'carrier', '1010011442079460000'), '011442079460000');
+    assert.equal(t.carrierNumber('PJSIP', 'trunk-uas', '1010011442079460000'), '1010011442079460000');
+    assert.equal(t.carrierNumber('SIP', 'carrier', '1010'), '1010', 'a prefix alone is not stripped to nothing');
   });
 });

@@ -7,6 +7,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import { NumberClassifier } from '../../lib/numbers/classify.js';
 import type { PbxEvent } from '../../lib/pbx/events.js';
 import { RateDeck } from '../../lib/rating/deck.js';
+import { dialing, snapshot } from '../helpers/call-events.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { RecordingAdapter } from '../helpers/recording-adapter.js';
 
@@ -63,12 +64,11 @@ let seq = 0;
 /** Plays one outbound call's events; returns its id. */
 function dial(r: Rig, account: string, dialed: string, opts: { trunk?: string | null; source?: string; callerId?: string } = {}): string {
   const callId = `1795527952.${seq++}`;
-  const base = { pbx: 'office', callId, channel: `PJSIP/1001-${callId}` };
-  const events: PbxEvent[] = [
-    { kind: 'CallStarted', ...base, at: r.clock.now(), account, endpoint: '1001', callerId: opts.callerId ?? '1001', source: opts.source ?? '192.0.2.10', fromTrunk: false },
-    { kind: 'CallDialing', ...base, at: r.clock.now(), dialed, trunk: opts.trunk === undefined ? 'trunk-uas' : opts.trunk },
-  ];
-  for (const e of events) r.enforcer.handle(e);
+  const e: PbxEvent = dialing('office', callId, r.clock.now(), account, dialed, {
+    ...(opts.trunk !== undefined ? { trunk: opts.trunk } : {}),
+    origin: { callerId: opts.callerId ?? '1001', source: opts.source ?? '192.0.2.10' },
+  });
+  r.enforcer.handle(e);
   return callId;
 }
 const answer = (r: Rig, callId: string): void => r.enforcer.handle({ kind: 'CallAnswered', pbx: 'office', callId, channel: '', at: r.clock.now() });
@@ -105,21 +105,38 @@ describe('enforcer', () => {
       assert.equal(r.store.calls.get(`office/${allowed}`)?.cost, 0.3);
     });
 
-    it('judges a call under the account the dialplan set before Dial, and moves its live count', async () => {
+    it('judges each dial under the account its origin names (the dialplan may set it before Dial)', async () => {
       const r = await rig(config());
-      const callId = `1795527952.${seq++}`;
-      const base = { pbx: 'office', callId, channel: `PJSIP/1001-${callId}` };
-      r.enforcer.handle({ kind: 'CallStarted', ...base, at: r.clock.now(), account: 'acct-1002', endpoint: '1001', callerId: '1001', source: '192.0.2.10', fromTrunk: false });
-      r.enforcer.handle({ kind: 'CallDialing', ...base, at: r.clock.now(), dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1001' });
+      const first = `1795527952.${seq++}`;
+      r.enforcer.handle(dialing('office', first, r.clock.now(), 'acct-1001', '011442079460000', { origin: { endpoint: '1002' } }));
       await Promise.resolve();
       assert.deepEqual(cutIds(r), [], 'acct-1001 may call GB');
       const second = `1795527952.${seq++}`;
-      const b2 = { pbx: 'office', callId: second, channel: `PJSIP/1001-${second}` };
-      r.enforcer.handle({ kind: 'CallStarted', ...b2, at: r.clock.now(), account: 'acct-1001', endpoint: '1001', callerId: '1001', source: '192.0.2.10', fromTrunk: false });
-      r.enforcer.handle({ kind: 'CallDialing', ...b2, at: r.clock.now(), dialed: '011442079460000', trunk: 'trunk-uas', account: 'acct-1002' });
+      r.enforcer.handle(dialing('office', second, r.clock.now(), 'acct-1002', '011442079460000', { origin: { endpoint: '1001' } }));
       await Promise.resolve();
       assert.deepEqual(cutIds(r), [second], 'acct-1002 may not');
       assert.equal(r.log.find('cutting call')[0]?.meta.account, 'acct-1002');
+    });
+
+    it('a transferred dial must be allowed for the transferring account too', async () => {
+      const r = await rig(config());
+      const id = `1795527952.${seq++}`;
+      r.enforcer.handle(dialing('office', id, r.clock.now(), 'acct-1001', '011442079460000', { origin: { alsoAccounts: ['acct-1002'] } }));
+      await Promise.resolve();
+      assert.deepEqual(cutIds(r), [id]);
+      const line = r.log.find('cutting call')[0]!;
+      assert.equal(line.meta.code, 'DEST_INTERNATIONAL_DISABLED');
+      assert.match(String(line.meta.reason), /transferred by acct-1002/);
+    });
+
+    it('names the config entry that matched: accounts["*"] for an account without its own, and says so once per account', async () => {
+      const r = await rig(config());
+      dial(r, '1002', '011442079460000');
+      dial(r, '1002', '2025550123');
+      await Promise.resolve();
+      assert.equal(r.log.find('cutting call')[0]?.meta.rule, 'accounts["*"].international=false');
+      const said = r.log.find('account not in the config: judged under accounts["*"]');
+      assert.deepEqual(said.map((l) => [l.meta.account, l.meta.code]), [['1002', 'TG_ERR_UNKNOWN_ACCOUNT']]);
     });
 
     it('lets acct-1001 call 00442079460000 (international on, GB allowed)', async () => {
@@ -295,7 +312,7 @@ store: { type: redis, url: "redis://127.0.0.1:6379", refreshEvery: ${refresh} }`
       r.clock.advance(15_000);
       await settleAll();
       assert.ok(r.enforcer.isSuspended('acct-7'));
-      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-7' && f.value === 'SPEND_ACCOUNT'), 'flag written on this PBX too');
+      assert.ok(r.actions.some((a) => a.type === 'suspend' && a.account === 'acct-7' && a.byOtherNode), 'said, so that the flags follow on this PBX too');
       const cut = dial(r, 'acct-7', '011442079460000');
       assert.deepEqual(cutIds(r), [cut]);
       await r.store.resume('acct-7');
@@ -351,12 +368,12 @@ store: { type: redis, url: "redis://127.0.0.1:6379", refreshEvery: ${refresh} }`
       dial(r, 'acct-6', '011442079460000');
       await new Promise((res) => setImmediate(res));
       assert.ok(r.enforcer.isSuspended('acct-6'));
-      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-6' && f.value !== null), 'AstDB flag written for the dialplan hook');
+      assert.ok(r.actions.some((a) => a.type === 'suspend' && a.account === 'acct-6' && !a.monitor), 'said, so that the dialplan flag is written');
       const local = dial(r, 'acct-6', '2125550100');
       assert.ok(cutIds(r).includes(local), 'a national call of a suspended account is cut');
       assert.equal(r.log.find('cutting call').at(-1)!.meta.code, 'ACCOUNT_SUSPENDED');
       await r.enforcer.resume('acct-6');
-      assert.ok(r.pbx.flags.some((f) => f.key === 'suspended/acct-6' && f.value === null), 'flag removed on resume');
+      assert.ok(r.actions.some((a) => a.type === 'resume' && a.account === 'acct-6'), 'said, so that the flag is removed');
       const after = dial(r, 'acct-6', '2125550101');
       assert.ok(!cutIds(r).includes(after));
     });
@@ -386,7 +403,7 @@ store: { type: redis, url: "redis://127.0.0.1:6379", refreshEvery: ${refresh} }`
       r.pbx.linkStatus = 'ready';
       r.enforcer.handle({
         kind: 'CallsResynced', pbx: 'office', at: r.clock.now(),
-        calls: [{ pbx: 'office', callId: id, channel: `PJSIP/1001-${id}`, account: 'acct-1002', endpoint: '1001', callerId: '1001', source: null, fromTrunk: false, startedAt: r.clock.now() - 1000, dialed: '011442079460000', trunk: 'trunk-uas', answeredAt: null }],
+        calls: [snapshot('office', id, 'acct-1002', '011442079460000', { startedAt: r.clock.now() - 1000, answeredAt: null })],
       });
       assert.deepEqual(cutIds(r), [id, id]);
     });
@@ -395,7 +412,7 @@ store: { type: redis, url: "redis://127.0.0.1:6379", refreshEvery: ${refresh} }`
       const r = await rig(config());
       r.enforcer.handle({
         kind: 'CallsResynced', pbx: 'office', at: r.clock.now(),
-        calls: [{ pbx: 'office', callId: 'x1', channel: 'PJSIP/1002-00000009', account: 'acct-1002', endpoint: '1002', callerId: '1002', source: null, fromTrunk: false, startedAt: r.clock.now() - 30_000, dialed: '011442079460000', trunk: 'trunk-uas', answeredAt: r.clock.now() - 20_000 }],
+        calls: [snapshot('office', 'x1', 'acct-1002', '011442079460000', { startedAt: r.clock.now() - 30_000, answeredAt: r.clock.now() - 20_000 })],
       });
       assert.deepEqual(cutIds(r), ['x1']);
     });

@@ -22,14 +22,14 @@ const destinations = { deny: ['CU', '+881', '+882', '+883', 'premium-rate', 'sat
 
 function ctx(a: AccountConfig, over: Partial<PolicyContext> = {}): PolicyContext {
   return {
-    account: a, destinations, home: { country: 'US', timezone: 'America/New_York' }, global: { maxConcurrent: null },
+    account: a, accountKey: 'accounts.acct-1001', destinations, home: { country: 'US', timezone: 'America/New_York' }, global: { maxConcurrent: null },
     sequentialWindowMs: 300_000, rate: undefined, unrated: 'deny', ...over,
   };
 }
 
 function call(dialed: string | null, over: Partial<CallFacts> = {}): CallFacts {
   return {
-    account: 'acct-1001', callerId: '2125550100', source: '203.0.113.7', fromTrunk: false,
+    account: 'acct-1001', callerId: '2125550100', source: '203.0.113.7',
     number: dialed === null ? null : classifier.classify(dialed), internal: false, startedAt: NOW - 1000, answeredAt: null, ...over,
   };
 }
@@ -56,7 +56,7 @@ const acct1001 = account({ international: true, allow: ['GB', 'DE'] });
 
 describe('policy: destination rules', () => {
   it('cuts 011442079460000 at dial for an account with international off, naming account, number and rule', () => {
-    const v = assertCut(dial(call('011442079460000', { account: 'acct-1002' }), intlOff), 'DEST_INTERNATIONAL_DISABLED', 'accounts.acct-1002.international=false');
+    const v = assertCut(dial(call('011442079460000', { account: 'acct-1002' }), intlOff, {}, { accountKey: 'accounts.acct-1002' }), 'DEST_INTERNATIONAL_DISABLED', 'accounts.acct-1002.international=false');
     assert.equal(v.cause, 21);
     assert.match(v.reason, /acct-1002/);
     assert.match(v.reason, /\+442079460000 \(GB fixed-line\)/);
@@ -140,7 +140,7 @@ describe('policy: emergency first', () => {
   for (const dialed of ['911', '933', '112']) {
     it(`never cuts ${dialed}, even for a suspended account over every limit, with no rate`, () => {
       const c = call(dialed, { callerId: '+33999', source: '198.51.100.66' });
-      for (const phase of ['start', 'dial'] as const) {
+      for (const phase of ['dial', 'recheck'] as const) {
         const v = evaluateCall(phase, c, facts(worst), ctx(everything, { rate: null, global: { maxConcurrent: 0 } }), NOW);
         assert.equal(v.action, 'exempt', `${phase}: ${JSON.stringify(v)}`);
         if (v.action === 'exempt') {
@@ -154,9 +154,8 @@ describe('policy: emergency first', () => {
     });
   }
 
-  it('does exempt internal and trunk calls to emergency numbers too', () => {
+  it('does exempt internal calls to emergency numbers too', () => {
     assert.equal(dial(call('911', { internal: true }), everything, worst).action, 'exempt');
-    assert.equal(dial(call('911', { fromTrunk: true }), everything, worst).action, 'exempt');
   });
 
   it('budgetVerdict cuts other calls with cause 16', () => {
@@ -166,11 +165,8 @@ describe('policy: emergency first', () => {
 });
 
 describe('policy: phases and call kinds', () => {
-  it('never cuts at start or before the destination is known: it may be an emergency call', () => {
-    const c = call(null);
-    assert.equal(evaluateCall('start', c, facts({ suspended: true }), ctx(intlOff), NOW).action, 'allow');
-    assert.equal(evaluateCall('dial', c, facts({ suspended: true }), ctx(intlOff), NOW).action, 'allow');
-    assert.equal(evaluateCall('start', call('011537812345'), facts({ suspended: true }), ctx(intlOff), NOW).action, 'allow');
+  it('never cuts a call whose destination the PBX did not say: it may be an emergency call', () => {
+    assert.equal(dial(call(null), intlOff, { suspended: true }).action, 'allow');
   });
 
   it('cuts a suspended account at dial with cause 52', () => {
@@ -178,19 +174,17 @@ describe('policy: phases and call kinds', () => {
     assert.equal(v.cause, 52);
   });
 
-  it('inbound calls from the carrier ringing a local phone get no rules at all', () => {
-    const c = call('1001', { fromTrunk: true, internal: true, source: '198.51.100.1', callerId: '+33142685300' });
-    const a = account({ sourceNets: ['10.0.0.0/8'], callerIds: ['+1212'], maxConcurrent: 1 });
-    assert.equal(dial(c, a, { suspended: true, liveCalls: 5, globalLiveCalls: 50 }, { global: { maxConcurrent: 1 } }).action, 'allow');
+  it('names the config entry the rules came from', () => {
+    assertCut(dial(call('011442079460000'), intlOff, {}, { accountKey: 'accounts["*"]' }), 'DEST_INTERNATIONAL_DISABLED', 'accounts["*"].international=false');
   });
 
-  it('calls from the carrier forwarded out by a trunk get destination rules but no account rules', () => {
-    const a = account({ sourceNets: ['10.0.0.0/8'], callerIds: ['+1212'], maxConcurrent: 1, maxCallsPerMinute: 1 });
-    const fwd = (d: string): CallFacts => call(d, { fromTrunk: true, source: '198.51.100.1', callerId: '+33142685300' });
-    assert.equal(dial(fwd('2125551234'), a, { suspended: true, liveCalls: 5, callStartsLastMinute: 9 }).action, 'allow');
-    assertCut(dial(fwd('011537812345'), a), 'DEST_DENIED');
-    assertCut(dial(fwd('011442079460000'), a), 'DEST_INTERNATIONAL_DISABLED');
-    assertCut(dial(fwd('2125551234'), a, { globalLiveCalls: 3 }, { global: { maxConcurrent: 2 } }), 'GLOBAL_CONCURRENCY');
+  it('recheck (a call already admitted) applies no admission counter again', () => {
+    const a = account({ international: true, maxConcurrent: 1, maxCallsPerMinute: 1, maxSequential: 2 });
+    const busy: Partial<AccountFacts> = { liveCalls: 5, globalLiveCalls: 50, callStartsLastMinute: 9, recentDialed: [{ at: NOW - 1, e164: '+442079460001' }] };
+    const c = call('011442079460000');
+    assert.equal(evaluateCall('recheck', c, facts(busy), ctx(a, { global: { maxConcurrent: 1 } }), NOW).action, 'allow');
+    assertCut(evaluateCall('recheck', c, facts({ ...busy, suspended: true }), ctx(a), NOW), 'ACCOUNT_SUSPENDED');
+    assertCut(evaluateCall('dial', c, facts(busy), ctx(a), NOW), 'CONCURRENCY');
   });
 
   it('internal calls get only the source lock', () => {

@@ -10,12 +10,10 @@ import { AsteriskAdapter } from '../../lib/pbx/asterisk/adapter.js';
 import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
 import { createLogger, MemoryLogger, registerSecret } from '../../lib/notify/logger.js';
 import type { AuthFailed, PbxEvent } from '../../lib/pbx/events.js';
-import { AmiEventMapper } from '../../lib/pbx/asterisk/mapper.js';
 import { formatFrame } from '../../lib/pbx/asterisk/message.js';
-import { TrunkSet } from '../../lib/pbx/asterisk/names.js';
+import { amiMapper, eslMapper } from '../helpers/mappers.js';
 import { AmiParser } from '../../lib/pbx/asterisk/parser.js';
 import { EslEvent } from '../../lib/pbx/freeswitch/event.js';
-import { FreeswitchEventMapper } from '../../lib/pbx/freeswitch/mapper.js';
 import { EslFrame, EslParser } from '../../lib/pbx/freeswitch/parser.js';
 
 /** Security claims of docs/security.md that are checked on the sources and the mappers. */
@@ -86,7 +84,7 @@ describe('security: bans take the socket address, never a SIP header', () => {
 
   it('FreeSWITCH: network-ip only, even when every other header (contact, from-host, to-host, call-id) names another address', () => {
     const events: PbxEvent[] = [];
-    const mapper = new FreeswitchEventMapper({ pbx: 'fs', trunks: ['uas'], trunkAddresses: [], clock: new ManualClock(), log: new MemoryLogger() });
+    const mapper = eslMapper();
     let fed = 0;
     for (const name of ['register-bruteforce-json', 'invite-scan-json']) {
       const p = new EslParser();
@@ -112,7 +110,7 @@ describe('security: bans take the socket address, never a SIP header', () => {
 
   it('Asterisk: RemoteAddress only, whatever AccountID, LocalAddress or SessionID say', () => {
     const events: PbxEvent[] = [];
-    const mapper = new AmiEventMapper({ pbx: 'ast', trunks: new TrunkSet([]), amiUsername: 'tollguard', clock: new ManualClock(), log: new MemoryLogger(), emit: (e) => events.push(e) });
+    const mapper = amiMapper((e) => events.push(e), { trunks: [], amiUsername: 'tollguard' });
     const raw = fs.readFileSync(path.join(FIXTURES, 'asterisk', 'register-bruteforce', 'server.raw'));
     const p = new AmiParser();
     p.parse(raw, (m) => {
@@ -140,7 +138,7 @@ describe('security: nothing hostile reaches nft or the PBX as a command', () => 
   const deps = { clock: new ManualClock(), log: new MemoryLogger() };
 
   it('Asterisk: a Hangup never takes a regex (which would hang up every matching channel) or an empty channel', async () => {
-    const a = new AsteriskAdapter({ name: 'ast', type: 'asterisk', host: '127.0.0.1', port: 1, username: 'u', secret: 'sssss', trunks: [], trunkAddresses: [], dbFamily: 'tollguard' }, timing, deps);
+    const a = new AsteriskAdapter({ name: 'ast', type: 'asterisk', host: '127.0.0.1', port: 1, username: 'u', secret: 'sssss', trunks: [], trunkAddresses: [], dbFamily: 'tollguard', inboundAccount: null, originateAccount: 'originate' }, timing, deps);
     for (const channel of ['/.*/', '/PJSIP/', '']) {
       const r = await a.hangup({ pbx: 'ast', callId: '1.1', channel }, HangupCause.normalClearing);
       assert.ok(!r.ok && r.error.code === 'TG_ERR_PBX_REJECTED', channel);
@@ -148,7 +146,7 @@ describe('security: nothing hostile reaches nft or the PBX as a command', () => 
   });
 
   it('FreeSWITCH: uuid_kill only takes a uuid, never text that would add a command', async () => {
-    const f = new FreeswitchAdapter({ name: 'fs', type: 'freeswitch', host: '127.0.0.1', port: 1, password: 'ppppp', trunks: [], trunkAddresses: [], eventFormat: 'json', dbFamily: 'tollguard' }, timing, deps);
+    const f = new FreeswitchAdapter({ name: 'fs', type: 'freeswitch', host: '127.0.0.1', port: 1, password: 'ppppp', trunks: [], trunkAddresses: [], eventFormat: 'json', dbFamily: 'tollguard', inboundAccount: null, originateAccount: 'originate' }, timing, deps);
     for (const channel of ['x\n\napi fsctl shutdown', '6f0c0e3a-0000-4000-8000-000000000000 NORMAL_CLEARING\n\napi shutdown', '', '../etc']) {
       const r = await f.hangup({ pbx: 'fs', callId: channel, channel }, HangupCause.normalClearing);
       assert.ok(!r.ok && r.error.code === 'TG_ERR_PBX_REJECTED', JSON.stringify(channel));

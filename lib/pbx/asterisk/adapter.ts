@@ -6,10 +6,12 @@ import { fail, ok, TollguardError, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
 import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { AmiClient } from './client.js';
+import { TrunkSet } from '../trunks.js';
+import { LocalPhones } from './endpoints.js';
 import { AmiEventMapper, MAPPED_EVENTS, SKIPPED_EVENTS } from './mapper.js';
 import type { AmiMessage } from './message.js';
-import { parseHostPort, TrunkSet } from './names.js';
-import { buildSnapshot, type SnapshotEntry } from './snapshot.js';
+import { parseHostPort } from './names.js';
+import { adoptSnapshot, phoneCallers } from './snapshot.js';
 
 /** Events held while a resync runs; past this the resync is abandoned and retried. */
 const MAX_HELD_EVENTS = 100_000;
@@ -27,6 +29,9 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   private readonly client: AmiClient;
   private readonly mapper: AmiEventMapper;
   private readonly trunks: TrunkSet;
+  private readonly phones: LocalPhones;
+  /** What the last connect found wrong with this PBX's setup (a configured trunk it lacks). */
+  private setupWarnings: string[] = [];
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
   /** null = live (events mapped at once); an array = a resync is running, events wait here. */
   private held: AmiMessage[] | null = [];
@@ -40,9 +45,13 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     super();
     this.name = cfg.name;
     this.trunks = new TrunkSet(cfg.trunks);
+    this.phones = new LocalPhones(this.trunks);
     this.mapper = new AmiEventMapper({
       pbx: cfg.name,
       trunks: this.trunks,
+      phones: this.phones,
+      inboundAccount: cfg.inboundAccount,
+      originateAccount: cfg.originateAccount,
       amiUsername: cfg.username,
       clock: deps.clock,
       log: deps.log,
@@ -132,37 +141,73 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     this.heldOverflow = false;
   }
 
+  /** Problems the last connect found in this PBX's setup (status, health). */
+  warnings(): string[] {
+    return this.setupWarnings;
+  }
+
   private async resync(): Promise<void> {
     if (this.held === null) this.hold();
+    await this.checkEndpoints();
     const r = await this.client.actionList([['Action', 'CoreShowChannels']], {
       timeoutMs: this.timing.actionTimeoutMs * RESYNC_TIMEOUT_FACTOR,
     });
     if (!r.ok) throw r.error;
-    const snapshot = buildSnapshot(r.value.items, this.deps.clock.now(), this.name, this.trunks);
-    await this.fillSources(snapshot);
+    const sources = await this.sourcesOf(phoneCallers(r.value.items), r.value.items);
     if (this.heldOverflow) {
       throw new TollguardError('TG_ERR_PBX_OVERLOAD', `${this.name}: more than ${MAX_HELD_EVENTS} events during the resync; retrying`);
     }
-    this.mapper.reset(snapshot);
-    this.emit({ kind: 'CallsResynced', pbx: this.name, at: this.deps.clock.now(), calls: snapshot.map((s) => s.call) });
+    const calls = adoptSnapshot(this.mapper.channels, r.value.items, this.deps.clock.now(), { pbx: this.name, trunks: this.trunks, sources });
+    this.emit({ kind: 'CallsResynced', pbx: this.name, at: this.deps.clock.now(), calls });
     const held = this.held ?? [];
     this.held = null;
     for (const m of held) this.mapper.handle(m);
-    this.deps.log.info('AMI resync done', { pbx: this.name, calls: snapshot.length, channels: r.value.items.length, heldEvents: held.length });
+    this.deps.log.info('AMI resync done', { pbx: this.name, calls: calls.length, channels: r.value.items.length, heldEvents: held.length });
   }
 
   /**
-   * A PJSIP caller's socket address, asked for each live call (`CHANNEL(pjsip,remote_addr)`).
-   * Best effort: a call that has gone, or a non-PJSIP channel, keeps source null.
+   * Which PJSIP endpoints this Asterisk has: a dial is internal only when it rings one of them
+   * that is not a trunk, and a configured trunk it lacks is a setup error said loudly (a typo
+   * there would otherwise look like a quiet PBX).
    */
-  private async fillSources(snapshot: SnapshotEntry[]): Promise<void> {
+  private async checkEndpoints(): Promise<void> {
+    const r = await this.client.actionList([['Action', 'PJSIPShowEndpoints']], { timeoutMs: this.timing.actionTimeoutMs * RESYNC_TIMEOUT_FACTOR });
+    const warnings: string[] = [];
+    if (!r.ok) {
+      this.phones.set(null);
+      warnings.push(`cannot list the PJSIP endpoints (${r.error.message}): every dial is judged as leaving the PBX`);
+    } else {
+      this.phones.set(r.value.items.filter((m) => m.event === 'EndpointList' && (m.get('ObjectName') ?? '') !== '')
+        .map((m) => ({ name: m.get('ObjectName')!, auths: m.get('Auths') ?? '' })));
+      const missing = this.phones.missingTrunks();
+      const trunkLike = this.phones.unlistedTrunkLike();
+      if (missing.length) {
+        warnings.push(`configured trunk${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found among the PBX's PJSIP endpoints (${this.phones.list().join(', ')})` +
+          `${trunkLike.length ? `; ${trunkLike.join(', ')} ${trunkLike.length > 1 ? 'have' : 'has'} no inbound authentication and ${trunkLike.length > 1 ? 'are' : 'is'} judged as a trunk` : ''}: calls through any trunk are still judged as external`);
+      } else if (trunkLike.length) {
+        this.deps.log.info(`${this.name}: endpoints without inbound authentication are judged as trunks (dials to them are external)`, { pbx: this.name, endpoints: trunkLike });
+      }
+      if (this.trunks.size === 0) warnings.push('no trunks configured: every dial to something that is not a known phone is judged as external');
+    }
+    for (const w of warnings) if (!this.setupWarnings.includes(w)) this.deps.log.warn(`${this.name}: ${w}`, { pbx: this.name, code: 'TG_ERR_UNKNOWN_TRUNK' });
+    this.setupWarnings = warnings;
+  }
+
+  /**
+   * A PJSIP caller's socket address, asked for each phone channel (`CHANNEL(pjsip,remote_addr)`).
+   * Best effort: a channel that has gone keeps no source.
+   */
+  private async sourcesOf(channels: string[], items: readonly AmiMessage[]): Promise<Map<string, string>> {
+    const ids = new Map(items.map((m) => [m.get('Channel') ?? '', m.get('Uniqueid') ?? '']));
+    const out = new Map<string, string>();
     await Promise.all(
-      snapshot.map(async ({ call }) => {
-        if (call.fromTrunk || !call.channel.startsWith('PJSIP/')) return;
-        const r = await this.client.action([['Action', 'Getvar'], ['Channel', call.channel], ['Variable', 'CHANNEL(pjsip,remote_addr)']]);
-        if (r.ok) call.source = parseHostPort(r.value.get('Value') ?? '')?.address ?? null;
+      channels.map(async (channel) => {
+        const r = await this.client.action([['Action', 'Getvar'], ['Channel', channel], ['Variable', 'CHANNEL(pjsip,remote_addr)']]);
+        const address = r.ok ? parseHostPort(r.value.get('Value') ?? '')?.address : undefined;
+        if (address) out.set(ids.get(channel)!, address);
       }),
     );
+    return out;
   }
 
   private emit(e: PbxEvent): void {

@@ -1,9 +1,11 @@
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../notify/logger.js';
 import type { AuthFailed, PbxEvent } from '../events.js';
+import type { TrunkSet } from '../trunks.js';
+import { ChannelBook, type Chan } from './channels.js';
+import type { LocalPhones } from './endpoints.js';
 import type { AmiMessage } from './message.js';
-import { knownOrNull, parseChannel, parseDialTarget, parseRemoteAddress, type TrunkSet } from './names.js';
-import type { SnapshotEntry } from './snapshot.js';
+import { knownOrNull, parseDialTarget, parseRemoteAddress } from './names.js';
 
 /**
  * Security events that mean a source failed to authenticate or was refused. ChallengeSent is
@@ -31,7 +33,7 @@ const NOT_FOR_AMI = new Set(['RequestBadFormat', 'RequestNotSupported']);
 
 /** Events the mapper reads; everything else is dropped before any work. */
 export const MAPPED_EVENTS: ReadonlySet<string> = new Set([
-  'Newchannel', 'DialBegin', 'DialEnd', 'Newstate', 'Hangup', 'SuccessfulAuth', ...AUTH_FAILURES,
+  'Newchannel', 'DialBegin', 'DialEnd', 'Newstate', 'Hangup', 'NewAccountCode', 'NewCallerid', 'BlindTransfer', 'SuccessfulAuth', ...AUTH_FAILURES,
 ]);
 
 /**
@@ -40,7 +42,7 @@ export const MAPPED_EVENTS: ReadonlySet<string> = new Set([
  */
 export const SKIPPED_EVENTS: ReadonlySet<string> = new Set([
   'VarSet', 'CEL', 'Cdr', 'Newexten', 'RTCPSent', 'RTCPReceived', 'DeviceStateChange', 'NewConnectedLine',
-  'NewCallerid', 'NewAccountCode', 'DialState', 'BridgeCreate', 'BridgeEnter', 'BridgeLeave', 'BridgeDestroy',
+  'DialState', 'BridgeCreate', 'BridgeEnter', 'BridgeLeave', 'BridgeDestroy',
   'HangupRequest', 'SoftHangupRequest', 'ChallengeSent', 'PeerStatus', 'ContactStatus', 'Registry', 'MusicOnHoldStart',
   'MusicOnHoldStop', 'AGIExecStart', 'AGIExecEnd', 'ChanSpyStart', 'ChanSpyStop', 'LocalBridge', 'LocalOptimizationBegin',
   'LocalOptimizationEnd', 'Hold', 'Unhold', 'DTMFBegin', 'DTMFEnd', 'NewPeerAccount', 'UserEvent',
@@ -54,18 +56,15 @@ const SOURCE_MATCH_WINDOW_MS = 2000;
 /** Bounds on the small look-aside maps (only authenticated or attempting peers add to them). */
 const MAX_RECENT_AUTH = 10_000;
 const MAX_ATTEMPT_NAMES = 4096;
-
-interface CallState {
-  callId: string;
-  channel: string;
-  /** `dialed|trunk` of the last CallDialing sent, to send each destination once. */
-  dialKey: string | null;
-  answered: boolean;
-}
+/** Bound on channels tracked: far above any PBX's live channels; a leak guard, not a limit. */
+const MAX_CHANNELS = 200_000;
 
 export interface AmiEventMapperOptions {
   pbx: string;
   trunks: TrunkSet;
+  phones: LocalPhones;
+  inboundAccount: string | null;
+  originateAccount: string;
   /** Our own AMI user: its SuccessfulAuth is our login, not a peer's. */
   amiUsername: string;
   clock: Clock;
@@ -74,35 +73,29 @@ export interface AmiEventMapperOptions {
 }
 
 /**
- * Turns AMI events into normalized PbxEvents. A call is keyed by Linkedid (the A-leg's
- * Uniqueid on every leg); the A-leg is the channel whose Uniqueid equals it. B-legs never
- * end a call; their hangup is only a leg going away.
+ * Turns AMI events into normalized PbxEvents. Every channel is tracked; a call is a channel
+ * that a dial (DialBegin: a Dial, a Queue, an Originate) creates towards a trunk or a phone,
+ * judged on its own whatever happens to the channel that placed it (a transfer, a redirect,
+ * its hangup). Local channels are hops, followed back to who placed them.
  */
 export class AmiEventMapper {
-  private readonly calls = new Map<string, CallState>();
+  readonly channels: ChannelBook;
   /** Endpoint -> last PJSIP SuccessfulAuth address (the source heuristic, see onNewchannel). */
   private readonly recentAuth = new Map<string, { address: string; at: number }>();
   /** SessionID -> the name tried, for events of that attempt that say `<unknown>`. */
   private readonly attemptNames = new Map<string, string>();
+  /** Endpoints dialed that are neither phones nor trunks, warned about once each. */
+  private readonly warnedUnknown = new Set<string>();
 
-  constructor(private readonly opts: AmiEventMapperOptions) {}
-
-  /** Calls live now (after a resync, the snapshot's; then kept by events). */
-  liveCalls(): number {
-    return this.calls.size;
+  constructor(private readonly opts: AmiEventMapperOptions) {
+    this.channels = new ChannelBook({ trunks: opts.trunks, phones: opts.phones, inboundAccount: opts.inboundAccount, originateAccount: opts.originateAccount });
   }
 
-  /** Replaces the call table with a resync's snapshot. */
-  reset(snapshot: readonly SnapshotEntry[]): void {
-    this.calls.clear();
-    for (const { linkedid, call: c } of snapshot) {
-      this.calls.set(linkedid, {
-        callId: c.callId,
-        channel: c.channel,
-        dialKey: c.dialed !== null ? `${c.dialed}|${c.trunk ?? ''}` : null,
-        answered: c.answeredAt !== null,
-      });
-    }
+  /** Calls live now (legs placed and not ended). */
+  liveCalls(): number {
+    let n = 0;
+    for (const c of this.channels.all()) if (c.leg !== null) n++;
+    return n;
   }
 
   handle(m: AmiMessage): void {
@@ -114,10 +107,18 @@ export class AmiEventMapper {
         this.onDialBegin(m);
         return;
       case 'DialEnd':
-        if (m.get('DialStatus') === 'ANSWER') this.onAnswer(m, true);
+        if (m.get('DialStatus') === 'ANSWER') this.answered(this.channels.get(m.get('DestUniqueid') ?? ''));
         return;
       case 'Newstate':
-        if (m.get('ChannelState') === '6') this.onAnswer(m, false);
+        this.refresh(m);
+        if (m.get('ChannelState') === '6') this.answered(this.channels.get(m.get('Uniqueid') ?? ''));
+        return;
+      case 'NewAccountCode':
+      case 'NewCallerid':
+        this.refresh(m);
+        return;
+      case 'BlindTransfer':
+        this.onBlindTransfer(m);
         return;
       case 'Hangup':
         this.onHangup(m);
@@ -134,105 +135,115 @@ export class AmiEventMapper {
 
   private onNewchannel(m: AmiMessage): void {
     const uniqueid = m.get('Uniqueid');
-    const linkedid = m.get('Linkedid');
     const channel = m.get('Channel');
-    if (uniqueid === undefined || channel === undefined || uniqueid !== (linkedid ?? uniqueid)) return;
-    if (this.calls.has(uniqueid)) return;
-    const name = parseChannel(channel);
-    const endpoint = name?.endpoint ?? null;
-    const fromTrunk = name !== null && this.opts.trunks.has(name.tech, name.endpoint);
-    const now = this.opts.clock.now();
+    if (uniqueid === undefined || channel === undefined || this.channels.get(uniqueid)) return;
+    if (this.channels.size >= MAX_CHANNELS) {
+      this.opts.log.error('AMI: too many channels tracked; a Hangup was missed somewhere: resync needed', { pbx: this.opts.pbx, code: 'TG_ERR_PBX_OVERLOAD' });
+      return;
+    }
+    const c = this.channels.create(uniqueid, channel, m.get('Linkedid') ?? uniqueid, m.get('ChannelState') ?? null);
+    c.accountcode = knownOrNull(m.get('AccountCode'));
+    c.callerId = knownOrNull(m.get('CallerIDNum'));
     // Newchannel carries no address. A phone's digest auth (SuccessfulAuth, same endpoint)
     // comes just before its call's Newchannel, so a very recent one is taken as the source.
     // A trunk, identified by IP, has no SuccessfulAuth; anything else gives null, not a guess.
-    let source: string | null = null;
-    if (endpoint !== null && !fromTrunk) {
-      const auth = this.recentAuth.get(endpoint);
-      if (auth !== undefined && now - auth.at <= SOURCE_MATCH_WINDOW_MS) {
-        source = auth.address;
-        this.recentAuth.delete(endpoint);
+    if (c.endpoint !== null && c.kind !== 'trunk' && c.kind !== 'local') {
+      const auth = this.recentAuth.get(c.endpoint);
+      if (auth !== undefined && this.opts.clock.now() - auth.at <= SOURCE_MATCH_WINDOW_MS) {
+        c.source = auth.address;
+        this.recentAuth.delete(c.endpoint);
       }
     }
-    this.calls.set(uniqueid, { callId: uniqueid, channel, dialKey: null, answered: false });
-    this.opts.emit({
-      kind: 'CallStarted',
-      pbx: this.opts.pbx,
-      callId: uniqueid,
-      channel,
-      at: now,
-      account: knownOrNull(m.get('AccountCode')) ?? endpoint ?? channel,
-      endpoint,
-      callerId: knownOrNull(m.get('CallerIDNum')),
-      source,
-      fromTrunk,
-    });
+    this.channels.add(c);
+  }
+
+  /** Facts every channel event carries: its accountcode and caller ID as of now. */
+  private refresh(m: AmiMessage): Chan | undefined {
+    const c = this.channels.get(m.get('Uniqueid') ?? '');
+    if (c === undefined) return undefined;
+    const account = m.get('AccountCode');
+    if (account !== undefined) c.accountcode = knownOrNull(account);
+    const callerId = m.get('CallerIDNum');
+    if (callerId !== undefined && c.leg === null) c.callerId = knownOrNull(callerId);
+    return c;
   }
 
   /**
-   * Every destination a call dials is reported once: the A-leg's own Dial, and any leg's Dial
-   * towards a trunk (a Local channel or a queue member dialing out for the call).
+   * A dial creates a call: its Dest channel, towards a trunk or a phone. A dial to a Local
+   * channel is a hop (the ;2 half places the real dial). A DialBegin without a caller block
+   * is an originate (AMI Originate, a call file).
    */
   private onDialBegin(m: AmiMessage): void {
-    const call = this.callOf(m);
-    if (call === undefined) return;
-    const isALeg = m.get('Uniqueid') === call.callId;
+    const destId = m.get('DestUniqueid');
+    const destName = m.get('DestChannel');
+    if (destId === undefined || destName === undefined) return;
+    let dest = this.channels.get(destId);
+    if (dest === undefined) {
+      dest = this.channels.create(destId, destName, m.get('DestLinkedid') ?? destId, '0');
+      this.channels.add(dest);
+    }
+    dest.dialed = true;
+    const dialer = this.refresh(m);
+    const origin = dialer !== undefined ? this.channels.originOf(dialer) : this.channels.originated(dest);
+    dest.placedBy = origin;
+    if (dest.kind === 'local' || dest.leg !== null) return;
+
     const dialString = m.get('DialString') ?? '';
     const target = parseDialTarget(dialString);
-    const dest = parseChannel(m.get('DestChannel') ?? '');
     const trunks = this.opts.trunks;
     let trunk: string | null = null;
-    if (dest !== null && trunks.has(dest.tech, dest.endpoint)) trunk = dest.endpoint;
-    else if (trunks.has(target.tech ?? dest?.tech ?? null, target.endpoint)) trunk = target.endpoint;
-    if (!isALeg && trunk === null) return;
-    const dialed =
-      target.number ??
-      knownOrNull(nonS(m.get('DestExten'))) ??
-      knownOrNull(m.get('DestCallerIDNum')) ??
-      knownOrNull(nonS(m.get('Exten'))) ??
-      dialString;
-    const key = `${dialed}|${trunk ?? ''}`;
-    if (call.dialKey === key) return;
-    call.dialKey = key;
-    // The A-leg's block is first in DialBegin: its AccountCode is the one in force now.
-    const account = isALeg ? (knownOrNull(m.get('AccountCode')) ?? parseChannel(call.channel)?.endpoint ?? call.channel) : undefined;
-    this.opts.emit({
-      kind: 'CallDialing', pbx: this.opts.pbx, callId: call.callId, channel: call.channel, at: this.opts.clock.now(), dialed, trunk,
-      ...(account !== undefined ? { account } : {}),
+    let tech = dest.tech;
+    let endpoint = dest.endpoint;
+    if (dest.kind === 'trunk') {
+      trunk = dest.endpoint;
+    } else if (trunks.has(target.tech ?? dest.tech, target.endpoint)) {
+      trunk = target.endpoint;
+      tech = target.tech ?? dest.tech;
+      endpoint = target.endpoint;
+    } else if (dest.kind !== 'phone') {
+      // Fail closed: only a positively known phone is internal; anything else leaves the PBX.
+      trunk = dest.endpoint ?? destName;
+      this.warnUnknown(trunk, destName);
+    }
+    const raw = target.number ?? knownOrNull(nonS(m.get('DestExten'))) ?? knownOrNull(m.get('DestCallerIDNum')) ?? dialString;
+    const dialed = trunk !== null ? trunks.carrierNumber(tech, endpoint, raw) : raw;
+    const at = this.opts.clock.now();
+    dest.leg = { dialed, trunk, dialedAt: at, answeredAt: null };
+    this.opts.emit({ kind: 'CallDialing', pbx: this.opts.pbx, callId: dest.uniqueid, channel: dest.name, group: dest.linkedid, at, dialed, trunk, origin });
+  }
+
+  private warnUnknown(endpoint: string, channel: string): void {
+    if (this.warnedUnknown.has(endpoint)) return;
+    if (this.warnedUnknown.size < MAX_ATTEMPT_NAMES) this.warnedUnknown.add(endpoint);
+    this.opts.log.warn('dial to a channel that is neither a known phone nor a configured trunk: judged as leaving the PBX', {
+      pbx: this.opts.pbx, endpoint, channel, code: 'TG_ERR_UNKNOWN_TRUNK', phonesKnown: this.opts.phones.known,
     });
   }
 
-  /**
-   * Answered = the dialed side picked up: DialEnd ANSWER (from the A-leg, or from any leg that
-   * dialed a trunk), or the A-leg going Up after it started dialing. An A-leg answered by the
-   * dialplan before any Dial (an IVR) is not a connected call.
-   */
-  private onAnswer(m: AmiMessage, dialEnd: boolean): void {
-    const call = this.callOf(m);
-    if (call === undefined || call.answered) return;
-    const isALeg = m.get('Uniqueid') === call.callId;
-    if (dialEnd) {
-      if (!isALeg) {
-        const dest = parseChannel(m.get('DestChannel') ?? '');
-        if (dest === null || !this.opts.trunks.has(dest.tech, dest.endpoint)) return;
-      }
-    } else if (!isALeg || call.dialKey === null) {
-      return;
-    }
-    call.answered = true;
-    this.opts.emit({ kind: 'CallAnswered', pbx: this.opts.pbx, callId: call.callId, channel: call.channel, at: this.opts.clock.now() });
+  /** Answered = the dialed side picked up (its DialEnd ANSWER, or the channel going Up). */
+  private answered(c: Chan | undefined): void {
+    if (c?.leg == null || c.leg.answeredAt !== null) return;
+    c.leg.answeredAt = this.opts.clock.now();
+    this.opts.emit({ kind: 'CallAnswered', pbx: this.opts.pbx, callId: c.uniqueid, channel: c.name, at: c.leg.answeredAt });
+  }
+
+  /** The transferee's later dials must be allowed for the transferring party too. */
+  private onBlindTransfer(m: AmiMessage): void {
+    if (m.get('Result') !== 'Success') return;
+    const transferee = this.channels.get(m.get('TransfereeUniqueid') ?? '');
+    if (transferee === undefined) return;
+    const transferer = this.channels.get(m.get('TransfererUniqueid') ?? '');
+    const account = knownOrNull(m.get('TransfererAccountCode')) ?? (transferer ? this.channels.originOf(transferer).account : null);
+    if (account !== null) transferee.transferredBy = account;
   }
 
   private onHangup(m: AmiMessage): void {
-    const call = this.callOf(m);
-    if (call === undefined || m.get('Uniqueid') !== call.callId) return;
-    this.calls.delete(call.callId);
+    const c = this.channels.get(m.get('Uniqueid') ?? '');
+    if (c === undefined) return;
+    this.channels.remove(c);
+    if (c.leg === null) return;
     const cause = knownOrNull(m.get('Cause-txt')) ?? knownOrNull(m.get('Cause'));
-    this.opts.emit({ kind: 'CallEnded', pbx: this.opts.pbx, callId: call.callId, channel: call.channel, at: this.opts.clock.now(), cause });
-  }
-
-  private callOf(m: AmiMessage): CallState | undefined {
-    const linkedid = m.get('Linkedid') ?? m.get('Uniqueid');
-    return linkedid === undefined ? undefined : this.calls.get(linkedid);
+    this.opts.emit({ kind: 'CallEnded', pbx: this.opts.pbx, callId: c.uniqueid, channel: c.name, at: this.opts.clock.now(), cause });
   }
 
   private onSuccessfulAuth(m: AmiMessage): void {
@@ -293,7 +304,7 @@ export class AmiEventMapper {
   }
 }
 
-function nonS(exten: string | undefined): string | undefined {
+export function nonS(exten: string | undefined): string | undefined {
   return exten === 's' ? undefined : exten;
 }
 
@@ -304,3 +315,4 @@ function trim<K, V>(map: Map<K, V>, max: number): void {
     map.delete(oldest.value);
   }
 }
+

@@ -168,24 +168,3 @@ export function knownOrNull(value: string | undefined): string | null {
   if (value === undefined || value === '' || value === '<unknown>') return null;
   return value;
 }
-
-/**
- * The configured trunks: endpoint names (`trunk-uas`) or technology/name (`SIP/carrier`),
- * the technology matched case-insensitively.
- */
-export class TrunkSet {
-  private readonly names = new Set<string>();
-
-  constructor(entries: readonly string[]) {
-    for (const e of entries) {
-      const slash = e.indexOf('/');
-      this.names.add(slash > 0 ? `${e.slice(0, slash).toLowerCase()}/${e.slice(slash + 1)}` : e);
-    }
-  }
-
-  has(tech: string | null, endpoint: string | null): boolean {
-    if (endpoint === null) return false;
-    if (this.names.has(endpoint)) return true;
-    return tech !== null && this.names.has(`${tech.toLowerCase()}/${endpoint}`);
-  }
-}

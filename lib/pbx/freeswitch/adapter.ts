@@ -5,10 +5,12 @@ import type { Logger } from '../../notify/logger.js';
 import { fail, ok, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
 import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
-import { callsFromChannels } from './channels.js';
+import { TrunkSet } from '../trunks.js';
 import { EslClient } from './client.js';
+import { FsDirectory, parseGateways, parseListUsers } from './directory.js';
 import type { EslEvent } from './event.js';
-import { ESL_CUSTOM, ESL_EVENTS, FreeswitchEventMapper } from './mapper.js';
+import { ESL_CUSTOM, ESL_EVENTS, ESL_FILTERS, FreeswitchEventMapper } from './mapper.js';
+import { adoptChannels } from './snapshot.js';
 
 /** Q.850 cause -> the name uuid_kill takes (switch_channel_str2cause). */
 const CAUSE_NAMES: Record<HangupCauseCode, string> = {
@@ -33,6 +35,10 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   readonly type = 'freeswitch' as const;
   private readonly client: EslClient;
   private readonly mapper: FreeswitchEventMapper;
+  private readonly trunks: TrunkSet;
+  private readonly directory: FsDirectory;
+  /** What the last connect found wrong with this switch's setup (a configured gateway it lacks). */
+  private setupWarnings: string[] = [];
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
   private held: EslEvent[] | null = null;
   private heldDropped = 0;
@@ -40,10 +46,15 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   constructor(private readonly cfg: FreeswitchPbxConfig, timing: LinkTiming, private readonly deps: { clock: Clock; log: Logger }) {
     super();
     this.name = cfg.name;
+    this.trunks = new TrunkSet(cfg.trunks);
+    this.directory = new FsDirectory(this.trunks);
     this.mapper = new FreeswitchEventMapper({
       pbx: cfg.name,
-      trunks: cfg.trunks,
+      trunks: this.trunks,
       trunkAddresses: cfg.trunkAddresses,
+      directory: this.directory,
+      inboundAccount: cfg.inboundAccount,
+      originateAccount: cfg.originateAccount,
       clock: deps.clock,
       log: deps.log,
     });
@@ -53,7 +64,7 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
       port: cfg.port,
       password: cfg.password,
       timing,
-      subscription: { format: cfg.eventFormat, events: [...ESL_EVENTS], custom: [...ESL_CUSTOM] },
+      subscription: { format: cfg.eventFormat, events: [...ESL_EVENTS], custom: [...ESL_CUSTOM], filters: ESL_FILTERS },
       clock: deps.clock,
       log: deps.log,
       onEvent: (ev) => this.onEslEvent(ev),
@@ -134,14 +145,46 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     this.mapper.map(ev, (e) => this.emit(e));
   }
 
+  /** Problems the last connect found in this switch's setup (status, health). */
+  warnings(): string[] {
+    return this.setupWarnings;
+  }
+
+  /**
+   * Which directory users and gateways the switch has: a leg is internal only when it rings a
+   * known user, and a configured trunk the switch lacks is a setup error said loudly.
+   */
+  private async checkDirectory(client: EslClient): Promise<void> {
+    const users = await client.api('list_users');
+    const gateways = await client.api('sofia status gateway');
+    const warnings: string[] = [];
+    const userList = users.ok && users.value.includes('|') ? parseListUsers(users.value) : null;
+    const gatewayList = gateways.ok ? parseGateways(gateways.value) : null;
+    this.directory.set(userList, gatewayList);
+    if (userList === null) warnings.push(`cannot list the directory users (${users.ok ? users.value.trim().slice(0, 80) : users.error.message}): every leg is judged as leaving the switch`);
+    const missing = this.directory.missingTrunks();
+    if (missing.length) {
+      warnings.push(`configured trunk${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found among the switch's gateways (${this.directory.gatewayList().join(', ') || 'none'}): calls through a gateway not listed are still judged as external`);
+    }
+    if (this.trunks.size === 0) warnings.push('no trunks configured: every leg to something that is not a known user is judged as external');
+    for (const w of warnings) if (!this.setupWarnings.includes(w)) this.deps.log.warn(`${this.name}: ${w}`, { pbx: this.name, code: 'TG_ERR_UNKNOWN_TRUNK' });
+    this.setupWarnings = warnings;
+  }
+
   private async resync(client: EslClient): Promise<void> {
     this.held ??= [];
     try {
+      await this.checkDirectory(client);
       const r = await client.api('show channels as json');
       if (!r.ok) throw r.error;
-      const found = callsFromChannels(r.value, { pbx: this.name, trunkAddresses: this.cfg.trunkAddresses });
+      const found = await adoptChannels(r.value, this.mapper, async (uuid, variable) => {
+        if (!UUID.test(uuid)) return null;
+        const v = await client.api(`uuid_getvar ${uuid} ${variable}`);
+        const text = v.ok ? v.value.trim() : '';
+        return text === '' || text === '_undef_' || text.startsWith('-ERR') ? null : text;
+      });
       if (!found.ok) throw found.error;
-      const calls = this.mapper.adopt(found.value);
+      const calls = found.value;
       this.emit({ kind: 'CallsResynced', pbx: this.name, at: this.deps.clock.now(), calls });
       this.deps.log.info('FreeSWITCH calls resynced', { pbx: this.name, calls: calls.length });
     } finally {

@@ -1,117 +1,141 @@
-import { fail, ok, type Result } from '../../result.js';
-import type { TrackedCall } from './mapper.js';
+import type { CallOrigin } from '../events.js';
+import type { PlacedLeg } from '../leg.js';
+import type { TrunkSet } from '../trunks.js';
 
-export interface ChannelsContext {
-  pbx: string;
-  trunkAddresses: string[];
+/** What the switch says a channel is, kept up to date from every event about it. */
+export interface FsChan {
+  uuid: string;
+  name: string;
+  outbound: boolean;
+  /** `loopback/<n>-a` (outbound, created by a bridge) or `-b` (inbound, runs the dialplan). */
+  loopback: boolean;
+  /** The other half of a loopback pair. */
+  loopbackPeer: string | null;
+  /** Its current accountcode (directory, dialplan `set`/`export`, or originate variables). */
+  accountcode: string | null;
+  /** The directory user it authenticated as (digest or ACL), or the user a `user/` leg rings. */
+  user: string | null;
+  callerId: string | null;
+  /** The caller's socket address (inbound sofia channels). */
+  source: string | null;
+  /** The sofia gateway of an outbound leg (known from its CHANNEL_CREATE on). */
+  gateway: string | null;
+  /** An inbound channel that came from a carrier (no authenticated user, a trunk gateway or address). */
+  fromTrunk: boolean;
+  /** The channel whose bridge or originate created this one; null = originated by the API. */
+  dialer: string | null;
+  /** Who placed it, resolved when it was classified. */
+  placedBy: CallOrigin | null;
+  /** The channel it was last bridged with (CHANNEL_BRIDGE, either side). */
+  partner: string | null;
+  /** Account of whoever transferred this channel: its bridge partner when the transfer came. */
+  transferredBy: string | null;
+  /** Digits it dials (Caller-Destination-Number of an outbound leg). */
+  dest: string | null;
+  /** Classified: a leg (a call), or a hop (loopback half); null = not yet known. */
+  role: 'leg' | 'hop' | null;
+  leg: PlacedLeg | null;
 }
 
-type Row = Record<string, unknown>;
+export interface FsOriginPolicy {
+  trunks: TrunkSet;
+  inboundAccount: string | null;
+  originateAccount: string;
+}
 
-const GATEWAY_DIAL = /^sofia\/gateway\/([^/]+)\//;
-const SOFIA_USER = /^sofia\/[^/]+\/([^@/]+)@/;
+/** Bound on the accounts of ended channels kept for transfers that name them. */
+const MAX_ENDED = 10_000;
 
 /**
- * `show channels as json` -> the live calls, one per A-leg with its B-legs. The table has
- * one row per leg: A-legs have `direction: inbound` and `call_uuid` = their own uuid;
- * B-legs `direction: outbound` and `call_uuid` = the A-leg. `accountcode` is only filled on
- * A-legs, and a B-leg row's `name` does not show the gateway (`sofia/internal/<number>`):
- * the gateway is read from the A-leg's `bridge` application data (`sofia/gateway/uas/...`).
- * Times are whole seconds (`created_epoch`); there is no answer time, so an ACTIVE call's
- * answeredAt is its B-leg's creation: never later than the real answer, so spend counted
- * from it can only be over, never under.
+ * The live channels of one FreeSWITCH and who placed each dial: the channel placing it (its
+ * accountcode, as of its `bridge`; else whoever placed that channel; else its directory
+ * user), following loopback pairs back; a call from a carrier gets the inbound account, an
+ * API originate without accountcode the originate account. The SIP From user (Caller-Username,
+ * sip_from_user) is the caller's to choose and is never read.
  */
-export function callsFromChannels(body: string, ctx: ChannelsContext): Result<TrackedCall[]> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (e) {
-    return fail('TG_ERR_PBX_FRAME', `show channels as json: unreadable reply (${(e as Error).message})`, { sample: body.slice(0, 80) });
+export class FsChannelBook {
+  private readonly byId = new Map<string, FsChan>();
+  /** Accounts of channels that ended recently: a transfer may name one that has just gone. */
+  private readonly endedAccounts = new Map<string, string>();
+
+  constructor(private readonly policy: FsOriginPolicy) {}
+
+  get size(): number {
+    return this.byId.size;
   }
-  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as Row).row_count !== 'number') {
-    return fail('TG_ERR_PBX_FRAME', 'show channels as json: no row_count', { sample: body.slice(0, 80) });
+
+  get(uuid: string): FsChan | undefined {
+    return this.byId.get(uuid);
   }
-  const rows = (parsed as { rows?: unknown }).rows;
-  if (rows === undefined) return ok([]);
-  if (!Array.isArray(rows)) return fail('TG_ERR_PBX_FRAME', 'show channels as json: rows is not a list');
-  const trunkAddresses = new Set(ctx.trunkAddresses);
-  const calls = new Map<string, RowCall>();
-  const bRows: Row[] = [];
-  for (const r of rows as unknown[]) {
-    if (typeof r !== 'object' || r === null) continue;
-    const row = r as Row;
-    const uuid = str(row, 'uuid');
-    if (!uuid) continue;
-    const callUuid = str(row, 'call_uuid');
-    if (str(row, 'direction') === 'outbound' && callUuid && callUuid !== uuid) {
-      bRows.push(row);
-      continue;
-    }
-    calls.set(uuid, aLeg(row, uuid, ctx.pbx, trunkAddresses));
+
+  all(): IterableIterator<FsChan> {
+    return this.byId.values();
   }
-  for (const row of bRows) {
-    const uuid = str(row, 'uuid') ?? '';
-    const call = calls.get(str(row, 'call_uuid') ?? '');
-    if (!call) {
-      calls.set(uuid, aLeg(row, uuid, ctx.pbx, trunkAddresses));
-      continue;
-    }
-    call.bLegs.push(uuid);
-    const s = call.snapshot;
-    s.dialed = str(row, 'dest') ?? call.requested;
-    s.trunk = GATEWAY_DIAL.exec(str(row, 'name') ?? '')?.[1] ?? call.bridgeGateway;
-    if (str(row, 'callstate') === 'ACTIVE' && s.answeredAt === null) s.answeredAt = epochMs(row) ?? s.startedAt;
+
+  add(c: FsChan): void {
+    this.byId.set(c.uuid, c);
   }
-  for (const c of calls.values()) {
-    // An outbound leg with no A-leg (API originate) is its own dialling.
-    if (c.outboundOnly) {
-      c.snapshot.dialed = c.requested;
-      c.snapshot.trunk = c.bridgeGateway;
+
+  clear(): void {
+    this.byId.clear();
+  }
+
+  remove(c: FsChan): void {
+    if (!this.byId.delete(c.uuid)) return;
+    this.endedAccounts.set(c.uuid, this.originOf(c).account);
+    if (this.endedAccounts.size > MAX_ENDED) {
+      const oldest = this.endedAccounts.keys().next();
+      if (!oldest.done) this.endedAccounts.delete(oldest.value);
     }
   }
-  return ok([...calls.values()].map(({ snapshot, requested, bLegs }) => ({ snapshot, requested, bLegs })));
-}
 
-interface RowCall extends TrackedCall {
-  bridgeGateway: string | null;
-  outboundOnly: boolean;
-}
+  static blank(uuid: string, name: string, outbound: boolean): FsChan {
+    return {
+      uuid, name, outbound, loopback: name.startsWith('loopback/'), loopbackPeer: null, accountcode: null, user: null, callerId: null,
+      source: null, gateway: null, fromTrunk: false, dialer: null, placedBy: null, partner: null, transferredBy: null, dest: null, role: null, leg: null,
+    };
+  }
 
-function aLeg(row: Row, uuid: string, pbx: string, trunkAddresses: Set<string>): RowCall {
-  const name = str(row, 'name') ?? '';
-  const endpoint = SOFIA_USER.exec(name)?.[1] ?? null;
-  const source = str(row, 'ip_addr');
-  const startedAt = epochMs(row) ?? 0;
-  const appData = str(row, 'application') === 'bridge' ? (str(row, 'application_data') ?? '') : '';
-  const outboundOnly = str(row, 'direction') === 'outbound';
-  return {
-    snapshot: {
-      pbx,
-      callId: uuid,
-      channel: uuid,
-      account: str(row, 'accountcode') ?? endpoint ?? str(row, 'cid_num') ?? 'unknown',
-      endpoint,
-      callerId: str(row, 'cid_num'),
-      source,
-      fromTrunk: source !== null && trunkAddresses.has(source),
-      startedAt,
-      dialed: null,
-      trunk: null,
-      answeredAt: outboundOnly && str(row, 'callstate') === 'ACTIVE' ? startedAt : null,
-    },
-    requested: str(row, 'dest'),
-    bLegs: [],
-    bridgeGateway: GATEWAY_DIAL.exec(appData)?.[1] ?? (outboundOnly ? (GATEWAY_DIAL.exec(name)?.[1] ?? null) : null),
-    outboundOnly,
-  };
-}
+  /** The account of a channel, live or recently ended (a transfer's other party may have gone). */
+  accountOf(uuid: string): string | null {
+    const c = this.byId.get(uuid);
+    return c ? this.originOf(c).account : (this.endedAccounts.get(uuid) ?? null);
+  }
 
-function str(row: Row, key: string): string | null {
-  const v = row[key];
-  return typeof v === 'string' && v !== '' ? v : null;
-}
+  /** Who places a dial from channel `d`, now. */
+  originOf(d: FsChan): CallOrigin {
+    const base = this.loopbackBase(d) ?? d.placedBy;
+    const also = [...(base?.alsoAccounts ?? []), ...(d.transferredBy !== null ? [d.transferredBy] : [])];
+    const common = {
+      endpoint: base?.endpoint ?? d.user,
+      callerId: base?.callerId ?? d.callerId,
+      source: base?.source ?? d.source,
+      inbound: base?.inbound ?? d.fromTrunk,
+      alsoAccounts: [...new Set(also)],
+    };
+    if (d.accountcode !== null) return { ...common, account: d.accountcode, accountFrom: 'accountcode' };
+    if (base !== null) return { ...base, ...common };
+    if (d.fromTrunk) return { ...common, account: this.policy.inboundAccount ?? this.defaultInbound(d), accountFrom: 'inbound' };
+    if (d.user !== null) return { ...common, account: d.user, accountFrom: 'endpoint' };
+    return { ...common, account: this.policy.originateAccount, accountFrom: 'originate' };
+  }
 
-function epochMs(row: Row): number | null {
-  const e = str(row, 'created_epoch');
-  return e && /^\d+$/.test(e) ? Number(e) * 1000 : null;
+  /** Origin of a leg nobody bridged (API originate): the channel itself. */
+  originated(c: FsChan): CallOrigin {
+    const common = { endpoint: c.user, callerId: c.callerId, source: null, inbound: false, alsoAccounts: [] };
+    return c.accountcode !== null
+      ? { ...common, account: c.accountcode, accountFrom: 'accountcode' }
+      : { ...common, account: this.policy.originateAccount, accountFrom: 'originate' };
+  }
+
+  /** A loopback `-b` half stands for whoever placed its `-a` half. */
+  private loopbackBase(d: FsChan): CallOrigin | null {
+    if (!d.loopback || d.outbound || d.loopbackPeer === null) return null;
+    return this.byId.get(d.loopbackPeer)?.placedBy ?? null;
+  }
+
+  /** A carrier call's default account: the gateway it came by, else the first trunk. */
+  private defaultInbound(d: FsChan): string {
+    return d.gateway ?? this.policy.trunks.entries[0]?.name ?? 'inbound';
+  }
 }

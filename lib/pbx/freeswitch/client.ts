@@ -16,6 +16,8 @@ export interface EslSubscription {
   events: string[];
   /** CUSTOM subclasses, e.g. sofia::register_failure (sent after `CUSTOM`). */
   custom: string[];
+  /** `filter <header> <value>` lines sent after the subscription: an event passes if it matches any. */
+  filters?: readonly [string, string][];
 }
 
 export interface EslClientOptions {
@@ -227,6 +229,12 @@ export class EslClient extends LinkLayer {
     if (!subscribed.ok) throw subscribed.error;
     const subReply = subscribed.value.header('Reply-Text') ?? '';
     if (!subReply.startsWith('+OK')) throw new TollguardError('TG_ERR_PBX_REJECTED', `ESL subscription refused: ${subReply}`);
+    for (const [header, value] of sub.filters ?? []) {
+      const f = await this.send(link, `filter ${header} ${value}`, timing.actionTimeoutMs);
+      if (!f.ok) throw f.error;
+      const reply = f.value.header('Reply-Text') ?? '';
+      if (!reply.startsWith('+OK')) throw new TollguardError('TG_ERR_PBX_REJECTED', `ESL filter ${header} ${value} refused: ${reply}`);
+    }
     setPhase('resyncing');
     await this.opts.resync(this);
     this.handshakeDone = true;

@@ -1,10 +1,13 @@
-import net from 'node:net';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../notify/logger.js';
-import type { LiveCallSnapshot, PbxEvent } from '../events.js';
+import type { CallOrigin, LiveCallSnapshot, PbxEvent } from '../events.js';
+import type { TrunkSet } from '../trunks.js';
+import { ESL_AUTH_CUSTOM, FsAuthEvents } from './auth-events.js';
+import { FsChannelBook, type FsChan } from './channels.js';
+import type { FsDirectory } from './directory.js';
 import type { EslEvent } from './event.js';
 
-/** What the mapper needs from ESL: channel life cycle, liveness, SIP auth outcomes. */
+/** What the mapper needs from ESL: channel life cycle, the `bridge` that places a leg, liveness, SIP auth outcomes. */
 export const ESL_EVENTS = [
   'CHANNEL_CREATE',
   'CHANNEL_OUTGOING',
@@ -13,73 +16,60 @@ export const ESL_EVENTS = [
   'CHANNEL_PROGRESS_MEDIA',
   'CHANNEL_ANSWER',
   'CHANNEL_BRIDGE',
+  'CHANNEL_EXECUTE',
   'CHANNEL_HANGUP',
   'CHANNEL_HANGUP_COMPLETE',
   'CHANNEL_DESTROY',
   'HEARTBEAT',
 ] as const;
 
-export const ESL_CUSTOM = [
-  'sofia::register_attempt',
-  'sofia::register_failure',
-  'sofia::wrong_call_state',
-  'sofia::register',
-] as const;
+export const ESL_CUSTOM = ESL_AUTH_CUSTOM;
+
+/**
+ * CHANNEL_EXECUTE is wanted for `bridge` only: it carries the bridging channel's variables as
+ * they are when it places the leg (an accountcode `set` by the dialplan just before). The
+ * switch applies positive filters as "any of": every other event is let through by name.
+ */
+export const ESL_FILTERS: readonly [string, string][] = [
+  ...ESL_EVENTS.filter((e) => e !== 'CHANNEL_EXECUTE').map((e): [string, string] => ['Event-Name', e]),
+  ['Event-Name', 'CUSTOM'],
+  ['Event-Name', 'BACKGROUND_JOB'],
+  ['Application', 'bridge'],
+];
 
 const WANTED: ReadonlySet<string> = new Set(ESL_EVENTS);
 const WANTED_CUSTOM: ReadonlySet<string> = new Set(ESL_CUSTOM);
+const GATEWAY_CHANNEL = /^sofia\/gateway\/([^/]+)\//;
+/** Bound on channels tracked: far above any switch's live channels; a leak guard, not a limit. */
+const MAX_CHANNELS = 200_000;
 
 export interface MapperOptions {
   pbx: string;
-  /** Gateway names that are carriers (sofia/gateway/NAME). */
-  trunks: string[];
+  trunks: TrunkSet;
   trunkAddresses: string[];
+  directory: FsDirectory;
+  inboundAccount: string | null;
+  originateAccount: string;
   clock: Clock;
   log: Logger;
 }
 
-/** A call as the mapper tracks it: its A-leg and the B-legs dialled from it. */
-export interface TrackedCall {
-  snapshot: LiveCallSnapshot;
-  /** Destination the A-leg asked for (fallback when a B-leg lacks one). */
-  requested: string | null;
-  bLegs: string[];
-}
-
-interface BLeg {
-  call: TrackedCall;
-  dialingSent: boolean;
-}
-
-interface Attempt {
-  callId: string;
-  username: string | null;
-  at: number;
-}
-
-const SERVICE = 'sofia';
-const GATEWAY_CHANNEL = /^sofia\/gateway\/([^/]+)\//;
-/** A register_failure follows its register_attempt within the same SIP transaction. */
-const ATTEMPT_MATCH_MS = 10_000;
-const MAX_ATTEMPTS_TRACKED = 4096;
-
 /**
- * FreeSWITCH events -> normalized PbxEvents. The A-leg (`Call-Direction: inbound`, or an
- * outbound leg nobody originated, e.g. an API `originate`) is the call; B-legs point to it
- * by Channel-Call-UUID / Other-Leg-Unique-ID. Each output is emitted once per call (per
- * B-leg for CallDialing), so replaying events after a resync is harmless.
+ * FreeSWITCH events -> normalized PbxEvents. Every channel is tracked; a call is an outbound
+ * channel a `bridge` or an API `originate` creates towards a gateway or a directory user,
+ * judged on its own whatever happens to the channel that bridged it (a REFER, a uuid_transfer,
+ * its hangup). Loopback pairs are hops, followed back to who placed them.
  */
 export class FreeswitchEventMapper {
-  private readonly calls = new Map<string, TrackedCall>();
-  private readonly legs = new Map<string, BLeg>();
-  private readonly attempts = new Map<string, Attempt>();
-  private readonly trunks: Set<string>;
-  private readonly trunkAddresses: Set<string>;
-  private readonly warnedGateways = new Set<string>();
+  readonly channels: FsChannelBook;
+  private readonly auth: FsAuthEvents;
+  private readonly trunkAddresses: ReadonlySet<string>;
+  private readonly warned = new Set<string>();
   private lastHeartbeat: number | null = null;
 
   constructor(private readonly opts: MapperOptions) {
-    this.trunks = new Set(opts.trunks);
+    this.channels = new FsChannelBook({ trunks: opts.trunks, inboundAccount: opts.inboundAccount, originateAccount: opts.originateAccount });
+    this.auth = new FsAuthEvents({ pbx: opts.pbx, clock: opts.clock, log: opts.log });
     this.trunkAddresses = new Set(opts.trunkAddresses);
   }
 
@@ -93,43 +83,19 @@ export class FreeswitchEventMapper {
     return this.lastHeartbeat;
   }
 
-  liveCalls(): TrackedCall[] {
-    return [...this.calls.values()];
-  }
-
-  /** Replaces the call state with what a resync found; keeps instants learnt earlier. */
-  adopt(found: TrackedCall[]): LiveCallSnapshot[] {
-    const previous = new Map(this.calls);
-    this.calls.clear();
-    this.legs.clear();
-    for (const t of found) {
-      const before = previous.get(t.snapshot.callId);
-      if (before) {
-        t.snapshot.startedAt = before.snapshot.startedAt;
-        if (before.snapshot.answeredAt !== null) t.snapshot.answeredAt = before.snapshot.answeredAt;
-      }
-      this.calls.set(t.snapshot.callId, t);
-      for (const b of t.bLegs) this.legs.set(b, { call: t, dialingSent: true });
-    }
-    return found.map((t) => ({ ...t.snapshot }));
+  liveCalls(): number {
+    let n = 0;
+    for (const c of this.channels.all()) if (c.leg !== null) n++;
+    return n;
   }
 
   map(ev: EslEvent, emit: (e: PbxEvent) => void): void {
     switch (ev.name) {
       case 'CUSTOM':
-        this.auth(ev, emit);
+        this.auth.map(ev, emit);
         return;
       case 'HEARTBEAT':
         this.lastHeartbeat = this.opts.clock.now();
-        return;
-      case 'CHANNEL_CREATE':
-      case 'CHANNEL_OUTGOING':
-      case 'CHANNEL_ORIGINATE':
-      case 'CHANNEL_PROGRESS':
-      case 'CHANNEL_PROGRESS_MEDIA':
-      case 'CHANNEL_ANSWER':
-      case 'CHANNEL_BRIDGE':
-        this.channel(ev, emit);
         return;
       case 'CHANNEL_HANGUP':
       case 'CHANNEL_HANGUP_COMPLETE':
@@ -137,207 +103,161 @@ export class FreeswitchEventMapper {
         this.hangup(ev, emit);
         return;
       default:
-        return;
+        if (WANTED.has(ev.name)) this.channel(ev, emit);
     }
   }
 
   private channel(ev: EslEvent, emit: (e: PbxEvent) => void): void {
     const uuid = ev.get('Unique-ID');
     if (!uuid) return;
-    const now = this.opts.clock.now();
-    let call = this.calls.get(uuid);
-    if (!call && ev.get('Call-Direction') === 'outbound') {
-      const leg = this.legs.get(uuid) ?? this.attachBLeg(ev, uuid);
-      if (leg) {
-        this.dialing(ev, uuid, leg, ev.name !== 'CHANNEL_OUTGOING', emit);
-        if (ev.name === 'CHANNEL_ANSWER') this.answered(leg.call, now, emit);
+    let c = this.channels.get(uuid);
+    if (c === undefined) {
+      if (this.channels.size >= MAX_CHANNELS) {
+        this.opts.log.error('ESL: too many channels tracked; a hangup was missed somewhere', { pbx: this.opts.pbx, code: 'TG_ERR_PBX_OVERLOAD' });
         return;
       }
-      if (otherLeg(ev, uuid) !== null) return; // the B-leg of a call we do not track
+      c = FsChannelBook.blank(uuid, ev.get('Channel-Name') ?? uuid, ev.get('Call-Direction') === 'outbound');
+      this.channels.add(c);
     }
-    if (!call) {
-      if (ev.name !== 'CHANNEL_CREATE' && ev.name !== 'CHANNEL_OUTGOING') return;
-      call = this.startCall(ev, uuid, now, emit);
-      if (ev.get('Call-Direction') === 'outbound') {
-        // Nobody originated this leg (API originate): it is the call and its own dialling.
-        const leg: BLeg = { call, dialingSent: false };
-        this.legs.set(uuid, leg);
-        this.dialing(ev, uuid, leg, ev.name !== 'CHANNEL_OUTGOING', emit);
+    this.refresh(c, ev);
+    if (c.outbound && c.role === null) this.classify(c, ev.name === 'CHANNEL_OUTGOING', emit);
+    if (ev.name === 'CHANNEL_ANSWER' && c.leg !== null && c.leg.answeredAt === null) {
+      c.leg.answeredAt = this.opts.clock.now();
+      emit({ kind: 'CallAnswered', pbx: this.opts.pbx, callId: c.uuid, channel: c.uuid, at: c.leg.answeredAt });
+    }
+  }
+
+  /** The facts every channel event carries (JSON and plain alike), as of now. */
+  private refresh(c: FsChan, ev: EslEvent): void {
+    const account = ev.get('variable_accountcode');
+    if (account) c.accountcode = account;
+    // Only an authenticated identity (digest or ACL), or the user a `user/` leg rings: the
+    // From user (Caller-Username, sip_from_user) is the caller's to choose.
+    const user = ev.get('variable_sip_auth_username') || ev.get('variable_user_name') || (c.outbound ? ev.get('variable_dialed_user') : undefined);
+    if (user) c.user = user;
+    const gateway = ev.get('variable_sip_gateway_name') || GATEWAY_CHANNEL.exec(ev.get('Channel-Name') ?? '')?.[1];
+    if (gateway) c.gateway = gateway;
+    const peer = ev.get('variable_other_loopback_leg_uuid');
+    if (peer) c.loopbackPeer = peer;
+    if (c.role === null) {
+      const dest = ev.get('Caller-Destination-Number');
+      if (dest) c.dest = dest;
+      const callerId = ev.get('Caller-Caller-ID-Number');
+      if (callerId) c.callerId = callerId;
+    }
+    if (c.outbound) {
+      if (c.dialer === null && c.role === null) c.dialer = ev.get('Other-Leg-Unique-ID') || null;
+    } else if (!c.loopback && c.source === null) {
+      c.source = ev.get('Caller-Network-Addr') || ev.get('variable_sip_network_ip') || null;
+      this.markInbound(c);
+    }
+    if (ev.name === 'CHANNEL_BRIDGE') {
+      const other = ev.get('Other-Leg-Unique-ID');
+      if (other) {
+        c.partner = other;
+        const o = this.channels.get(other);
+        if (o) o.partner = c.uuid;
       }
-      return;
     }
-    if (this.legs.has(uuid)) {
-      const leg = this.legs.get(uuid);
-      if (leg) this.dialing(ev, uuid, leg, ev.name !== 'CHANNEL_OUTGOING', emit);
+    // A channel transferred away (REFER, uuid_transfer: `transfer_source` is set on it) places
+    // its next dials for whoever it was bridged with: that party's account must allow them too.
+    if (c.transferredBy === null && c.partner !== null && ev.get('variable_transfer_source')) {
+      c.transferredBy = this.channels.accountOf(c.partner);
     }
-    if (ev.name === 'CHANNEL_ANSWER') this.answered(call, now, emit);
-  }
-
-  private attachBLeg(ev: EslEvent, uuid: string): BLeg | null {
-    const a = otherLeg(ev, uuid);
-    const call = a === null ? undefined : this.calls.get(a);
-    if (!call) return null;
-    const leg: BLeg = { call, dialingSent: false };
-    this.legs.set(uuid, leg);
-    call.bLegs.push(uuid);
-    return leg;
-  }
-
-  private startCall(ev: EslEvent, uuid: string, now: number, emit: (e: PbxEvent) => void): TrackedCall {
-    const endpoint = ev.get('variable_sip_auth_username') || ev.get('variable_user_name') || ev.get('Caller-Username') || null;
-    const source = ev.get('Caller-Network-Addr') || ev.get('variable_sip_network_ip') || null;
-    const gw = ev.get('variable_sip_gateway_name') || null;
-    const fromTrunk = (gw !== null && this.trunks.has(gw)) || (source !== null && this.trunkAddresses.has(source));
-    const snapshot: LiveCallSnapshot = {
-      pbx: this.opts.pbx,
-      callId: uuid,
-      channel: uuid,
-      account: ev.get('variable_accountcode') || endpoint || 'unknown',
-      endpoint,
-      callerId: ev.get('Caller-Caller-ID-Number') || null,
-      source,
-      fromTrunk,
-      startedAt: now,
-      dialed: null,
-      trunk: null,
-      answeredAt: null,
-    };
-    const call: TrackedCall = { snapshot, requested: ev.get('Caller-Destination-Number') || ev.get('variable_sip_req_user') || null, bLegs: [] };
-    this.calls.set(uuid, call);
-    emit({
-      kind: 'CallStarted',
-      pbx: snapshot.pbx,
-      callId: uuid,
-      channel: uuid,
-      at: now,
-      account: snapshot.account,
-      endpoint,
-      callerId: snapshot.callerId,
-      source,
-      fromTrunk,
-    });
-    return call;
   }
 
   /**
-   * CallDialing once per B-leg, before any answer. CHANNEL_OUTGOING does not carry the
-   * gateway yet (variable_sip_gateway_name appears from the B-leg's CHANNEL_CREATE on), so
-   * it only counts when its channel name already says `sofia/gateway/<gw>/`.
+   * An inbound channel comes from a carrier unless a directory user authenticated it: by its
+   * gateway or address when the config names them, and by having no user in any case.
    */
-  private dialing(ev: EslEvent, uuid: string, leg: BLeg, final: boolean, emit: (e: PbxEvent) => void): void {
-    if (leg.dialingSent) return;
-    const trunk = this.gatewayOf(ev);
-    if (trunk === null && !final) return;
-    const call = leg.call;
-    const dialed = ev.get('Caller-Destination-Number') || call.requested || ev.get('variable_sip_req_user') || null;
-    if (dialed === null) {
-      this.opts.log.warn('FreeSWITCH B-leg without a destination number', { pbx: this.opts.pbx, uuid, callId: call.snapshot.callId });
-      return;
-    }
-    leg.dialingSent = true;
-    call.snapshot.dialed = dialed;
-    call.snapshot.trunk = trunk;
-    emit({ kind: 'CallDialing', pbx: this.opts.pbx, callId: call.snapshot.callId, channel: call.snapshot.channel, at: this.opts.clock.now(), dialed, trunk });
+  markInbound(c: FsChan): void {
+    c.fromTrunk = c.user === null || (c.gateway !== null && this.opts.trunks.has(null, c.gateway)) || (c.source !== null && this.trunkAddresses.has(c.source));
   }
 
   /**
-   * The gateway a leg leaves by. Every sofia gateway counts as a way out, listed in
-   * `trunks` or not: an unlisted one is warned about once, never taken for an internal leg.
+   * An outbound channel is a hop (loopback `-a`) or a call: towards a gateway (a trunk, listed
+   * or not), or a directory user the switch has (internal). Anything else leaves the switch.
+   * CHANNEL_OUTGOING does not carry the gateway yet (the leg is named `sofia/internal/<n>`
+   * until its CHANNEL_CREATE, a few µs later): it waits for it.
    */
-  private gatewayOf(ev: EslEvent): string | null {
-    const name = ev.get('variable_sip_gateway_name') || GATEWAY_CHANNEL.exec(ev.get('Channel-Name') ?? '')?.[1] || null;
-    if (name !== null && !this.trunks.has(name) && !this.warnedGateways.has(name)) {
-      this.warnedGateways.add(name);
-      this.opts.log.warn('FreeSWITCH call leaves by a gateway that is not in trunks', { pbx: this.opts.pbx, gateway: name });
+  private classify(c: FsChan, early: boolean, emit: (e: PbxEvent) => void): void {
+    if (c.loopback) {
+      c.role = 'hop';
+      c.placedBy = this.originFor(c);
+      return;
     }
-    return name;
+    if (early && c.gateway === null) return;
+    let trunk: string | null;
+    if (c.gateway !== null) {
+      trunk = c.gateway;
+      if (!this.opts.trunks.has(null, trunk)) this.warnOnce(trunk, 'FreeSWITCH call leaves by a gateway that is not in trunks: judged as external');
+    } else if (this.opts.directory.isLocalUser(c.user)) {
+      trunk = null;
+    } else {
+      trunk = /^[^/]+\/[^/]+/.exec(c.name)?.[0] ?? c.name;
+      this.warnOnce(trunk, 'FreeSWITCH leg to neither a gateway nor a known directory user: judged as leaving the switch');
+    }
+    const raw = c.dest;
+    if (raw === null) {
+      this.opts.log.warn('FreeSWITCH leg without a destination number', { pbx: this.opts.pbx, uuid: c.uuid });
+      return;
+    }
+    c.role = 'leg';
+    const origin = this.originFor(c);
+    c.placedBy = origin;
+    const dialed = trunk !== null ? this.opts.trunks.carrierNumber(null, trunk, raw) : raw;
+    const at = this.opts.clock.now();
+    c.leg = { dialed, trunk, dialedAt: at, answeredAt: null };
+    emit({ kind: 'CallDialing', pbx: this.opts.pbx, callId: c.uuid, channel: c.uuid, group: this.groupOf(c), at, dialed, trunk, origin });
   }
 
-  private answered(call: TrackedCall, now: number, emit: (e: PbxEvent) => void): void {
-    if (call.snapshot.answeredAt !== null) return;
-    call.snapshot.answeredAt = now;
-    emit({ kind: 'CallAnswered', pbx: this.opts.pbx, callId: call.snapshot.callId, channel: call.snapshot.channel, at: now });
+  /** Who placed outbound channel `c`: its dialer, or (an API originate) itself. */
+  private originFor(c: FsChan): CallOrigin {
+    if (c.dialer === null) return this.channels.originated(c);
+    const d = this.channels.get(c.dialer);
+    if (d !== undefined) return this.channels.originOf(d);
+    // Fail closed: a leg whose dialer we never saw is judged under the originate account.
+    this.opts.log.warn('FreeSWITCH leg placed by a channel not seen: judged under the originate account', { pbx: this.opts.pbx, uuid: c.uuid, dialer: c.dialer });
+    return { ...this.channels.originated(c), accountFrom: 'originate', account: c.accountcode ?? this.opts.originateAccount };
+  }
+
+  private groupOf(c: FsChan): string {
+    let g = c;
+    for (let i = 0; i < 8 && g.dialer !== null; i++) {
+      const d = this.channels.get(g.dialer);
+      if (!d) break;
+      g = d.loopback && !d.outbound && d.loopbackPeer ? (this.channels.get(d.loopbackPeer) ?? d) : d;
+    }
+    return g.uuid;
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    if (this.warned.size < 4096) this.warned.add(key);
+    this.opts.log.warn(message, { pbx: this.opts.pbx, gateway: key, code: 'TG_ERR_UNKNOWN_TRUNK' });
   }
 
   private hangup(ev: EslEvent, emit: (e: PbxEvent) => void): void {
-    const uuid = ev.get('Unique-ID');
-    if (!uuid) return;
-    const call = this.calls.get(uuid);
-    if (!call) {
-      this.legs.delete(uuid);
-      return;
-    }
-    this.calls.delete(uuid);
-    for (const b of call.bLegs) this.legs.delete(b);
-    this.legs.delete(uuid);
-    emit({ kind: 'CallEnded', pbx: this.opts.pbx, callId: uuid, channel: uuid, at: this.opts.clock.now(), cause: ev.get('Hangup-Cause') || null });
+    const c = this.channels.get(ev.get('Unique-ID') ?? '');
+    if (c === undefined) return;
+    this.channels.remove(c);
+    if (c.leg === null) return;
+    emit({ kind: 'CallEnded', pbx: this.opts.pbx, callId: c.uuid, channel: c.uuid, at: this.opts.clock.now(), cause: ev.get('Hangup-Cause') || null });
   }
 
-  private auth(ev: EslEvent, emit: (e: PbxEvent) => void): void {
-    const sub = ev.subclass;
-    if (sub !== 'sofia::register_attempt' && sub !== 'sofia::register_failure' && sub !== 'sofia::wrong_call_state' && sub !== 'sofia::register') return;
-    const underscored = sub === 'sofia::wrong_call_state';
-    const address = cleanAddress(ev.get(underscored ? 'network_ip' : 'network-ip'));
-    if (address === null) {
-      this.opts.log.warn('FreeSWITCH auth event without a usable network-ip: skipped', { pbx: this.opts.pbx, subclass: sub, networkIp: ev.get(underscored ? 'network_ip' : 'network-ip') ?? null });
-      return;
-    }
-    const portText = ev.get(underscored ? 'network_port' : 'network-port');
-    const port = portText && /^\d{1,5}$/.test(portText) ? Number(portText) : null;
-    const at = this.opts.clock.now();
-    const userAgent = ev.get('user-agent') || null;
-    const base = { kind: 'AuthFailed' as const, pbx: this.opts.pbx, at, address, port, service: SERVICE, userAgent, reason: sub };
-    if (sub === 'sofia::register_attempt') {
-      const result = ev.get('auth-result');
-      const username = ev.get('username') || ev.get('to-user') || null;
-      if (result === 'FORBIDDEN') {
-        const attemptId = ev.get('call-id') || null;
-        if (attemptId !== null) this.rememberAttempt(`${address}|${port ?? ''}`, { callId: attemptId, username, at });
-        emit({ ...base, username, attemptId });
-      } else if (result === 'RENEWED' || result === 'SUCCESS') {
-        emit({ kind: 'AuthSucceeded', pbx: this.opts.pbx, at, address, service: SERVICE, username });
-      }
-      return;
-    }
-    if (sub === 'sofia::register') {
-      emit({ kind: 'AuthSucceeded', pbx: this.opts.pbx, at, address, service: SERVICE, username: ev.get('username') || ev.get('from-user') || null });
-      return;
-    }
-    if (sub === 'sofia::wrong_call_state') {
-      emit({ ...base, userAgent: null, username: ev.get('from_user') || null, attemptId: null });
-      return;
-    }
-    // register_failure has no call-id: its register_attempt (same source address and port,
-    // just before) lends it one, so the guard counts the attempt once.
-    const key = `${address}|${port ?? ''}`;
-    const attempt = this.attempts.get(key);
-    const match = attempt && at - attempt.at <= ATTEMPT_MATCH_MS ? attempt : null;
-    if (attempt) this.attempts.delete(key);
-    const invite = ev.get('registration-type') === 'INVITE';
-    // For an INVITE, to-user is the dialled number, not an account.
-    const username = invite ? (match?.username ?? null) : (ev.get('to-user') || match?.username || null);
-    emit({ ...base, username, attemptId: match?.callId ?? null });
+  /** A leg as a resync reports it (with the instants its events gave, when they did). */
+  snapshotOf(c: FsChan): LiveCallSnapshot | null {
+    if (c.leg === null) return null;
+    return {
+      pbx: this.opts.pbx, callId: c.uuid, channel: c.uuid, group: this.groupOf(c), origin: c.placedBy ?? this.channels.originated(c),
+      startedAt: c.leg.dialedAt, dialed: c.leg.dialed, trunk: c.leg.trunk, answeredAt: c.leg.answeredAt,
+    };
   }
 
-  private rememberAttempt(key: string, a: Attempt): void {
-    this.attempts.delete(key);
-    this.attempts.set(key, a);
-    if (this.attempts.size > MAX_ATTEMPTS_TRACKED) {
-      const oldest = this.attempts.keys().next().value;
-      if (oldest !== undefined) this.attempts.delete(oldest);
-    }
+  /** A resync's classification of a channel found live (the same rules as the events'), placed at `at`. */
+  classifyFound(c: FsChan, at: number): void {
+    if (!c.outbound || c.role !== null) return;
+    this.classify(c, false, () => undefined);
+    if (c.leg) c.leg.dialedAt = at;
   }
-}
-
-/** The A-leg a leg belongs to, or null when it is an A-leg itself. */
-function otherLeg(ev: EslEvent, uuid: string): string | null {
-  const callUuid = ev.get('Channel-Call-UUID');
-  if (callUuid && callUuid !== uuid) return callUuid;
-  return ev.get('Other-Leg-Unique-ID') || null;
-}
-
-function cleanAddress(raw: string | undefined): string | null {
-  if (!raw) return null;
-  const a = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
-  return net.isIP(a) !== 0 ? a : null;
 }

@@ -1,0 +1,43 @@
+import { accountRules } from '../config/load.js';
+import type { AccountConfig, Config } from '../config/types.js';
+import { NumberClassifier } from '../numbers/classify.js';
+import type { NumberInfo } from '../numbers/number-info.js';
+import { RateDeck, type Rate } from '../rating/deck.js';
+import { ok, type Result } from '../result.js';
+
+/** What a configuration describes, built once per (re)load: everything a verdict is made from. */
+export interface JudgeRules {
+  config: Config;
+  classifier: NumberClassifier;
+  /** null when no rate deck is configured: spend rules are off. */
+  deck: RateDeck | null;
+}
+
+export function buildRules(config: Config): Result<JudgeRules> {
+  let deck: RateDeck | null = null;
+  if (config.rates.file) {
+    const loaded = RateDeck.load(config.rates.file, { currency: config.rates.currency });
+    if (!loaded.ok) return loaded;
+    deck = loaded.value;
+  }
+  const classifier = new NumberClassifier({ homeCountry: config.home.country, emergencyNumbers: config.emergency.numbers });
+  return ok({ config, classifier, deck });
+}
+
+/** An account's rules and the config key they come from (`accounts.acct-1001`, `accounts["*"]`). */
+export function rulesOf(config: Config, account: string): { rules: AccountConfig; key: string } {
+  const own = account !== '*' && Object.hasOwn(config.accounts, account);
+  return { rules: accountRules(config, account), key: own ? `accounts.${account}` : 'accounts["*"]' };
+}
+
+/**
+ * The rate of a destination: null = a deck is configured and has none (nor a default rate);
+ * undefined = no deck, spend rules are off.
+ */
+export function rateOf(rules: JudgeRules, number: NumberInfo): Rate | null | undefined {
+  if (!rules.deck) return undefined;
+  const found = number.e164 ? rules.deck.lookup(number.e164) : null;
+  if (found) return found;
+  const c = rules.config.rates;
+  return c.unrated === 'default' ? { prefix: '', description: 'default rate', ...c.defaultRate } : null;
+}
