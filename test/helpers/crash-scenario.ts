@@ -245,7 +245,7 @@ export async function playCrashes(rig: CrashRig, kills: number, seed: number, lo
     restartMs.push(Date.now() - killedAt);
     // Only the calls that ended before the kill: the budget call placed while the daemon was
     // dead may already be cut and billed by now (on a busy machine it was, giving 0.13).
-    if (k === 0) spendBAfterRestart = rig.storedSpend('acct-b', billedB.map((c) => c.callId));
+    if (k === 0) spendBAfterRestart = rig.storedSpend('acct-b', billedB.map((c) => c.peerCallId));
   }
   if (carried !== null) {
     await hangupAtHalfSecond(carried);

@@ -91,7 +91,7 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
       const call = ami.call({ endpoint: '1007', account: 'acct-7', dialed: '011442079460000', answerAfterMs: 100 });
       await call.ended;
       assert.equal(call.endedBy, 'action');
-      assert.equal(rig.cuts().find((c) => c.call.callId === call.callId)?.verdict.code, 'SPEND_ACCOUNT');
+      assert.equal(rig.cuts().find((c) => c.call.callId === call.peerCallId)?.verdict.code, 'SPEND_ACCOUNT');
       assert.ok(call.endedAt! - call.answeredAt! >= 4990, `cut ${call.endedAt! - call.answeredAt!} ms after answer`);
     });
 
@@ -101,7 +101,7 @@ describe('daemon end to end: destinations, emergency, links, spend', function ()
       await Promise.all(calls.map((c) => c.ended));
       for (const c of calls) {
         assert.equal(c.endedBy, 'action');
-        assert.equal(rig.cuts().find((x) => x.call.callId === c.callId)?.verdict.code, 'SPEND_ACCOUNT');
+        assert.equal(rig.cuts().find((x) => x.call.callId === c.peerCallId)?.verdict.code, 'SPEND_ACCOUNT');
         assert.ok(c.endedAt! - c.answeredAt! >= 2490, `cut ${c.endedAt! - c.answeredAt!} ms after answer`);
       }
     });

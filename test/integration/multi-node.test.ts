@@ -52,7 +52,7 @@ describe('two nodes sharing Redis', function () {
     // Behaviour, not timing (bench/timing.ts measures how close to the instant cuts land): node
     // A counts B's spend (waited for above) and cuts for the account's budget; the instant
     // from what is left is the enforcer's closed form, tested with a manual clock.
-    assert.ok(a.cuts().some((c) => c.call.callId === second.callId && c.verdict.code === 'SPEND_ACCOUNT'), 'cut for the account budget');
+    assert.ok(a.cuts().some((c) => c.call.callId === second.peerCallId && c.verdict.code === 'SPEND_ACCOUNT'), 'cut for the account budget');
     assert.ok(second.endedAt! - second.answeredAt! >= expectedMs - 10, `not before what node B left runs out (${expectedMs} ms)`);
   });
 
