@@ -34,7 +34,7 @@ function summary(label: string, errors: number[]): void {
     const e = rig.esl!.call({ user: '1007', account: `acct-b${ROUNDS + r}`, dialed: '011442079460000', answerAfterMs: 100 });
     await Promise.all([a.ended, rig.waitFor(() => e.endedAt !== null, 10_000, 'esl cut')]);
     ami.push(a.endedAt! - a.answeredAt! - 5000);
-    const kill = rig.esl!.commands.find((c) => c.line.startsWith(`api uuid_kill ${e.aUuid}`));
+    const kill = rig.esl!.commands.find((c) => c.line.startsWith(`api uuid_kill ${e.bUuid}`));
     if (kill) esl.push(kill.at - e.answeredAt! - 5000);
   }
   await rig.stop();
@@ -52,13 +52,13 @@ function summary(label: string, errors: number[]): void {
 }
 
 {
-  const rig = await DaemonRig.start({ accounts: '  "*": { international: false, onBreach: cut }' });
+  const rig = await DaemonRig.start({ accounts: '  acct-x: { international: false, onBreach: cut }' });
   const ami = rig.ami!;
   ami.silentActions.add('Hangup');
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const burst = Array.from({ length: 50 }, (_, i) => ami.call({ endpoint: `1${String(i).padStart(3, '0')}`, account: 'acct-x', dialed: `01153720${String(i).padStart(4, '0')}`, answerAfterMs: null }));
-  const channels = new Set(burst.map((c) => c.channel));
+  const channels = new Set(burst.map((c) => c.peerChannel));
   await rig.waitFor(() => ami.actionsNamed('Hangup').filter((a) => channels.has(a.get('Channel') ?? '')).length >= 250, 20_000, 'every retry');
   loop.disable();
   console.log(`event loop while 50 forbidden calls meet an Asterisk that answers no Hangup (250 attempts): delay max ${(loop.max / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms`);
