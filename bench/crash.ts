@@ -25,16 +25,16 @@ try {
   const sorted = [...r.restartMs].sort((a, b) => a - b);
   const same = <T>(a: T, b: T): string => (a === b ? 'equal' : 'DIFFERENT');
   console.log(`acct-a spend: expected ${r.expectedSpendA}, SQLite ${r.storedSpendA} (${same(r.expectedSpendA, r.storedSpendA)}), status ${r.statusSpendA} (${same(r.expectedSpendA, r.statusSpendA)})`);
-  console.log(`acct-b spend counted before the first kill, read after the restart: ${r.spendBAfterRestart} (expected 0.08)`);
+  console.log(`acct-b spend counted before the first kill, read after the restart: ${r.spendBAfterRestart} (the PBX's instants bill ${r.expectedSpendB}, ${r.expectedSpendBRange.join(' to ')} with event slack)`);
   console.log(`suspended after the last restart: ${r.suspendedAfterLast.join(', ') || 'none'} (expected acct-s)`);
   console.log(`bans after the last restart: ${r.bannedAfterLast.length}/${r.expectedBans.length} (${same(r.bannedAfterLast.join(), r.expectedBans.join())})`);
   console.log(`call of the suspended account placed while dead, cut at resync: ${r.suspendedCallCut ? 'yes' : 'NO'}; call that now breaches acct-b's budget cut: ${r.budgetCallCut ? 'yes' : 'NO'}`);
   console.log(`SIGKILL -> restarted daemon's link ready (includes node + tsx start-up): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted[sorted.length - 1]} ms`);
   // The short test's assertions (test/integration/crash.test.ts), counted instead of thrown.
   const failed = [
-    r.storedSpendA !== r.expectedSpendA && 'stored spend differs',
-    r.statusSpendA !== r.expectedSpendA && 'status spend differs',
-    r.spendBAfterRestart !== 0.08 && "acct-b's spend before the kill was lost",
+    (r.storedSpendA < r.expectedSpendARange[0] - 1e-9 || r.storedSpendA > r.expectedSpendARange[1] + 1e-9) && 'stored spend differs',
+    r.statusSpendA !== r.storedSpendA && 'status spend differs',
+    (r.spendBAfterRestart < r.expectedSpendBRange[0] - 1e-9 || r.spendBAfterRestart > r.expectedSpendBRange[1] + 1e-9) && "acct-b's spend before the kill was lost",
     r.suspendedAfterLast.join() !== 'acct-s' && 'suspensions differ',
     r.bannedAfterLast.join() !== r.expectedBans.join() && 'bans differ',
     !r.suspendedCallCut && "the suspended account's call was not cut",

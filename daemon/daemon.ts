@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../lib/clock.js';
 import { systemClock } from '../lib/clock.js';
 import { loadConfigFile } from '../lib/config/load.js';
 import type { Config, PbxConfig } from '../lib/config/types.js';
+import { unknownAccountError } from '../lib/control/accounts.js';
+import { OperatorAttribution, operatorDetail } from '../lib/control/attribution.js';
+import { describeOperator, type Operator } from '../lib/control/peer.js';
 import { startControlServer, type ControlHandler, type StatusReport } from '../lib/control/server.js';
 import { Enforcer, type EnforcerAction } from '../lib/enforce/enforcer.js';
 import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
@@ -67,6 +72,9 @@ export class Daemon {
   private readonly log: Logger;
   private readonly startedAt: number;
   private readonly notifier = new SystemdNotifier();
+  private readonly attribution = new OperatorAttribution();
+  /** Emergency calls already audited and alerted: a call is judged again at resyncs and reloads. */
+  private readonly emergencies = new LRUCache<string, true>({ max: 10_000 });
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -95,7 +103,7 @@ export class Daemon {
         return fail('TG_ERR_STORE', `stateDir ${config.stateDir}: ${(err as Error).message}`);
       }
     }
-    this.store = openStore(config.store, config.stateDir, log);
+    this.store = this.attribution.wrap(openStore(config.store, config.stateDir, log));
     try {
       await this.store.open();
     } catch (err) {
@@ -251,7 +259,15 @@ export class Daemon {
           text: a.verdict.reason, detail: { pbx: a.call.pbx, callId: a.call.callId, account: a.call.account, destination: a.call.number?.e164 ?? a.call.dialed, rule: a.verdict.rule },
         });
         break;
-      case 'emergency':
+      case 'emergency': {
+        const key = `${a.call.pbx}/${a.call.callId}`;
+        if (this.emergencies.has(key)) return;
+        this.emergencies.set(key, true);
+        this.auditWrite({
+          at: this.clock.now(), action: 'emergency', subject: key, code: 'EMERGENCY_EXEMPT',
+          reason: `${a.call.account} called emergency number ${a.call.dialed ?? '?'}: exempt from every rule`,
+          detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.origin.endpoint, dialed: a.call.dialed, source: a.call.origin.source },
+        });
         // Kari's Law: someone must be told when an emergency number is called.
         this.alerter.alert({
           kind: 'cut', severity: 'critical', key: `emergency:${a.call.pbx}:${a.call.callId}`,
@@ -259,6 +275,7 @@ export class Daemon {
           detail: { pbx: a.call.pbx, account: a.call.account, endpoint: a.call.origin.endpoint, dialed: a.call.dialed, source: a.call.origin.source },
         });
         break;
+      }
       case 'hangup-failed':
         this.metrics.hangupUnconfirmed(a.call.pbx);
         this.alerter.alert({
@@ -319,18 +336,53 @@ export class Daemon {
   }
 
   private health(): { ok: boolean; detail: object } {
-    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), since: a.statusSince() }));
+    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError() }));
     return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
   }
 
-  /** SIGHUP: a new config and rate deck, or the old ones kept when the new ones are broken. */
-  reload(): { ok: boolean; message: string } {
+  /**
+   * SIGHUP: a new config and rate deck, or the old ones kept when the new ones are broken.
+   * Audited either way with the file's digest and who asked (an operator, or a signal).
+   */
+  reload(by: Operator | null | 'signal' = 'signal'): { ok: boolean; message: string } {
     this.notifier.reloading();
     try {
-      return this.reloadConfig();
+      const r = this.reloadConfig();
+      let digest: string | null = null;
+      try {
+        digest = createHash('sha256').update(fs.readFileSync(this.opts.configFile)).digest('hex');
+      } catch {
+        // Unreadable: the refusal's message already says so.
+      }
+      this.auditWrite({
+        at: this.clock.now(), action: 'reload', subject: this.opts.configFile, code: r.ok ? 'RELOAD_ACCEPTED' : 'RELOAD_REFUSED', reason: r.message,
+        detail: { sha256: digest, ...(by === 'signal' ? { via: 'signal' } : { via: 'control socket', operator: operatorDetail(by) }) },
+      });
+      return r;
     } finally {
       this.notifier.ready();
     }
+  }
+
+  /** An audit record the daemon writes itself; a store failure is logged, never thrown. */
+  private auditWrite(rec: Parameters<Store['audit']>[0]): void {
+    this.store.audit(rec).catch((err: unknown) => this.log.error('audit record not saved', { code: 'TG_ERR_STORE', action: rec.action, subject: rec.subject, error: (err as Error).message }));
+  }
+
+  /**
+   * Operator commands name accounts the config or the store knows (issue 12.6): a typo must
+   * not "resume" nothing while the compromised account stays as it was. `force` skips it.
+   */
+  private async checkAccount(account: string, force: boolean, command: string): Promise<void> {
+    if (force) return;
+    const known = new Set([...Object.keys(this.config.accounts).filter((a) => a !== '*'), ...this.status().accounts.map((a) => a.account)]);
+    if (known.has(account)) return;
+    try {
+      for (const a of await this.store.knownAccounts()) known.add(a);
+    } catch (err) {
+      this.log.warn('store: accounts not readable; the account check uses the config and memory only', { code: 'TG_ERR_STORE', error: (err as Error).message });
+    }
+    if (!known.has(account)) throw unknownAccountError(account, known, command);
   }
 
   private reloadConfig(): { ok: boolean; message: string } {
@@ -371,7 +423,7 @@ export class Daemon {
       mode: this.config.mode,
       startedAt: this.startedAt,
       currency: this.config.rates.currency,
-      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince() })),
+      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError() })),
       liveCalls: [...this.enforcer.table.all()].map((c) => ({
         pbx: c.pbx, callId: c.callId, account: c.account, destination: c.number?.e164 ?? c.dialed,
         startedAt: c.startedAt, answeredAt: c.answeredAt, cost: this.enforcer.liveCost(c, now),
@@ -390,27 +442,39 @@ export class Daemon {
   private controlHandler(): ControlHandler {
     return {
       status: async () => this.status(),
-      suspend: async (account, reason) => this.enforcer.suspend(account, reason ?? 'suspended by an operator', 'MANUAL'),
-      resume: async (account) => {
-        await this.enforcer.resume(account);
-        await this.intel.lift(account);
+      suspend: async (account, reason, force, by) => {
+        await this.checkAccount(account, force, 'suspend');
+        await this.attribution.during({ actions: ['suspend', 'would-suspend'], subject: account }, by, () =>
+          this.enforcer.suspend(account, reason ?? `suspended by ${describeOperator(by)}`, 'MANUAL'));
       },
-      reset: async (account) => this.enforcer.reset(account),
+      resume: async (account, force, by) => {
+        await this.checkAccount(account, force, 'resume');
+        const resumed = await this.attribution.during({ actions: ['resume'], subject: account }, by, () => this.enforcer.resume(account));
+        await this.intel.lift(account);
+        return resumed;
+      },
+      reset: async (account, force, by) => {
+        await this.checkAccount(account, force, 'reset');
+        await this.attribution.during({ actions: ['reset'], subject: account }, by, () => this.enforcer.reset(account));
+      },
       bans: async () => this.guard?.list() ?? [],
-      ban: async (address, forMs, reason) => {
-        if (!this.guard) throw new TollguardError('TG_ERR_CONTROL', 'the blocklist is disabled in the config');
-        const r = await this.guard.ban(address, forMs ?? undefined, reason ?? undefined);
+      ban: async (address, forMs, reason, by) => {
+        const guard = this.guard;
+        if (!guard) throw new TollguardError('TG_ERR_CONTROL', 'the blocklist is disabled in the config');
+        const r = await this.attribution.during({ actions: ['ban', 'would-ban'], subject: null, code: 'BAN_MANUAL' }, by, () =>
+          guard.ban(address, forMs ?? undefined, reason ?? `banned by ${describeOperator(by)}`));
         if (!r.ok) throw r.error;
         return r.value;
       },
-      unban: async (address) => {
-        if (!this.guard) return false;
-        const r = await this.guard.unban(address);
+      unban: async (address, by) => {
+        const guard = this.guard;
+        if (!guard) return false;
+        const r = await this.attribution.during({ actions: ['unban'], subject: null, code: 'UNBAN_MANUAL' }, by, () => guard.unban(address));
         if (!r.ok) throw r.error;
         return r.value !== null;
       },
       audit: async (sinceMs) => this.store.auditSince(this.clock.now() - sinceMs),
-      reload: async () => this.reload(),
+      reload: async (by) => this.reload(by),
       judgeState: async (accounts) => snapshotOf(this.enforcer.state, accounts, this.clock.now()),
     };
   }

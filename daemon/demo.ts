@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EnforcerAction } from '../lib/enforce/enforcer.js';
+import { formatDuration } from '../lib/duration.js';
 import { createLogger } from '../lib/notify/logger.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { AmiSimServer } from '../lib/sim/ami-server.js';
@@ -11,10 +12,11 @@ import { Daemon } from './daemon.js';
 /**
  * `npm run demo`: the real daemon, over real TCP, against an embedded Asterisk (AMI) and an
  * embedded FreeSWITCH (ESL) that replay a night of traffic in the shapes recorded from the
- * real servers: legitimate calls, a brute-force attack, a compromised account dialing
- * premium and satellite destinations, call selling that runs a budget down, and an
- * emergency call. It prints what tollguard cut and why, and exits non-zero if the daemon did
- * not do what it should (so it doubles as a smoke test).
+ * real servers: legitimate calls, a brute-force attack, every destination rule on accounts
+ * that are not suspended, a compromised account that gets suspended, call selling that runs a
+ * budget down, and an emergency call. It prints what tollguard cut and why (one clock: seconds
+ * since the start), and exits non-zero if the daemon did not do what it should (so it doubles
+ * as a smoke test). Its temporary folder is removed unless a check failed.
  */
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +49,7 @@ accounts:
   "*":       { international: false, maxConcurrent: 4, onBreach: cut }
   acct-1001: { international: true, allow: [GB, DE] }
   acct-1002: { international: false, onBreach: suspend }
+  acct-1004: { international: true }
   acct-2001: { international: true, allow: [GB], spend: { day: 0.20 } }
 blocklist:
   maxRetry: 5
@@ -114,7 +117,7 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
         out(`${stamp()}  dial     ${e.pbx.padEnd(6)} ${e.origin.account.padEnd(9)} -> ${e.dialed}${e.trunk ? ` via ${e.trunk}` : ' (internal)'}`);
       } else if (e.kind === 'CallsResynced') {
         readyLinks++;
-        out(`${stamp()}  link     ${e.pbx} ready (${e.calls.length} live calls found by the resync)`);
+        out(`${stamp()}  link     ${e.pbx} ready (${e.calls.length} live call${e.calls.length === 1 ? '' : 's'} found by the resync)`);
       }
     },
   });
@@ -124,7 +127,7 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     cuts.find((c) => c.call.pbx === pbx && (c.call.dialed ?? '').endsWith(dialedEnd));
 
   out('tollguard demo: the real daemon against an embedded Asterisk (AMI) and FreeSWITCH (ESL)');
-  out(`config ${configFile}, JSON log ${logFile}\n`);
+  out('times are seconds since the start; the story of a night is played in about 20 s\n');
   const started = await daemon.start();
   if (!started.ok) {
     out(`tollguard could not start: ${started.error.message}`);
@@ -133,7 +136,7 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
   try {
     for (let i = 0; i < 100 && readyLinks < 2; i++) await sleep(50);
 
-    out('\n-- 22:00 an ordinary evening --');
+    out('\n-- an ordinary evening --');
     ami.call({ endpoint: '1001', account: 'acct-1001', dialed: '00442079460000', answerAfterMs: 300 * scale, hangupAfterMs: 1500 * scale });
     await wait(300);
     ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '2125550123', answerAfterMs: 300 * scale, hangupAfterMs: 1200 * scale });
@@ -143,32 +146,43 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     await wait(1500);
     expectations.push({ what: 'legitimate calls (GB and DE for acct-1001, national, internal) are not cut', check: () => !cuts.some((c) => ['00442079460000', '2125550123', '1002', '004930901820'].includes(c.call.dialed ?? '')) });
 
-    out('\n-- 01:40 a SIP scanner guesses passwords --');
+    out('\n-- a SIP scanner guesses passwords --');
     for (let i = 0; i < 6; i++) ami.authFailure({ address: '203.0.113.66', username: '1001', kind: 'wrong-password' });
     for (const u of ['100', '101', '102', '103', 'admin']) esl.authFailure({ address: '198.51.100.23', username: u, kind: 'scanner' });
     await wait(800);
     const banned = daemon.bans();
     for (const b of banned) {
       bans.push(b.address);
-      out(`${stamp()}  BAN      ${b.address.padEnd(15)} ${b.reason} (until ${new Date(b.expiresAt).toISOString()})`);
+      out(`${stamp()}  BAN      ${b.address.padEnd(15)} ${b.reason} (for ${formatDuration(b.expiresAt - b.bannedAt)})`);
     }
     expectations.push({ what: 'the password guesser (Asterisk) and the scanner (FreeSWITCH) are banned', check: () => bans.includes('203.0.113.66') && bans.includes('198.51.100.23') });
 
-    out('\n-- 02:13 acct-1002 is compromised: premium and satellite destinations --');
-    const fraud = [
-      ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '011537200123', answerAfterMs: 400 * scale }),
-      ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '0118816123456', answerAfterMs: 400 * scale }),
+    out('\n-- every destination rule, on accounts that are not suspended (onBreach: cut) --');
+    const dest = [
+      { pbx: 'office', dialed: '011537200123', code: 'DEST_DENIED', rule: 'CU', what: 'Cuba (a country in destinations.deny)' },
+      { pbx: 'office', dialed: '0118816123456', code: 'DEST_DENIED', rule: '+881', what: 'a satellite number (+881)' },
+      { pbx: 'branch', dialed: '19005550199', code: 'DEST_DENIED', rule: 'premium-rate', what: 'a US premium-rate number (900)' },
+      { pbx: 'office', dialed: '011346123456789', code: 'DEST_UNRATED', rule: 'rates.unrated', what: 'Spain, which the rate deck does not price' },
     ];
-    esl.call({ user: '1002', account: 'acct-1002', dialed: '19005550199', answerAfterMs: 400 * scale });
+    const destCalls = dest.map((d) => (d.pbx === 'office'
+      ? ami.call({ endpoint: '1004', account: 'acct-1004', dialed: d.dialed, answerAfterMs: 400 * scale })
+      : esl.call({ user: '1004', account: 'acct-1004', dialed: d.dialed, answerAfterMs: 400 * scale })));
     await wait(300);
     esl.call({ user: '1001', account: 'acct-1001', dialed: '011371812345678', answerAfterMs: 400 * scale });
+    ami.call({ endpoint: '1003', account: 'acct-1003', dialed: '011442079460000', answerAfterMs: 400 * scale });
     await wait(1000);
-    expectations.push({ what: 'calls to Cuba and satellite from acct-1002 are cut before answer', check: () => fraud.every((c) => c.answeredAt === null) && !!cutOf('office', '011537200123') && !!cutOf('office', '0118816123456') });
-    expectations.push({ what: 'the premium-rate call on FreeSWITCH is cut', check: () => !!cutOf('branch', '19005550199') });
-    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut', check: () => cutOf('branch', '011371812345678')?.verdict.code === 'DEST_NOT_ALLOWED' });
-    expectations.push({ what: 'acct-1002 is suspended after its breach', check: () => suspensions.includes('acct-1002') });
+    for (const d of dest) {
+      expectations.push({ what: `${d.what} from acct-1004 is cut before answer: ${d.code} (${d.rule})`, check: () => { const c = cutOf(d.pbx, d.dialed); return c?.verdict.code === d.code && c.verdict.rule.includes(d.rule) && c.call.answeredAt === null; } });
+    }
+    expectations.push({ what: 'the calls above were answered by nobody', check: () => destCalls.every((c) => c.answeredAt === null) });
+    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut (DEST_NOT_ALLOWED)', check: () => cutOf('branch', '011371812345678')?.verdict.code === 'DEST_NOT_ALLOWED' });
+    expectations.push({ what: 'acct-1003 may not call abroad: the UK is cut (DEST_INTERNATIONAL_DISABLED)', check: () => cutOf('office', '011442079460000')?.verdict.code === 'DEST_INTERNATIONAL_DISABLED' });
+    expectations.push({ what: 'acct-1004 was never suspended (each cut is the rule itself, not ACCOUNT_SUSPENDED)', check: () => !suspensions.includes('acct-1004') });
 
-    out('\n-- 03:05 the suspended account, and an emergency call --');
+    out('\n-- acct-1002 is compromised: it dials Cuba, is suspended, then calls 911 --');
+    const fraud = ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '0115378612345', answerAfterMs: 400 * scale });
+    await wait(500);
+    expectations.push({ what: 'the Cuba call of acct-1002 is cut before answer, and acct-1002 is suspended (onBreach: suspend)', check: () => fraud.answeredAt === null && cutOf('office', '0115378612345')?.verdict.code === 'DEST_DENIED' && suspensions.includes('acct-1002') });
     ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '2125550188', answerAfterMs: 400 * scale, hangupAfterMs: 2000 * scale });
     await wait(300);
     const e911 = ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '911', answerAfterMs: 200 * scale, hangupAfterMs: 1500 * scale });
@@ -176,13 +190,13 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     expectations.push({ what: 'a national call from the suspended account is cut', check: () => cutOf('office', '2125550188')?.verdict.code === 'ACCOUNT_SUSPENDED' });
     expectations.push({ what: '911 from the suspended account is never cut', check: () => e911.endedBy !== 'action' && emergencies.includes('office:911') });
 
-    out('\n-- 04:30 call selling on acct-2001: three parallel calls run its 0.20 USD day budget down --');
+    out('\n-- call selling on acct-2001: three parallel calls run its 0.20 USD day budget down --');
     const sold = [1, 2, 3].map((i) => ami.call({ endpoint: '2001', account: 'acct-2001', dialed: `01144207946000${i}`, answerAfterMs: 100 * scale }));
     // Budgets run on real time, so this wait is not shortened by --fast.
     await sleep(7800);
     expectations.push({ what: 'the three calls are cut together when the budget runs out (0.60/min x 3 = 0.20 in ~6.7 s)', check: () => sold.every((c) => c.endedBy === 'action') && cuts.filter((c) => c.verdict.code === 'SPEND_ACCOUNT').length === 3 });
 
-    out('\n-- 05:00 the link to the Asterisk drops while a forbidden call is up --');
+    out('\n-- the link to the Asterisk drops while a forbidden call is up --');
     ami.dropAllConnections();
     const sneaky = ami.call({ endpoint: '1003', account: 'acct-1003', dialed: '011442071234567', answerAfterMs: 100 * scale });
     await wait(3000);
@@ -211,6 +225,7 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     if (!okay) failed++;
     out(`${okay ? 'ok  ' : 'FAIL'}  ${e.what}`);
   }
-  out(`\n${expectations.length - failed} passed, ${failed} failed (log: ${logFile})`);
+  if (failed === 0) fs.rmSync(dir, { recursive: true, force: true });
+  out(`\n${expectations.length - failed} passed, ${failed} failed${failed ? ` (kept for a look: ${dir}, JSON log ${logFile})` : ''}`);
   return failed === 0 ? 0 : 1;
 }

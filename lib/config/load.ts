@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
@@ -8,6 +9,7 @@ import { fail, ok, type Result } from '../result.js';
 import { validateAlertsConfig } from '../notify/alerts.js';
 import { buildIntel, buildLists, SUSPECT_PROFILE } from '../intel/config.js';
 import { compileAccountRules } from '../policy/compile.js';
+import { formatProblems, yamlProblems, type ConfigProblem } from './problems.js';
 import { configSchema } from './schema.js';
 import type { AccountConfig, Config, PbxConfig, SpendLimits } from './types.js';
 
@@ -19,11 +21,13 @@ export interface LoadedConfig {
   literalSecrets: boolean;
 }
 
-/** One problem, with where it is: `pbx[0].port (line 7): must be <= 65535`. */
-export interface ConfigProblem {
-  path: string;
-  line: number | null;
-  message: string;
+export interface ParseOptions {
+  /**
+   * What an unset `${VAR}` is: an error (the daemon: it cannot log in without its secret), or
+   * a warning with a placeholder (check-config run from a shell without the service's
+   * EnvironmentFile, which still checks everything else).
+   */
+  unsetEnv?: 'error' | 'warn';
 }
 
 const SECRET_KEYS = new Set(['secret', 'password']);
@@ -82,19 +86,13 @@ function describe(e: ErrorObject): { extra: string[]; message: string } {
   }
 }
 
-export function formatProblems(file: string, problems: ConfigProblem[]): string {
-  return problems.map((p) => `${file}${p.line !== null ? `:${p.line}` : ''}: ${p.path}: ${p.message}`).join('\n');
-}
-
 /** Parses, substitutes `${ENV}`, validates and completes a configuration text. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Result<LoadedConfig> {
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): Result<LoadedConfig> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  const problems: ConfigProblem[] = [];
-  for (const err of doc.errors) {
-    problems.push({ path: '(yaml)', line: err.linePos?.[0]?.line ?? null, message: err.message.split('\n')[0] ?? err.message });
-  }
+  const problems: ConfigProblem[] = yamlProblems(doc, lc);
   if (problems.length) return fail('TG_ERR_CONFIG', formatProblems(file, problems), { problems });
+  const unsetWarnings: string[] = [];
 
   let literalSecrets = false;
   visit(doc, {
@@ -110,11 +108,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         if (v !== undefined && v !== '') return v;
         if (dflt !== undefined) return dflt;
         const segs = yamlPath(path);
-        problems.push({
-          path: pathText([...segs, key]),
-          line: pair.value && (pair.value as { range?: [number] }).range ? lc.linePos((pair.value as { range: [number] }).range[0]).line : null,
-          message: `environment variable ${name} is not set`,
-        });
+        const line = pair.value && (pair.value as { range?: [number] }).range ? lc.linePos((pair.value as { range: [number] }).range[0]).line : null;
+        if (opts.unsetEnv === 'warn') {
+          unsetWarnings.push(`${file}${line !== null ? `:${line}` : ''}: ${pathText([...segs, key])}: environment variable ${name} is not set here; the service must get it (EnvironmentFile=/etc/tollguard/env), or pass --env-file`);
+          return `unset-${name}`;
+        }
+        problems.push({ path: pathText([...segs, key]), line, message: `environment variable ${name} is not set` });
         return '';
       });
       pair.value.value = replaced;
@@ -137,9 +136,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
     return fail('TG_ERR_CONFIG', formatProblems(file, dedupe(problems)), { problems });
   }
-  const built = build(data as RawConfig, doc, lc, problems);
+  const built = build(data as RawConfig, doc, lc, problems, file);
   if (problems.length || !built) return fail('TG_ERR_CONFIG', formatProblems(file, problems), { problems });
-  const warnings: string[] = [];
+  const warnings: string[] = [...unsetWarnings];
   if (literalSecrets) warnings.push('secrets are written in the config file itself: prefer ${ENV_VAR} references');
   for (const p of built.pbx) registerSecret(p.type === 'asterisk' ? p.secret : p.password);
   registerSecret(built.alerts.email?.password);
@@ -160,7 +159,7 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
 }
 
 /** Reads the file, warns when it holds secrets and others can read it. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Result<LoadedConfig> {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, opts: ParseOptions = {}): Result<LoadedConfig> {
   let text: string;
   let mode: number;
   try {
@@ -169,7 +168,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     return fail('TG_ERR_CONFIG', `${file}: cannot read: ${(err as Error).message}`);
   }
-  const res = parseConfig(text, file, env);
+  const res = parseConfig(text, file, env, opts);
   if (!res.ok) return res;
   if (mode & 0o004 && res.value.literalSecrets) {
     res.value.warnings.push(`${file} holds secrets and is readable by every user (mode ${(mode & 0o777).toString(8)}): chmod 640 it`);
@@ -232,7 +231,7 @@ function checkCidr(entry: string): string | null {
   return null;
 }
 
-function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigProblem[]): Config | null {
+function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigProblem[], configFile: string): Config | null {
   const at = (segs: (string | number)[], message: string): void => {
     problems.push({ path: pathText(segs), line: lineOf(doc, lc, segs), message });
   };
@@ -340,7 +339,8 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   const r = raw.rates ?? {};
   const dr = (r.defaultRate ?? {}) as Partial<Config['rates']['defaultRate']>;
   const rates: Config['rates'] = {
-    file: r.file ?? null,
+    // Relative to the config file, so /etc/tollguard/tollguard.yaml can say `file: rates.csv`.
+    file: r.file ? path.resolve(path.dirname(configFile), r.file) : null,
     currency: r.currency ?? 'USD',
     unrated: r.unrated ?? 'deny',
     defaultRate: { perMinute: dr.perMinute ?? 0, connectFee: dr.connectFee ?? 0, firstIncrement: dr.firstIncrement ?? 60, nextIncrement: dr.nextIncrement ?? 60 },

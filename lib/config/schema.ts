@@ -201,7 +201,7 @@ export const configSchema: Schema = {
       additionalProperties: false,
       description: 'The rate deck: CSV `prefix,rate_per_min,connect_fee,first_increment,next_increment[,description]`.',
       properties: {
-        file: { type: ['string', 'null'], description: 'Path of the CSV rate deck. Without one, spend rules are off.' },
+        file: { type: ['string', 'null'], description: 'Path of the CSV rate deck (a relative one is read from the config file\'s directory). Without one, spend rules are off.' },
         currency: { type: 'string', pattern: '^[A-Z]{3}$', default: 'USD', description: 'Currency of rates and budgets.' },
         unrated: { enum: ['deny', 'default'], default: 'deny', description: 'Destinations without a rate: `deny`, or rate them at defaultRate.' },
         defaultRate: {

@@ -33,10 +33,10 @@ export function controlRequest(path: string, cmd: string, args: Record<string, u
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish(fail('TG_ERR_CONTROL', `no answer to "${cmd}" from ${path} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(fail('TG_ERR_CONTROL', `no answer to "${cmd}" from ${path} within ${timeoutMs} ms`, { errno: 'ETIMEDOUT' })), timeoutMs);
     socket.setEncoding('utf8');
     socket.once('connect', () => socket.write(`${JSON.stringify({ id, cmd, args })}\n`));
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(fail('TG_ERR_CONTROL', explain(path, err))));
+    socket.on('error', (err: NodeJS.ErrnoException) => finish(fail('TG_ERR_CONTROL', explain(path, err), { errno: err.code ?? null })));
     socket.on('data', (chunk: string) => {
       buffered += chunk;
       const nl = buffered.indexOf('\n');

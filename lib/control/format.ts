@@ -4,6 +4,7 @@
  * can come from SIP traffic, and an attacker's escape sequences must not reach a terminal.
  */
 import { formatDuration } from '../duration.js';
+import { LINK_ERROR_TEXT } from '../net/link-error.js';
 import type { AuditRecord, BanRecord } from '../store/store.js';
 import type { StatusReport } from './protocol.js';
 
@@ -51,11 +52,18 @@ export function formatStatus(s: StatusReport, now = Date.now()): string {
   out.push(`tollguard  mode ${s.mode}${s.mode === 'monitor' ? ' (watching only: nothing is cut or banned)' : ''}  up ${formatDuration(now - s.startedAt)} (since ${time(s.startedAt)})`);
   out.push(`bans active: ${s.bans.active}   currency: ${clean(s.currency)}`);
 
-  out.push('', 'PBX LINKS');
+  out.push('', 'PBX LINKS (a link not ready is down since it stopped being ready, whatever the reconnect attempts)');
   out.push(
     s.links.length === 0
       ? '  (none configured)'
-      : table(['PBX', 'TYPE', 'STATUS', 'SINCE'], s.links.map((l) => [clean(l.pbx), clean(l.type), l.status === 'ready' ? 'ready' : `${clean(l.status)} !`, `${time(l.since)} (${ago(l.since, now)})`])),
+      : table(['PBX', 'TYPE', 'STATUS', 'SINCE', 'LAST ERROR'], s.links.map((l) => {
+        const since = l.downSince ?? l.since;
+        const e = l.lastError;
+        return [
+          clean(l.pbx), clean(l.type), l.status === 'ready' ? 'ready' : `DOWN (${clean(l.status)}) !`, `${time(since)} (${ago(since, now)})`,
+          e ? `${LINK_ERROR_TEXT[e.kind]}, ${ago(e.at, now)}: ${clean(e.message)}` : '',
+        ];
+      })),
   );
 
   out.push('', `LIVE CALLS (${s.liveCalls.length})`);
@@ -100,15 +108,62 @@ export function formatBans(bans: BanRecord[], now = Date.now()): string {
   );
 }
 
-function detailText(detail: Record<string, unknown>): string {
-  const parts = Object.entries(detail).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  const text = parts.join(' ');
-  return clean(text.length > 200 ? `${text.slice(0, 199)}…` : text);
+/** ISO 8601 in local time with its offset, to the second: `2026-11-24T07:00:00-05:00`. */
+export function isoLocal(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => String(Math.abs(n)).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.trunc(off / 60))}:${p(off % 60)}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
 }
 
-export function formatAudit(records: AuditRecord[]): string {
+/** Words to lines of at most `width` characters after `indent`; a longer word is split, never cut. */
+export function wrap(text: string, width: number, indent: string): string[] {
+  const room = Math.max(20, width - indent.length);
+  const lines: string[] = [];
+  let line = '';
+  for (let word of text.split(/\s+/).filter((w) => w !== '')) {
+    while (word.length > room) {
+      if (line) lines.push(line);
+      lines.push(word.slice(0, room));
+      word = word.slice(room);
+      line = '';
+    }
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => `${indent}${l}`);
+}
+
+function detailText(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([k]) => k !== 'operator')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+function byWhom(detail: Record<string, unknown>): string {
+  const op = detail.operator as { uid?: number | null; user?: string | null } | undefined;
+  if (!op) return detail.via === 'signal' ? 'by a signal (SIGHUP)' : '';
+  if (op.uid === null || op.uid === undefined) return 'by an unknown operator';
+  return `by ${op.user ? `${op.user} (uid ${op.uid})` : `uid ${op.uid}`}`;
+}
+
+/**
+ * One block per record: the instant (ISO, local time with offset), action, subject, code and
+ * who acted on a line, then the reason and the detail wrapped to `width`, nothing cut.
+ */
+export function formatAudit(records: AuditRecord[], width = 100): string {
   if (records.length === 0) return 'no audit records in that period';
   return records
-    .map((r) => [time(r.at), r.action.padEnd(9), clean(r.subject), clean(r.code), clean(r.reason), detailText(r.detail)].filter((x) => x !== '').join('  '))
+    .map((r) => {
+      const head = [isoLocal(r.at), r.action.padEnd(9), clean(r.subject), clean(r.code), byWhom(r.detail)].filter((x) => x !== '').join('  ');
+      return [...(head.length <= width ? [head] : wrap(head, width, '')), ...wrap(clean(r.reason), width, '    '), ...wrap(clean(detailText(r.detail)), width, '    ')].join('\n');
+    })
     .join('\n');
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
+import { describeOperator, peerOf, type Operator } from './peer.js';
 import { MAX_LINE_BYTES, type ControlCommand, type ControlHandler, type ControlRequest, type ControlResponse } from './protocol.js';
 
 export type { ControlHandler, StatusReport } from './protocol.js';
@@ -35,6 +36,13 @@ function strOrNull(args: Args, key: string): string | null {
   return v;
 }
 
+function flag(args: Args, key: string): boolean {
+  const v = args[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new BadRequest(`args.${key} must be true or false`);
+  return v;
+}
+
 function msOrNull(args: Args, key: string): number | null {
   const v = args[key];
   if (v === undefined || v === null) return null;
@@ -43,14 +51,14 @@ function msOrNull(args: Args, key: string): number | null {
 }
 
 /** Checks the arguments and calls the handler. Commands that change state are logged. */
-const COMMANDS: Record<ControlCommand, { mutating: boolean; run(h: ControlHandler, a: Args): Promise<unknown> }> = {
+const COMMANDS: Record<ControlCommand, { mutating: boolean; run(h: ControlHandler, a: Args, by: Operator | null): Promise<unknown> }> = {
   status: { mutating: false, run: (h) => h.status() },
-  suspend: { mutating: true, run: (h, a) => h.suspend(str(a, 'account'), strOrNull(a, 'reason')) },
-  resume: { mutating: true, run: (h, a) => h.resume(str(a, 'account')) },
-  reset: { mutating: true, run: (h, a) => h.reset(str(a, 'account')) },
+  suspend: { mutating: true, run: (h, a, by) => h.suspend(str(a, 'account'), strOrNull(a, 'reason'), flag(a, 'force'), by) },
+  resume: { mutating: true, run: (h, a, by) => h.resume(str(a, 'account'), flag(a, 'force'), by) },
+  reset: { mutating: true, run: (h, a, by) => h.reset(str(a, 'account'), flag(a, 'force'), by) },
   bans: { mutating: false, run: (h) => h.bans() },
-  ban: { mutating: true, run: (h, a) => h.ban(str(a, 'address'), msOrNull(a, 'forMs'), strOrNull(a, 'reason')) },
-  unban: { mutating: true, run: (h, a) => h.unban(str(a, 'address')) },
+  ban: { mutating: true, run: (h, a, by) => h.ban(str(a, 'address'), msOrNull(a, 'forMs'), strOrNull(a, 'reason'), by) },
+  unban: { mutating: true, run: (h, a, by) => h.unban(str(a, 'address'), by) },
   audit: {
     mutating: false,
     run: (h, a) => {
@@ -59,7 +67,7 @@ const COMMANDS: Record<ControlCommand, { mutating: boolean; run(h: ControlHandle
       return h.audit(since);
     },
   },
-  reload: { mutating: true, run: (h) => h.reload() },
+  reload: { mutating: true, run: (h, _a, by) => h.reload(by) },
   judgeState: { mutating: false, run: (h, a) => h.judgeState(accounts(a)) },
 };
 
@@ -71,7 +79,7 @@ function accounts(args: Args): string[] {
   return v as string[];
 }
 
-async function answer(line: string, handler: ControlHandler, log: Logger): Promise<ControlResponse> {
+async function answer(line: string, handler: ControlHandler, log: Logger, by: Operator | null): Promise<ControlResponse> {
   let id: number | string | null = null;
   try {
     let req: ControlRequest;
@@ -89,19 +97,22 @@ async function answer(line: string, handler: ControlHandler, log: Logger): Promi
     const args = req.args ?? {};
     if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new BadRequest('args must be a JSON object');
     const command = COMMANDS[req.cmd as ControlCommand];
-    if (command.mutating) log.info('control command', { cmd: req.cmd, args });
-    const result = await command.run(handler, args);
+    if (command.mutating) log.info('control command', { cmd: req.cmd, args, operator: describeOperator(by), uid: by?.uid ?? null, pid: by?.pid ?? null });
+    const result = await command.run(handler, args, by);
     return { id, ok: true, result: result ?? null };
   } catch (err) {
     if (err instanceof BadRequest) return { id, ok: false, error: { code: 'TG_ERR_CONTROL', message: err.message } };
     const code = err instanceof TollguardError ? err.code : 'TG_ERR_CONTROL';
     const message = err instanceof Error ? err.message : String(err);
-    log.warn('control command failed', { code, error: message });
+    log.warn('control command failed', { code, error: message, operator: describeOperator(by) });
     return { id, ok: false, error: { code, message } };
   }
 }
 
 function serve(socket: net.Socket, handler: ControlHandler, log: Logger): void {
+  const peer = peerOf(socket);
+  if (!peer.ok) log.warn('control connection: the operator is unknown, actions are audited without one', { code: 'TG_ERR_CONTROL', why: peer.why });
+  const by = peer.ok ? peer.operator : null;
   socket.setEncoding('utf8');
   socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
   socket.on('error', () => undefined);
@@ -115,7 +126,7 @@ function serve(socket: net.Socket, handler: ControlHandler, log: Logger): void {
       buffered = buffered.slice(nl + 1);
       if (line === '') continue;
       chain = chain.then(async () => {
-        const res = await answer(line, handler, log);
+        const res = await answer(line, handler, log, by);
         if (!socket.destroyed) socket.write(`${JSON.stringify(res)}\n`);
       });
     }

@@ -290,7 +290,9 @@ export class Guard {
     this.armExpiry();
     const detail = { ...evidence, count: record.count, extended, durationMs: record.expiresAt - record.bannedAt, expiresAt: record.expiresAt };
     this.deps.log.warn(extended ? 'ban extended' : 'banned source address', { code, reason, ...detail });
-    await this.persist(record, { at: this.deps.clock.now(), action: 'ban', subject: record.address, code, reason, detail });
+    // One audit row per ban: failures still in flight while it is being applied (a scanner's
+    // burst) only extend it, which the log says; as rows they read as the same ban twice.
+    await this.persist(record, extended ? undefined : { at: this.deps.clock.now(), action: 'ban', subject: record.address, code, reason, detail });
     this.deps.onBan?.(record);
   }
 

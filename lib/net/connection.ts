@@ -6,13 +6,17 @@ import type { LinkControl } from './link.js';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { backoffDelay } from './backoff.js';
+import { classifyLinkError, describeLinkError, type LinkError } from './link-error.js';
 
 /** One socket's lifetime. Its epoch makes callbacks of an older socket do nothing. */
 export interface Link {
   readonly epoch: number;
   write(data: string | Buffer): boolean;
-  /** Ends this socket; the connection reconnects after back-off unless stopped. */
-  destroy(reason: string): void;
+  /**
+   * Ends this socket; the connection reconnects after back-off unless stopped. A coded
+   * error (a refused login, a broken frame) says why better than text, for `status`.
+   */
+  destroy(reason: string | TollguardError): void;
   alive(): boolean;
 }
 
@@ -50,6 +54,9 @@ export interface ConnectionOptions {
 export class ManagedConnection implements LinkControl {
   private current: LinkStatus = 'idle';
   private since: number;
+  /** Since when the link has not been ready: kept across reconnect attempts. */
+  private notReadySince: number | null;
+  private lastFailure: LinkError | null = null;
   private epoch = 0;
   private attempt = 0;
   private socket: net.Socket | null = null;
@@ -61,6 +68,7 @@ export class ManagedConnection implements LinkControl {
 
   constructor(private readonly opts: ConnectionOptions, private readonly hooks: ConnectionHooks) {
     this.since = opts.clock.now();
+    this.notReadySince = this.since;
   }
 
   status(): LinkStatus {
@@ -69,6 +77,14 @@ export class ManagedConnection implements LinkControl {
 
   statusSince(): number {
     return this.since;
+  }
+
+  downSince(): number | null {
+    return this.notReadySince;
+  }
+
+  lastError(): LinkError | null {
+    return this.lastFailure;
   }
 
   /** Reconnect attempts since the last `ready`. */
@@ -87,6 +103,7 @@ export class ManagedConnection implements LinkControl {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.notReadySince = this.opts.clock.now();
     this.connect();
   }
 
@@ -110,6 +127,8 @@ export class ManagedConnection implements LinkControl {
     if (prev === next) return;
     this.current = next;
     this.since = this.opts.clock.now();
+    if (next === 'ready') this.notReadySince = null;
+    else if (prev === 'ready') this.notReadySince = this.since;
     this.opts.log.debug('pbx link status', { pbx: this.opts.name, from: prev, to: next, detail });
     for (const fn of this.listeners) fn(next, prev, detail);
   }
@@ -122,19 +141,22 @@ export class ManagedConnection implements LinkControl {
     const socket = net.createConnection({ host: this.opts.host, port: this.opts.port });
     socket.setNoDelay(true);
     this.socket = socket;
-    let closedReason: string | null = null;
+    let closedBy: LinkError | null = null;
+    const closing = (cause: NodeJS.ErrnoException | TollguardError | string): void => {
+      closedBy ??= classifyLinkError(cause, this.opts.clock.now());
+    };
     const link: Link = {
       epoch,
       write: (data) => (epoch === this.epoch && !socket.destroyed ? socket.write(data) : false),
       destroy: (reason) => {
-        if (closedReason === null) closedReason = reason;
+        closing(reason);
         socket.destroy();
       },
       alive: () => epoch === this.epoch && !socket.destroyed,
     };
     this.link = link;
     const connectTimer = this.opts.clock.schedule(this.opts.timing.connectTimeoutMs, () => {
-      if (socket.connecting) link.destroy(`connect timeout after ${this.opts.timing.connectTimeoutMs} ms`);
+      if (socket.connecting) link.destroy(new TollguardError('TG_ERR_PBX_TIMEOUT', `no TCP connection to ${this.opts.host}:${this.opts.port} within ${this.opts.timing.connectTimeoutMs} ms`));
     });
     this.hooks.onSocket(link);
 
@@ -156,22 +178,22 @@ export class ManagedConnection implements LinkControl {
           if (!link.alive()) return;
           const e = err instanceof TollguardError ? err : new TollguardError('TG_ERR_PBX_CLOSED', String(err));
           this.opts.log.error('pbx handshake failed', { pbx: this.opts.name, code: e.code, error: e.message });
-          link.destroy(e.message);
+          link.destroy(e);
         });
     });
     socket.on('data', (chunk: Buffer) => {
       if (epoch === this.epoch) this.hooks.onData(link, chunk);
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (closedReason === null) closedReason = err.code ?? err.message;
-    });
+    socket.on('error', (err: NodeJS.ErrnoException) => closing(err));
     socket.on('close', () => {
       connectTimer.cancel();
       if (epoch !== this.epoch) return;
       this.keepaliveTimer?.cancel();
-      const reason = closedReason ?? 'closed by peer';
+      const cause = closedBy ?? classifyLinkError('closed by the PBX', this.opts.clock.now());
+      const reason = describeLinkError(cause);
       this.hooks.onClose(link, new TollguardError('TG_ERR_PBX_CLOSED', `connection to ${this.opts.name} closed: ${reason}`));
       if (this.stopped) return;
+      this.lastFailure = cause;
       const delay = backoffDelay(this.attempt, {
         initialMs: this.opts.timing.backoffInitialMs,
         maxMs: this.opts.timing.backoffMaxMs,
@@ -196,7 +218,7 @@ export class ManagedConnection implements LinkControl {
           if (!link.alive()) return;
           const msg = err instanceof Error ? err.message : String(err);
           this.opts.log.warn('pbx keep-alive failed: link considered dead', { pbx: this.opts.name, error: msg });
-          link.destroy(`keep-alive failed: ${msg}`);
+          link.destroy(new TollguardError('TG_ERR_PBX_TIMEOUT', `keep-alive failed: ${msg}`));
         });
     });
   }

@@ -1,4 +1,5 @@
 import type { LinkStatus } from '../pbx/events.js';
+import type { LinkError } from './link-error.js';
 
 export type StatusListener = (s: LinkStatus, previous: LinkStatus, detail?: string) => void;
 
@@ -10,6 +11,13 @@ export interface LinkControl {
   status(): LinkStatus;
   /** Since when the link has been in its current status (ms epoch). */
   statusSince(): number;
+  /**
+   * Since when the link has not been ready (ms epoch), however many reconnect attempts
+   * followed; null while it is ready. What health and `status` judge a link down by.
+   */
+  downSince(): number | null;
+  /** What ended the last socket, classified; null if none has failed yet. */
+  lastError(): LinkError | null;
   onStatus(fn: StatusListener): void;
 }
 
@@ -35,6 +43,14 @@ export abstract class LinkLayer implements LinkControl {
 
   statusSince(): number {
     return this.inner.statusSince();
+  }
+
+  downSince(): number | null {
+    return this.inner.downSince();
+  }
+
+  lastError(): LinkError | null {
+    return this.inner.lastError();
   }
 
   onStatus(fn: StatusListener): void {

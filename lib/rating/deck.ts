@@ -139,10 +139,10 @@ export class RateDeck {
       }
       lineOf.set(rate.prefix, lineNo);
     }
-    const first = problems[0];
-    if (first) {
-      const more = problemCount > 1 ? ` (and ${problemCount - 1} more problem${problemCount > 2 ? 's' : ''})` : '';
-      return fail('TG_ERR_RATES', `${source}:${first.line}: ${first.message}${more}`, { file: source, problems, problemCount });
+    if (problems.length > 0) {
+      const lines = problems.map((p) => `${source}:${p.line}: ${p.message}`);
+      if (problemCount > problems.length) lines.push(`${source}: ... and ${problemCount - problems.length} more problems (the first ${maxReported} are listed)`);
+      return fail('TG_ERR_RATES', lines.join('\n'), { file: source, problems, problemCount });
     }
     if (trie.size === 0) return fail('TG_ERR_RATES', `${source}: the rate deck has no rates`, { file: source, problems: [], problemCount: 0 });
     return ok(new RateDeck(trie, source, opts.currency));

@@ -62,6 +62,9 @@ put('rate', opt(ARGV[10]))
 redis.call('HSET', key, unpack(fields))
 if #gone > 0 then redis.call('HDEL', key, unpack(gone)) end
 settle(p, id, key, retain)
+local started = tonumber(ARGV[6])
+redis.call('ZADD', p .. 'accounts', started, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', p .. 'accounts', '-inf', '(' .. string.format('%.17g', started - retain))
 return 1
 `;
 

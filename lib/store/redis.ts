@@ -13,6 +13,8 @@
  *                                  score answeredAt, so spendSince is one range per account;
  *                                  entries older than retainMs are trimmed on each end
  *   <p>spenders            SET     accounts that have a spend set
+ *   <p>accounts            ZSET    account scored by the start of its latest call; trimmed to
+ *                                  retainMs (the accounts an operator's command may name)
  *   <p>resets              HASH    account -> reset instant; ended calls with endedAt <= it
  *                                  no longer count (the call hashes stay)
  *   <p>alive:<node>        STRING  heartbeat of one node (default node name: the host name)
@@ -290,6 +292,21 @@ export class RedisStore implements Store {
       await c.tgResetAccount(this.prefix, account, String(at));
     } catch (err) {
       throw this.error('resetAccount', err);
+    }
+  }
+
+  async knownAccounts(): Promise<string[]> {
+    const c = this.ready('knownAccounts');
+    try {
+      const [called, spenders, suspended, reset] = await Promise.all([
+        c.zrange(`${this.prefix}accounts`, '0', '-1'),
+        c.smembers(`${this.prefix}spenders`),
+        c.hkeys(`${this.prefix}suspensions`),
+        c.hkeys(`${this.prefix}resets`),
+      ]);
+      return [...new Set([...called, ...spenders, ...suspended, ...reset])].sort();
+    } catch (err) {
+      throw this.error('knownAccounts', err);
     }
   }
 

@@ -86,6 +86,16 @@ function prepareAll(db: Database.Database) {
       INSERT INTO suspensions (account, at, code, reason) VALUES (?, ?, ?, ?)
       ON CONFLICT (account) DO UPDATE SET at = excluded.at, code = excluded.code, reason = excluded.reason`),
     resume: db.prepare<[string]>('DELETE FROM suspensions WHERE account = ?'),
+    knownAccounts: db.prepare<[], { account: string }>(`
+      WITH RECURSIVE seen(account) AS (
+        SELECT min(account) FROM calls
+        UNION ALL
+        SELECT (SELECT min(account) FROM calls WHERE account > seen.account) FROM seen WHERE seen.account IS NOT NULL
+      )
+      SELECT account FROM seen WHERE account IS NOT NULL
+      UNION SELECT account FROM suspensions
+      UNION SELECT account FROM account_resets
+      ORDER BY account`),
     suspensions: db.prepare<[], Suspension>('SELECT account, at, code, reason FROM suspensions ORDER BY at, account'),
     saveBan: db.prepare<[string, number, string, number, number, number, number, number]>(`
       INSERT INTO bans (address, family, reason, count, failures, banned_at, expires_at, manual, lifted)
@@ -291,6 +301,15 @@ export class SqliteStore implements Store {
       st.resetAccount.run(account, at);
     } catch (err) {
       throw this.error('resetAccount', err);
+    }
+  }
+
+  async knownAccounts(): Promise<string[]> {
+    const st = this.ready('knownAccounts');
+    try {
+      return st.knownAccounts.all().map((r) => r.account);
+    } catch (err) {
+      throw this.error('knownAccounts', err);
     }
   }
 

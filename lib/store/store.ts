@@ -34,7 +34,7 @@ export interface BanRecord {
   manual: boolean;
 }
 
-export type AuditAction = 'cut' | 'would-cut' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag' | 'restrict' | 'would-restrict' | 'intel';
+export type AuditAction = 'cut' | 'would-cut' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag' | 'restrict' | 'would-restrict' | 'intel' | 'emergency' | 'reload';
 
 export interface AuditRecord {
   at: number;
@@ -94,6 +94,11 @@ export interface Store {
   markAlive(at: number): Promise<void>;
   /** Forgets ended calls of an account (operator reset of counters). */
   resetAccount(account: string, at: number): Promise<void>;
+  /**
+   * Every account the store has seen (in a call, a spend, a reset or a suspension) within
+   * the retention, sorted: with the config's, what an operator's command may name.
+   */
+  knownAccounts(): Promise<string[]>;
 
   suspend(s: Suspension): Promise<void>;
   resume(account: string): Promise<void>;

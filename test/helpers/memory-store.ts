@@ -37,6 +37,9 @@ export class MemoryStore implements Store {
     }
     return m;
   }
+  async knownAccounts(): Promise<string[]> {
+    return [...new Set([...[...this.calls.values()].map((c) => c.account), ...this.suspended.keys()])].sort();
+  }
   async lastAlive(): Promise<number | null> {
     return this.alive;
   }

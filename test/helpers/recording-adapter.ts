@@ -25,6 +25,12 @@ export class RecordingAdapter implements PbxAdapter {
   statusSince(): number {
     return 0;
   }
+  downSince(): number | null {
+    return this.linkStatus === 'ready' ? null : 0;
+  }
+  lastError(): null {
+    return null;
+  }
   onEvent(listener: (e: PbxEvent) => void): void {
     this.listeners.push(listener);
   }

@@ -192,6 +192,21 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('known accounts', function () {
+      it('lists every account seen in a call (live, ended, unanswered), a reset or a suspension, once each, sorted', async function () {
+        assert.deepEqual(await store.knownAccounts(), []);
+        await store.saveCall(call({ callId: 'c1', account: 'carol' }));
+        await spent(store, 'c2', 'alice', T0, T0 + MIN, 0.3);
+        await spent(store, 'c3', 'alice', T0 + HOUR, T0 + HOUR + MIN, 0.2);
+        await store.saveCall(call({ callId: 'c4', account: 'dave', endedAt: T0 + 1000 }));
+        await store.suspend({ account: 'erin', at: T0, code: 'MANUAL', reason: 'by hand' });
+        await store.resetAccount('bob', T0);
+        assert.deepEqual(await store.knownAccounts(), ['alice', 'bob', 'carol', 'dave', 'erin']);
+        const o = await second();
+        assert.deepEqual(await o.knownAccounts(), ['alice', 'bob', 'carol', 'dave', 'erin'], 'another instance sees them too');
+      });
+    });
+
     describe('bans', function () {
       it('lists bans whose expiry is after now, soonest first', async function () {
         const a = ban({ address: '198.51.100.7', expiresAt: T0 + 2 * HOUR });

@@ -13,7 +13,7 @@ import type { BanRecord } from '../../lib/store/store.js';
 
 const status: StatusReport = {
   mode: 'enforce', startedAt: 1_795_000_000_000, currency: 'USD',
-  links: [{ pbx: 'ast1', type: 'asterisk', status: 'ready', since: 1_795_000_000_000 }],
+  links: [{ pbx: 'ast1', type: 'asterisk', status: 'ready', since: 1_795_000_000_000, downSince: null, lastError: null }],
   liveCalls: [], accounts: [], global: { spend: {} }, bans: { active: 0 },
 };
 
@@ -23,7 +23,7 @@ function recordingHandler(): { handler: ControlHandler; calls: unknown[][] } {
   const handler: ControlHandler = {
     status: async () => { calls.push(['status']); return status; },
     suspend: async (account, reason) => { calls.push(['suspend', account, reason]); },
-    resume: async (account) => { calls.push(['resume', account]); },
+    resume: async (account) => { calls.push(['resume', account]); return true; },
     reset: async (account) => { calls.push(['reset', account]); },
     bans: async () => [],
     ban: async (address, forMs, reason) => {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '../helpers/wait.js';
 import { DaemonRig, sleep } from '../helpers/daemon-rig.js';
 
 const run = promisify(execFile);
@@ -44,11 +45,14 @@ describe('daemon end to end: operations', function () {
 
   it('an unreachable webhook does not delay a cut', async () => {
     const ami = rig.ami!;
-    const call = ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '011442079460000', answerAfterMs: 300 });
-    const hangup = await ami.nextAction('Hangup');
+    const call = ami.call({ endpoint: '1002', account: 'acct-1002', dialed: '011442079460000', answerAfterMs: null });
+    await ami.nextAction('Hangup');
     await call.ended;
-    assert.equal(call.answeredAt, null, 'cut before answer although the webhook never answers');
-    assert.ok(hangup.at - call.startedAt < 250, `hangup ${hangup.at - call.startedAt} ms after the call started`);
+    assert.equal(call.endedBy, 'action');
+    // Behaviour, not a stopwatch: the cut went out while the alert about it still hangs on
+    // the webhook that never answers (a cut waiting for its alert would still be waiting).
+    await waitFor('the alert reaching the webhook', () => held.length > 0);
+    assert.ok(held.some((s) => !s.destroyed), 'the webhook request is still unanswered');
   });
 
   it('tollguard status --json shows the live calls and the spend', async () => {

@@ -77,8 +77,8 @@ describe('metrics and health over HTTP', () => {
     const clock = new ManualClock();
     const t0 = clock.now();
     const links: LinkState[] = [
-      { pbx: 'ast1', status: 'ready', since: t0 - 3_600_000 },
-      { pbx: 'fs1', status: 'reconnecting', since: t0 },
+      { pbx: 'ast1', status: 'ready', downSince: null, lastError: null },
+      { pbx: 'fs1', status: 'reconnecting', downSince: t0, lastError: { kind: 'refused', message: 'connect ECONNREFUSED 127.0.0.1:8021', at: t0 } },
     ];
     server = await startMetricsServer(new Metrics(), () => linkHealth(links, clock.now(), 60_000), '127.0.0.1:0');
     const probe = async (): Promise<{ status: number; body: { ok: boolean; detail: { down: string[]; links: { pbx: string; downForMs: number | null }[] } } }> => {
@@ -97,8 +97,9 @@ describe('metrics and health over HTTP', () => {
     assert.equal(r.status, 503);
     assert.equal(r.body.ok, false);
     assert.deepEqual(r.body.detail.down, ['fs1']);
+    assert.equal((r.body.detail.links.find((l) => l.pbx === 'fs1') as unknown as { lastError: { text: string } }).lastError.text, 'connection refused');
 
-    links[1] = { pbx: 'fs1', status: 'ready', since: clock.now() };
+    links[1] = { pbx: 'fs1', status: 'ready', downSince: null, lastError: null };
     r = await probe();
     assert.equal(r.status, 200);
   });
@@ -138,14 +139,14 @@ describe('metrics and health over HTTP', () => {
 });
 
 describe('linkHealth', () => {
-  it('is ok with no links and with ready links of any age; names every link down too long', () => {
+  it('is ok with no links and with ready links; names every link down too long, whatever its current attempt', () => {
     assert.equal(linkHealth([], 0, 1000).ok, true);
     const h = linkHealth(
       [
-        { pbx: 'a', status: 'ready', since: 0 },
-        { pbx: 'b', status: 'connecting', since: 8_000 },
-        { pbx: 'c', status: 'closed', since: 0 },
-        { pbx: 'd', status: 'authenticating', since: 0 },
+        { pbx: 'a', status: 'ready', downSince: null, lastError: null },
+        { pbx: 'b', status: 'connecting', downSince: 8_000, lastError: null },
+        { pbx: 'c', status: 'closed', downSince: 0, lastError: null },
+        { pbx: 'd', status: 'authenticating', downSince: 0, lastError: null },
       ],
       10_000,
       5_000,

@@ -49,8 +49,11 @@ describe('two nodes sharing Redis', function () {
     const second = a.ami!.call({ endpoint: '1007', account: 'acct-7', dialed: '011442079460002', answerAfterMs: 50 });
     await second.ended;
     assert.equal(second.endedBy, 'action', 'cut by node A');
-    const lasted = second.endedAt! - second.answeredAt!;
-    assert.ok(Math.abs(lasted - expectedMs) < 600, `cut when what node B left runs out (${expectedMs} ms), not after the whole 0.05 (5 s): ${lasted} ms`);
+    // Behaviour, not timing (bench/timing.ts measures how close to the instant cuts land): node
+    // A counts B's spend (waited for above) and cuts for the account's budget; the instant
+    // from what is left is the enforcer's closed form, tested with a manual clock.
+    assert.ok(a.cuts().some((c) => c.call.callId === second.peerCallId && c.verdict.code === 'SPEND_ACCOUNT'), 'cut for the account budget');
+    assert.ok(second.endedAt! - second.answeredAt! >= expectedMs - 10, `not before what node B left runs out (${expectedMs} ms)`);
   });
 
   it('a suspension made on node B refuses the next call on node A; a resume on B lets it through', async () => {

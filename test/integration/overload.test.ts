@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Daemon } from '../../daemon/daemon.js';
 import type { EnforcerAction } from '../../lib/enforce/enforcer.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
@@ -12,8 +11,9 @@ import { sleep, tempDir, until, writeConfig } from '../helpers/daemon-harness.js
 /**
  * PBX overload: the Asterisk stops answering Hangup actions (an overloaded or wedged
  * manager thread) while a burst of forbidden calls arrives. Each cut is retried a bounded
- * number of times and every failure is reported; the event loop is never blocked; the link
- * stays up; and calls on the other PBX, and on this one once it answers again, are cut.
+ * number of times and every failure is reported; the link stays up; and calls on the other
+ * PBX, and on this one once it answers again, are cut. The event-loop delay meanwhile is a
+ * figure of the machine's load, measured by bench/timing.ts, not asserted here.
  */
 
 /** lib/enforce/enforcer.ts HANGUP_RETRIES + the first attempt: the fast retries (the slow ones come every 10 s). */
@@ -29,7 +29,6 @@ describe('PBX overload: Hangup actions unanswered', function () {
   const log = new MemoryLogger();
   const actions: EnforcerAction[] = [];
   let resyncs = 0;
-  let loop: IntervalHistogram;
 
   before(async () => {
     dir = tempDir('overload');
@@ -50,11 +49,9 @@ describe('PBX overload: Hangup actions unanswered', function () {
     const started = await daemon.start();
     assert.ok(started.ok);
     assert.ok(await until(() => resyncs >= 2, 5000), 'both links ready');
-    loop = monitorEventLoopDelay({ resolution: 5 });
   });
 
   after(async () => {
-    loop?.disable();
     await daemon?.stop();
     await ami?.close();
     await esl?.close();
@@ -63,9 +60,8 @@ describe('PBX overload: Hangup actions unanswered', function () {
 
   let burst: SimCall[] = [];
 
-  it(`a burst of ${BURST} forbidden calls: each Hangup is tried exactly ${ATTEMPTS} times, every failure logged, the loop never blocked`, async () => {
+  it(`a burst of ${BURST} forbidden calls: each Hangup is tried exactly ${ATTEMPTS} times, every failure logged`, async () => {
     ami.silentActions.add('Hangup');
-    loop.enable();
     burst = Array.from({ length: BURST }, (_, i) => ami.call({ endpoint: `1${String(i).padStart(3, '0')}`, account: 'acct-x', dialed: `01153720${String(i).padStart(4, '0')}`, answerAfterMs: null }));
     // While Asterisk is wedged: a forbidden call on the FreeSWITCH is cut all the same.
     await sleep(300);
@@ -76,7 +72,6 @@ describe('PBX overload: Hangup actions unanswered', function () {
     const hangups = (): number => ami.actionsNamed('Hangup').filter((a) => channels.has(a.get('Channel') ?? '')).length;
     await until(() => hangups() >= BURST * ATTEMPTS, 10_000);
     await sleep(1500); // nothing more may come before the slow retry
-    loop.disable();
     const perCall = new Map<string, number>();
     for (const a of ami.actionsNamed('Hangup')) perCall.set(a.get('Channel') ?? '', (perCall.get(a.get('Channel') ?? '') ?? 0) + 1);
     for (const c of burst) assert.equal(perCall.get(c.peerChannel), ATTEMPTS, `${c.peerChannel}: Hangup sent ${perCall.get(c.peerChannel) ?? 0} times`);
@@ -85,8 +80,6 @@ describe('PBX overload: Hangup actions unanswered', function () {
     assert.equal(errors.filter((e) => e.meta.willRetry === false).length, BURST, 'the last attempt of each says it will not retry');
     assert.equal(actions.filter((a) => a.type === 'hangup-failed').length, BURST * ATTEMPTS);
     assert.equal(daemon.status().links.find((l) => l.pbx === 'office')?.status, 'ready', 'unanswered actions did not tear the link down');
-    const maxMs = loop.max / 1e6;
-    assert.ok(maxMs < 200, `event loop delay max ${maxMs.toFixed(1)} ms`);
   });
 
   it('once the PBX answers again, a new forbidden call is cut at once', async () => {

@@ -137,6 +137,7 @@ describe('RedisStore on a real redis-server', function () {
       await s.resetAccount('other', now - DAY);
       const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).sort();
       assert.deepEqual(keys, [
+        'accounts',
         'alive:n1',
         'audit',
         'audit:seq',
@@ -153,6 +154,7 @@ describe('RedisStore on a real redis-server', function () {
       ]);
       assert.deepEqual(await raw.zrangebyscore(`${prefix}spend:acc:x`, '-inf', '+inf', 'WITHSCORES'), [`0.3|${now + 1000}|pbx%3A1:id:with:colons`, String(now)]);
       assert.deepEqual(await raw.smembers(`${prefix}live`), ['pbx-a:live']);
+      assert.deepEqual(await raw.zrange(`${prefix}accounts`, '0', '-1'), ['acc:x']);
       const live = await s.liveCalls();
       assert.deepEqual(live.map((c) => [c.pbx, c.callId, c.account]), [['pbx-a', 'live', 'acc:x']]);
       await s.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { clean, formatAudit, formatBans, formatStatus, table, time } from '../../lib/control/format.js';
+import { clean, formatAudit, formatBans, formatStatus, table } from '../../lib/control/format.js';
 import type { StatusReport } from '../../lib/control/protocol.js';
 import type { AuditRecord, BanRecord } from '../../lib/store/store.js';
 
@@ -10,8 +10,8 @@ const status: StatusReport = {
   startedAt: now - (3 * 86_400_000 + 4 * 3_600_000),
   currency: 'USD',
   links: [
-    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000 },
-    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 45_000 },
+    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000, downSince: null, lastError: null },
+    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 2_000, downSince: now - 45_000, lastError: { kind: 'auth', message: 'ESL login to fs1 refused: -ERR invalid', at: now - 3_000 } },
   ],
   liveCalls: [
     { pbx: 'ast1', callId: '1795527577.0', account: 'acct-1002', destination: '+442079460000', startedAt: now - 300_000, answeredAt: now - 252_000, cost: 1.234 },
@@ -31,7 +31,7 @@ describe('control output for people', () => {
     assert.match(out, /^tollguard {2}mode enforce {2}up 3d4h \(since /);
     assert.match(out, /bans active: 12/);
     assert.match(out, /^ {2}ast1 +asterisk +ready +\S+ \S+ \(2h ago\)$/m);
-    assert.match(out, /^ {2}fs1 +freeswitch +reconnecting ! +\S+ \S+ \(45s ago\)$/m);
+    assert.match(out, /^ {2}fs1 +freeswitch +DOWN \(reconnecting\) ! +\S+ \S+ \(45s ago\) +authentication failed, 3s ago: ESL login to fs1 refused: -ERR invalid$/m, 'down since it stopped being ready, not since the latest attempt; and why');
     const calls = out.split('\n').filter((l) => /^ {2}acct-100\d +ast1/.test(l));
     assert.equal(calls.length, 2);
     assert.match(calls[0]!, /^ {2}acct-1001 +ast1 +\? +ringing +5s +0\.00 USD$/, 'sorted by account');
@@ -58,11 +58,21 @@ describe('control output for people', () => {
     assert.equal(formatBans([], now), 'no active bans');
   });
 
-  it('audit: one line per record with its detail', () => {
+  it('audit: ISO local time, action, subject, code and operator, then reason and detail wrapped, never cut', () => {
+    const long = 'x'.repeat(150);
     const recs: AuditRecord[] = [
       { at: now, action: 'cut', subject: 'acct-1001', code: 'DEST_DENIED', reason: 'destination +882 is denied', detail: { pbx: 'ast1', destination: '+88234567890' } },
+      { at: now, action: 'suspend', subject: 'acct-1002', code: 'MANUAL', reason: `phished ${long}`, detail: { account: 'acct-1002', operator: { uid: 1000, user: 'alice', pid: 7 } } },
     ];
-    assert.equal(formatAudit(recs), `${time(now)}  cut        acct-1001  DEST_DENIED  destination +882 is denied  pbx=ast1 destination=+88234567890`);
+    const lines = formatAudit(recs, 72).split('\n');
+    assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d) {2}cut {8}acct-1001 {2}DEST_DENIED$/);
+    assert.equal(new Date(lines[0]!.slice(0, lines[0]!.indexOf(' '))).getTime(), now, 'the ISO time reads back as the instant');
+    assert.equal(lines[1], '    destination +882 is denied');
+    assert.equal(lines[2], '    pbx=ast1 destination=+88234567890');
+    assert.match(lines[3]!, /suspend {4}acct-1002 {2}MANUAL {2}by alice \(uid 1000\)$/);
+    assert.ok(lines.every((l) => l.length <= 72), 'wrapped to the width');
+    assert.equal(lines.join('').replace(/\s/g, '').includes(long), true, 'nothing cut');
+    assert.ok(!formatAudit(recs).includes('…'));
     assert.equal(formatAudit([]), 'no audit records in that period');
   });
 

@@ -197,12 +197,24 @@ describe('rating: RateDeck', () => {
     assert.match(parseError('44,0.02,0,60,60\n49,0.02,0,60,60\n+44,0.03,0,60,60'), /^rates\.csv:3: prefix "\+44" is already rated on line 1/);
   });
 
-  it('reports every problem count, never half-loads', () => {
+  it('lists every problem, one line each, never half-loads', () => {
     const r = RateDeck.parse('44,x,0,60,60\n49,0.1,0,60,60\n33,0.1,0,0,60\n', 'rates.csv', { currency: 'EUR' });
     assert.equal(r.ok, false);
     if (r.ok) return;
-    assert.match(r.error.message, /\(and 1 more problem\)$/);
+    const lines = r.error.message.split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^rates\.csv:1: /);
+    assert.match(lines[1]!, /^rates\.csv:3: /);
     assert.deepEqual((r.error.detail?.problems as { line: number }[]).map((p) => p.line), [1, 3]);
+  });
+
+  it('lists the first 20 problems and counts the rest', () => {
+    const r = RateDeck.parse(Array.from({ length: 25 }, (_, i) => `${44 + i},x,0,60,60`).join('\n'), 'rates.csv', { currency: 'EUR' });
+    assert.ok(!r.ok);
+    const lines = r.error.message.split('\n');
+    assert.equal(lines.length, 21);
+    assert.match(lines[19]!, /^rates\.csv:20: /);
+    assert.equal(lines[20], 'rates.csv: ... and 5 more problems (the first 20 are listed)');
   });
 
   it('refuses an empty deck', () => {

@@ -149,7 +149,7 @@ export class EslClient extends LinkLayer {
       maxBodyBytes: this.opts.timing.maxFrameBytes,
       onError: (error, fatal) => {
         this.opts.log.warn('ESL frame error', { pbx: this.opts.name, code: error.code, error: error.message, fatal, ...error.detail });
-        if (fatal) link.destroy(error.message);
+        if (fatal) link.destroy(error);
       },
     });
   }
