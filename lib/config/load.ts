@@ -4,6 +4,7 @@ import { isSupportedCountry } from 'libphonenumber-js/max';
 import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
 import { parseDuration } from '../duration.js';
 import { registerSecret } from '../notify/logger.js';
+import { numberTypes } from '../numbers/number-info.js';
 import { fail, ok, type Result } from '../result.js';
 import { validateAlertsConfig } from '../notify/alerts.js';
 import { compileAccountRules } from '../policy/compile.js';
@@ -189,7 +190,7 @@ interface RawConfig {
   pbx: (Record<string, unknown> & { name: string; type: 'asterisk' | 'freeswitch' })[];
   link?: Record<string, string | number>;
   emergency?: { numbers: string[] };
-  destinations?: { deny?: string[]; allow?: string[] };
+  destinations?: { deny?: string[]; allow?: string[]; invalid?: 'deny' | 'allow' };
   accounts?: Record<string, RawAccount>;
   global?: { spend?: SpendLimits; maxConcurrent?: number | null };
   sequentialWindow: string | number;
@@ -212,7 +213,7 @@ export function accountRules(config: Config, account: string): AccountConfig {
   return config.accounts[account] ?? config.accounts['*'] ?? DEFAULT_ACCOUNT;
 }
 
-const NUMBER_TYPES = new Set(['premium-rate', 'satellite', 'toll-free', 'shared-cost', 'mobile', 'fixed-line', 'fixed-line-or-mobile', 'voip', 'personal-number', 'pager', 'uan', 'voicemail', 'unknown']);
+const NUMBER_TYPES: ReadonlySet<string> = new Set(numberTypes);
 
 function checkDestination(entry: string): string | null {
   if (/^\+\d{1,15}$/.test(entry)) return null;
@@ -276,7 +277,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     maxFrameBytes: (l.maxFrameBytes as number | undefined) ?? 4 * 1024 * 1024,
   };
 
-  const destinations = { deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [] };
+  const destinations = { deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [], invalid: raw.destinations?.invalid ?? 'deny' };
   destinations.deny.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'deny', i], e); });
   destinations.allow.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'allow', i], e); });
 

@@ -124,7 +124,7 @@ export interface Config {
   pbx: PbxConfig[];
   link: LinkTiming;
   emergency: { numbers: string[] };
-  destinations: { deny: string[]; allow: string[] };
+  destinations: { deny: string[]; allow: string[]; invalid: 'deny' | 'allow' };
   accounts: Record<string, AccountConfig>;
   global: { spend: SpendLimits; maxConcurrent: number | null };
   sequentialWindowMs: number;

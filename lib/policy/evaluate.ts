@@ -13,10 +13,18 @@ function cut(code: ReasonCode, rule: string, reason: string, cause: HangupCauseC
   return { action: 'cut', code, rule, reason, cause };
 }
 
-/** `+442079460000 (GB fixed-line)` — what a person reading the log needs to recognise the call. */
+/**
+ * `+442079460000 (GB fixed-line)` — what a person reading the log needs to recognise the call,
+ * and how the digits were read when that was not the obvious way.
+ */
 export function describeDestination(n: NumberInfo): string {
+  if (n.type === 'invalid') {
+    const as = n.e164 ? `; its digits point to ${n.e164}${n.country ? ` (${n.country})` : ''}` : '';
+    return `${n.dialed} (invalid: no valid number as dialed nor as E.164 digits${as})`;
+  }
   const where = n.country ?? (n.shortCode ? 'short code' : 'no country');
-  return `${n.e164 ?? n.dialed} (${where} ${n.type})`;
+  const read = n.reading === 'e164-digits' ? `, dialed ${n.dialed}: E.164 digits without "+"` : '';
+  return `${n.e164 ?? n.dialed} (${where} ${n.type}${read})`;
 }
 
 /**
@@ -48,7 +56,7 @@ function emergency(call: CallFacts): Verdict | null {
  *  4. internal calls (a local endpoint) cost nothing: only the source lock applies (stolen
  *     credentials), not suspension, limits or destination rules;
  *  5. outbound: suspended → source → caller ID → concurrency → global concurrency → calls
- *     per minute → destination (deny, global allow, international, account allow) → hours
+ *     per minute → destination (deny, invalid, global allow, international, account allow) → hours
  *     → sequential → unrated → connect fee over the per-call maximum.
  */
 export function evaluateCall(phase: 'start' | 'dial', call: CallFacts, acct: AccountFacts, ctx: PolicyContext, now: number): Verdict {
@@ -95,6 +103,10 @@ export function evaluateCall(phase: 'start' | 'dial', call: CallFacts, acct: Acc
   if (denied) return deniedBy(who, n, `destinations.deny`, denied);
   const accountDenied = rules.deny.match(n);
   if (accountDenied) return deniedBy(who, n, rule('deny'), accountDenied);
+  // Where invalid digits go is the carrier's guess: refused unless the owner said otherwise.
+  if (n.type === 'invalid' && ctx.destinations.invalid !== 'allow') {
+    return cut('DEST_INVALID', 'destinations.invalid=deny', `${describeDestination(n)}; refused ${who}'s call (destinations.invalid: allow lets such calls through)`);
+  }
 
   if (n.international && !dest.allow.match(n)) {
     if (!a.international) {

@@ -8,6 +8,7 @@ export type ReasonCode =
   | 'ACCOUNT_SUSPENDED'
   | 'DEST_INTERNATIONAL_DISABLED'
   | 'DEST_DENIED'
+  | 'DEST_INVALID'
   | 'DEST_NOT_ALLOWED'
   | 'DEST_UNRATED'
   | 'HOURS'
@@ -57,7 +58,8 @@ export interface AccountFacts {
 export interface PolicyContext {
   /** Already merged with the `*` defaults; compiled once per object (keep it stable). */
   account: AccountConfig;
-  destinations: { deny: string[]; allow: string[] };
+  /** `invalid` absent = deny. */
+  destinations: { deny: string[]; allow: string[]; invalid?: 'deny' | 'allow' };
   home: { country: string; timezone: string };
   global: { maxConcurrent: number | null };
   sequentialWindowMs: number;
