@@ -6,6 +6,7 @@ import { loadConfigFile } from '../lib/config/load.js';
 import type { Config, PbxConfig } from '../lib/config/types.js';
 import { startControlServer, type ControlHandler, type StatusReport } from '../lib/control/server.js';
 import { Enforcer, type EnforcerAction, type EnforcerRules } from '../lib/enforce/enforcer.js';
+import { FlagSync } from '../lib/enforce/flags.js';
 import type { Firewall } from '../lib/firewall/firewall.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { NoFirewall } from '../lib/firewall/none.js';
@@ -65,6 +66,7 @@ export class Daemon {
   private rules!: EnforcerRules;
   private store!: Store;
   private enforcer!: Enforcer;
+  private flags!: FlagSync;
   private guard: Guard | null = null;
   private firewall!: Firewall;
   private alerter!: Alerter;
@@ -122,6 +124,7 @@ export class Daemon {
     });
     await this.enforcer.start();
     this.closers.unshift(() => this.enforcer.stop());
+    this.flags = new FlagSync(config, { adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts() });
 
     this.firewall = config.blocklist.firewall.type === 'nftables' && config.mode === 'enforce'
       ? new NftablesFirewall({ table: config.blocklist.firewall.table, ports: config.blocklist.firewall.ports, conntrack: config.blocklist.firewall.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
@@ -153,7 +156,7 @@ export class Daemon {
         this.metrics.setLink(name, s === 'ready');
         if (s === 'ready') {
           log.info('pbx link ready', { pbx: name, type: adapter.type });
-          this.enforcer.syncFlags(name);
+          void this.flags.reconcile(name);
           if (prev !== 'resyncing' && prev !== 'authenticating') return;
           this.alerter.alert({ kind: 'link-up', severity: 'info', key: `link:${name}`, title: `PBX ${name} connected`, text: `Link to ${name} is ready`, detail: {} });
         } else if (prev === 'ready') {
@@ -265,7 +268,11 @@ export class Daemon {
         });
         break;
       case 'suspend':
+        if (!a.monitor) this.flags.suspended(a.account, a.code);
         this.alerter.alert({ kind: 'suspend', severity: 'critical', key: `suspend:${a.account}`, title: `${a.monitor ? 'Would suspend' : 'Suspended'} account ${a.account}`, text: a.reason, detail: { code: a.code } });
+        break;
+      case 'resume':
+        this.flags.resumed(a.account);
         break;
       default:
         break;
@@ -315,6 +322,7 @@ export class Daemon {
     this.config = next;
     this.rules = rules.value;
     this.enforcer.reload(rules.value);
+    void this.flags.reload(next);
     void this.guard?.reload(next.blocklist);
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
     const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';

@@ -17,4 +17,10 @@ export interface PbxAdapter extends LinkControl {
    * Asterisk, `db` realm/key on FreeSWITCH.
    */
   setFlag(family: string, key: string, value: string | null): Promise<Result<void>>;
+  /**
+   * The flags in a family, by the keys setFlag takes (`suspended/acct-1001`), with their values.
+   * Asterisk: the whole AstDB family; FreeSWITCH: the keys tollguard wrote (mod_db cannot list
+   * a realm, so the adapter keeps an index of them in the realm).
+   */
+  listFlags(family: string): Promise<Result<Map<string, string>>>;
 }

@@ -8,6 +8,7 @@ import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { callsFromChannels } from './channels.js';
 import { EslClient } from './client.js';
 import type { EslEvent } from './event.js';
+import { FlagIndex } from './flag-index.js';
 import { ESL_CUSTOM, ESL_EVENTS, FreeswitchEventMapper } from './mapper.js';
 
 /** Q.850 cause -> the name uuid_kill takes (switch_channel_str2cause). */
@@ -36,6 +37,7 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
   private held: EslEvent[] | null = null;
   private heldDropped = 0;
+  private readonly flags: FlagIndex;
 
   constructor(private readonly cfg: FreeswitchPbxConfig, timing: LinkTiming, private readonly deps: { clock: Clock; log: Logger }) {
     super();
@@ -61,8 +63,12 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     });
     // Events of a new link are held from its first byte until its snapshot is taken; those
     // of a link that died before its resync describe a past that the next snapshot replaces.
+    this.flags = new FlagIndex((cmd) => this.client.api(cmd));
     this.client.onStatus((s) => {
-      if (s === 'connecting') this.held = null;
+      if (s === 'connecting') {
+        this.held = null;
+        this.flags.forget();
+      }
     });
   }
 
@@ -97,11 +103,14 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     for (const [what, part] of [['family', family], ['key', key], ['value', value]] as const) {
       if (part !== null && !DB_PART.test(part)) return fail('TG_ERR_PBX_REJECTED', `db ${what} must be 1-200 characters without "/" or whitespace`);
     }
-    const cmd = value === null ? `db delete/${family}/${key}` : `db insert/${family}/${key}/${value}`;
-    const r = await this.client.api(cmd);
+    return this.flags.write(family, key, value);
+  }
+
+  async listFlags(family: string): Promise<Result<Map<string, string>>> {
+    if (!DB_PART.test(family)) return fail('TG_ERR_PBX_REJECTED', 'db family must be 1-200 characters without "/" or whitespace');
+    const r = await this.flags.list(family);
     if (!r.ok) return r;
-    const text = r.value.trim();
-    return text.startsWith('+OK') ? ok(undefined) : fail('TG_ERR_PBX_REJECTED', `${cmd.split('/', 1)[0]}: ${text}`);
+    return ok(new Map([...r.value].map(([k, v]) => [k.replace(':', '/'), v])));
   }
 
   private emit(e: PbxEvent): void {
