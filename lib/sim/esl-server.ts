@@ -451,7 +451,8 @@ export class EslSimServer {
       this.db.delete(k);
       return '+OK';
     }
-    if (op === 'select') return this.db.get(k) ?? '';
+    // mod_event_socket turns an empty api result into this text.
+    if (op === 'select') return this.db.get(k) ?? '-ERR no reply\n';
     return '-USAGE: [insert|delete|select]/<realm>/<key>/<val>\n';
   }
 

@@ -111,10 +111,12 @@ export class FlagIndex {
     return r;
   }
 
+  /** '' for a key that is not there: mod_event_socket answers an empty result with `-ERR no reply`. */
   private async select(realm: string, key: string): Promise<Result<string>> {
     const r = await this.api(`db select/${realm}/${key}`);
     if (!r.ok) return r;
     const text = r.value.trim();
+    if (text === '-ERR no reply') return ok('');
     return text === '!err!' || text.startsWith('-ERR') || text.startsWith('-USAGE') ? fail('TG_ERR_PBX_REJECTED', `db select: ${text}`) : ok(text);
   }
 
