@@ -162,11 +162,11 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
     ];
     esl.call({ user: '1002', account: 'acct-1002', dialed: '19005550199', answerAfterMs: 400 * scale });
     await wait(300);
-    esl.call({ user: '1001', account: 'acct-1001', dialed: '011371812345678', answerAfterMs: 400 * scale });
+    esl.call({ user: '1001', account: 'acct-1001', dialed: '01137121234567', answerAfterMs: 400 * scale });
     await wait(1000);
     expectations.push({ what: 'calls to Cuba and satellite from acct-1002 are cut before answer', check: () => fraud.every((c) => c.answeredAt === null) && !!cutOf('office', '011537200123') && !!cutOf('office', '0118816123456') });
     expectations.push({ what: 'the premium-rate call on FreeSWITCH is cut', check: () => !!cutOf('branch', '19005550199') });
-    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut', check: () => cutOf('branch', '011371812345678')?.verdict.code === 'DEST_NOT_ALLOWED' });
+    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut', check: () => cutOf('branch', '01137121234567')?.verdict.code === 'DEST_NOT_ALLOWED' });
     expectations.push({ what: 'acct-1002 is suspended after its breach', check: () => suspensions.includes('acct-1002') });
 
     out('\n-- 03:05 the suspended account, and an emergency call --');
