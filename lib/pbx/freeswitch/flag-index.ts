@@ -79,12 +79,15 @@ export class FlagIndex {
     return ok(loaded);
   }
 
-  /** Rewrites the chunks that changed and deletes the ones no longer needed. */
+  /**
+   * Rewrites the chunks that changed and deletes the ones no longer needed. Keys keep their
+   * order, so a new key changes the last chunk only.
+   */
   private async save(realm: string, keys: Set<string>): Promise<Result<void>> {
     const old = this.known.get(realm)?.chunks ?? [];
     const chunks: string[] = [];
     let current = '';
-    for (const k of [...keys].sort()) {
+    for (const k of keys) {
       if (current !== '' && current.length + 1 + k.length > CHUNK_CHARS) {
         chunks.push(current);
         current = '';
