@@ -13,6 +13,7 @@ import { startControlServer, type ControlHandler, type StatusReport } from '../l
 import { Enforcer, type EnforcerAction } from '../lib/enforce/enforcer.js';
 import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
 import { snapshotOf } from '../lib/judge/snapshot.js';
+import { FlagSync } from '../lib/enforce/flags.js';
 import type { Firewall } from '../lib/firewall/firewall.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { NoFirewall } from '../lib/firewall/none.js';
@@ -62,6 +63,7 @@ export class Daemon {
   private store!: Store;
   private enforcer!: Enforcer;
   private intel!: IntelLive;
+  private flags!: FlagSync;
   private guard: Guard | null = null;
   private firewall!: Firewall;
   private alerter!: Alerter;
@@ -132,6 +134,7 @@ export class Daemon {
     });
     await this.enforcer.start();
     this.closers.unshift(() => this.enforcer.stop());
+    this.flags = new FlagSync(config, { adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts() });
 
     this.firewall = config.blocklist.firewall.type === 'nftables' && config.mode === 'enforce'
       ? new NftablesFirewall({ table: config.blocklist.firewall.table, ports: config.blocklist.firewall.ports, conntrack: config.blocklist.firewall.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
@@ -163,7 +166,7 @@ export class Daemon {
         this.metrics.setLink(name, s === 'ready');
         if (s === 'ready') {
           log.info('pbx link ready', { pbx: name, type: adapter.type });
-          this.syncFlags(name);
+          void this.flags.reconcile(name);
           if (prev !== 'resyncing' && prev !== 'authenticating') return;
           this.alerter.alert({ kind: 'link-up', severity: 'info', key: `link:${name}`, title: `PBX ${name} connected`, text: `Link to ${name} is ready`, detail: {} });
         } else if (prev === 'ready') {
@@ -286,42 +289,17 @@ export class Daemon {
         });
         break;
       case 'suspend':
-        if (!a.monitor) this.writeFlag(`suspended/${a.account}`, a.code);
+        if (!a.monitor) this.flags.suspended(a.account, a.code);
         if (a.byOtherNode) break;
         this.alerter.alert({ kind: 'suspend', severity: 'critical', key: `suspend:${a.account}`, title: `${a.monitor ? 'Would suspend' : 'Suspended'} account ${a.account}`, text: a.reason, detail: { code: a.code } });
         break;
       case 'resume':
-        this.writeFlag(`suspended/${a.account}`, null);
+        this.flags.resumed(a.account);
         break;
       default:
         break;
     }
     this.opts.onAction?.(a);
-  }
-
-  /** Writes the flags the dialplan hooks read, on one PBX; called again when its link is ready. */
-  private syncFlags(pbx: string): void {
-    const adapter = this.adapters.get(pbx);
-    if (this.config.mode === 'monitor' || !adapter) return;
-    const family = this.familyOf(pbx);
-    for (const s of this.enforcer.suspendedAccounts()) void adapter.setFlag(family, `suspended/${s.account}`, s.code);
-    for (const d of this.config.destinations.deny) {
-      if (d.startsWith('+')) void adapter.setFlag(family, `blocked/${d.slice(1)}`, 'deny');
-    }
-  }
-
-  private familyOf(pbx: string): string {
-    return this.config.pbx.find((p) => p.name === pbx)?.dbFamily ?? 'tollguard';
-  }
-
-  private writeFlag(key: string, value: string | null): void {
-    if (this.config.mode === 'monitor') return;
-    for (const [name, adapter] of this.adapters) {
-      if (adapter.status() !== 'ready') continue;
-      void adapter.setFlag(this.familyOf(name), key, value).then((res) => {
-        if (!res.ok) this.log.warn('cannot write dialplan flag', { pbx: name, key, error: res.error.message });
-      });
-    }
   }
 
   /** Spend and ban gauges change with time, not only with events: refreshed periodically. */
@@ -402,6 +380,7 @@ export class Daemon {
     this.rules = rules.value;
     this.enforcer.reload(rules.value);
     void this.intel.reload(rules.value);
+    void this.flags.reload(next);
     void this.guard?.reload(next.blocklist);
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
     const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';

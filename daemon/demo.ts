@@ -162,20 +162,20 @@ export async function runDemo(opts: { fast?: boolean } = {}): Promise<number> {
       { pbx: 'office', dialed: '011537200123', code: 'DEST_DENIED', rule: 'CU', what: 'Cuba (a country in destinations.deny)' },
       { pbx: 'office', dialed: '0118816123456', code: 'DEST_DENIED', rule: '+881', what: 'a satellite number (+881)' },
       { pbx: 'branch', dialed: '19005550199', code: 'DEST_DENIED', rule: 'premium-rate', what: 'a US premium-rate number (900)' },
-      { pbx: 'office', dialed: '011346123456789', code: 'DEST_UNRATED', rule: 'rates.unrated', what: 'Spain, which the rate deck does not price' },
+      { pbx: 'office', dialed: '01134612345678', code: 'DEST_UNRATED', rule: 'rates.unrated', what: 'Spain, which the rate deck does not price' },
     ];
     const destCalls = dest.map((d) => (d.pbx === 'office'
       ? ami.call({ endpoint: '1004', account: 'acct-1004', dialed: d.dialed, answerAfterMs: 400 * scale })
       : esl.call({ user: '1004', account: 'acct-1004', dialed: d.dialed, answerAfterMs: 400 * scale })));
     await wait(300);
-    esl.call({ user: '1001', account: 'acct-1001', dialed: '011371812345678', answerAfterMs: 400 * scale });
+    esl.call({ user: '1001', account: 'acct-1001', dialed: '01137121234567', answerAfterMs: 400 * scale });
     ami.call({ endpoint: '1003', account: 'acct-1003', dialed: '011442079460000', answerAfterMs: 400 * scale });
     await wait(1000);
     for (const d of dest) {
       expectations.push({ what: `${d.what} from acct-1004 is cut before answer: ${d.code} (${d.rule})`, check: () => { const c = cutOf(d.pbx, d.dialed); return c?.verdict.code === d.code && c.verdict.rule.includes(d.rule) && c.call.answeredAt === null; } });
     }
     expectations.push({ what: 'the calls above were answered by nobody', check: () => destCalls.every((c) => c.answeredAt === null) });
-    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut (DEST_NOT_ALLOWED)', check: () => cutOf('branch', '011371812345678')?.verdict.code === 'DEST_NOT_ALLOWED' });
+    expectations.push({ what: 'acct-1001 may call GB and DE only: Latvia is cut (DEST_NOT_ALLOWED)', check: () => cutOf('branch', '01137121234567')?.verdict.code === 'DEST_NOT_ALLOWED' });
     expectations.push({ what: 'acct-1003 may not call abroad: the UK is cut (DEST_INTERNATIONAL_DISABLED)', check: () => cutOf('office', '011442079460000')?.verdict.code === 'DEST_INTERNATIONAL_DISABLED' });
     expectations.push({ what: 'acct-1004 was never suspended (each cut is the rule itself, not ACCOUNT_SUSPENDED)', check: () => !suspensions.includes('acct-1004') });
 

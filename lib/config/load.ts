@@ -5,6 +5,7 @@ import { isSupportedCountry } from 'libphonenumber-js/max';
 import { LineCounter, parseDocument, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
 import { parseDuration } from '../duration.js';
 import { registerSecret } from '../notify/logger.js';
+import { numberTypes } from '../numbers/number-info.js';
 import { fail, ok, type Result } from '../result.js';
 import { validateAlertsConfig } from '../notify/alerts.js';
 import { buildIntel, buildLists, SUSPECT_PROFILE } from '../intel/config.js';
@@ -189,7 +190,7 @@ interface RawConfig {
   pbx: (Record<string, unknown> & { name: string; type: 'asterisk' | 'freeswitch' })[];
   link?: Record<string, string | number>;
   emergency?: { numbers: string[] };
-  destinations?: { deny?: string[]; allow?: string[]; lists?: Record<string, unknown>[] };
+  destinations?: { deny?: string[]; allow?: string[]; invalid?: 'deny' | 'allow'; lists?: Record<string, unknown>[] };
   accounts?: Record<string, RawAccount>;
   profiles?: Record<string, RawAccount>;
   intel?: Record<string, unknown>;
@@ -214,7 +215,7 @@ export function accountRules(config: Config, account: string): AccountConfig {
   return config.accounts[account] ?? config.accounts['*'] ?? DEFAULT_ACCOUNT;
 }
 
-const NUMBER_TYPES = new Set(['premium-rate', 'satellite', 'toll-free', 'shared-cost', 'mobile', 'fixed-line', 'fixed-line-or-mobile', 'voip', 'personal-number', 'pager', 'uan', 'voicemail', 'unknown']);
+const NUMBER_TYPES: ReadonlySet<string> = new Set(numberTypes);
 
 function checkDestination(entry: string): string | null {
   if (/^\+\d{1,15}$/.test(entry)) return null;
@@ -284,7 +285,10 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   };
 
   const profileNames = new Set(['suspect', ...Object.keys(raw.profiles ?? {})]);
-  const destinations = { deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [], lists: buildLists(raw.destinations?.lists, profileNames, at) };
+  const destinations = {
+    deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [], invalid: raw.destinations?.invalid ?? 'deny',
+    lists: buildLists(raw.destinations?.lists, profileNames, at),
+  };
   destinations.deny.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'deny', i], e); });
   destinations.allow.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'allow', i], e); });
 

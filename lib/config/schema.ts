@@ -35,7 +35,7 @@ const spendLimits: Schema = {
 
 const destinationList = (what: string): Schema =>
   strings(
-    `${what} Entries are E.164 prefixes (\`+881\`), ISO 3166 country codes (\`CU\`), or number types (\`premium-rate\`, \`satellite\`, \`toll-free\`, \`shared-cost\`, \`mobile\`, \`fixed-line\`, \`voip\`, \`personal-number\`, \`pager\`, \`uan\`, \`voicemail\`, \`unknown\`).`,
+    `${what} Entries are E.164 prefixes (\`+881\`), ISO 3166 country codes (\`CU\`), or number types (\`premium-rate\`, \`satellite\`, \`toll-free\`, \`shared-cost\`, \`mobile\`, \`fixed-line\`, \`voip\`, \`personal-number\`, \`pager\`, \`uan\`, \`voicemail\`, \`unknown\`, \`invalid\`).`,
   );
 
 export const accountSchema: Schema = {
@@ -176,6 +176,11 @@ export const configSchema: Schema = {
         deny: destinationList('Always denied, for every account.'),
         allow: destinationList('Allowed for every account even when its international calling is off (e.g. `CA` from the US).'),
         lists: numberListsSchema,
+        invalid: {
+          enum: ['deny', 'allow'],
+          default: 'deny',
+          description: 'Digits that are a valid number neither as the home country dials them nor as E.164 digits sent without `+` (type `invalid`): `deny` refuses them on external calls (reason DEST_INVALID), `allow` leaves them to the other rules, which judge them international.',
+        },
       },
     },
     accounts: {

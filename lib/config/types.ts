@@ -134,7 +134,7 @@ export interface Config {
   pbx: PbxConfig[];
   link: LinkTiming;
   emergency: { numbers: string[] };
-  destinations: { deny: string[]; allow: string[]; lists?: NumberListConfig[] };
+  destinations: { deny: string[]; allow: string[]; invalid: 'deny' | 'allow'; lists?: NumberListConfig[] };
   accounts: Record<string, AccountConfig>;
   /** Stricter rule sets an account can be restricted to for a while (built on no defaults: only what they say). */
   profiles: Record<string, AccountConfig>;

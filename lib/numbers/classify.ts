@@ -11,9 +11,9 @@ import {
 import { TollguardError } from '../result.js';
 import { isAllDigits, normalizeDialed } from './dialed-digits.js';
 import { EmergencyNumbers, shortNumberInfo } from './emergency.js';
-import type { NumberInfo, NumberType } from './number-info.js';
+import type { NumberInfo, NumberReading, NumberType } from './number-info.js';
 
-export type { NumberInfo, NumberType } from './number-info.js';
+export type { NumberInfo, NumberReading, NumberType } from './number-info.js';
 
 const typeNames: Record<NonNullable<LpnType>, NumberType> = {
   FIXED_LINE: 'fixed-line',
@@ -32,9 +32,14 @@ const typeNames: Record<NonNullable<LpnType>, NumberType> = {
 /**
  * Global mobile satellite (+881, +870 Inmarsat) and international networks (+882, +883):
  * libphonenumber knows no country for them and often not their number plans either, yet
- * they are favourite IRSF destinations, so they get a type of their own.
+ * they are favourite IRSF destinations, so they get a type of their own, valid or not.
  */
-const satelliteCodes = new Set(['870', '881', '882', '883']);
+export const satelliteCodes: ReadonlySet<string> = new Set(['870', '881', '882', '883']);
+
+/** The library has it; its type declarations do not. */
+interface RegionMetadataSource {
+  getMetadataForRegion(region: string): { getInternationalPrefix(): string } | null | undefined;
+}
 
 /** Short codes are at most this long; longer digit strings are never tried as short codes. */
 const maxShortCodeLength = 8;
@@ -49,16 +54,23 @@ export interface NumberClassifierOptions {
 }
 
 /**
- * Dialed digits → E.164, country, number type, emergency. Numbers are read as the home
- * country's phones would dial them: `+`, the home international prefix (from libphonenumber's
- * metadata: `011` in NANP, `00` in most others), national numbers with or without trunk
- * prefix. When that reading is not a valid number and the digits start with `00`, they are
- * read again with `00` as the international prefix: PBXs in NANP are routinely fed European
- * style `0044...` and carriers route them abroad.
+ * Dialed digits → E.164, country, number type, emergency. When in doubt, the most restrictive
+ * reading:
+ *
+ *  1. emergency numbers first (exact match), always;
+ *  2. the home reading, as the home country's phones dial: `+`, the home international prefix
+ *     (`011` in NANP, `00` in most others), national numbers with or without trunk prefix;
+ *     digits starting with `00` that give no valid number so are read again with `00` as the
+ *     international prefix (PBXs in NANP are routinely fed European style `0044...`);
+ *  3. a short code the home plan knows (411, 611, 118118);
+ *  4. digits that are no valid home number are read as E.164 sent without `+` (a common
+ *     `_+X. → ${EXTEN:1}` route; many carriers take it), and judged by the country they reach;
+ *  5. anything else is `invalid`: international, with the E.164 form its digits point to.
  */
 export class NumberClassifier {
   private readonly home: CountryCode;
   private readonly homeCallingCode: string;
+  private readonly homeIdd: RegExp;
   private readonly emergency: EmergencyNumbers;
   private readonly cache: LRUCache<string, NumberInfo>;
   private readonly phoneUtil = lpn.PhoneNumberUtil.getInstance();
@@ -70,6 +82,7 @@ export class NumberClassifier {
     }
     this.home = home;
     this.homeCallingCode = getCountryCallingCode(home);
+    this.homeIdd = new RegExp(`^(?:${(this.phoneUtil as unknown as RegionMetadataSource).getMetadataForRegion(home)?.getInternationalPrefix() ?? '00'}|00)`);
     this.emergency = new EmergencyNumbers(home, opts.emergencyNumbers);
     this.cache = new LRUCache({ max: opts.cacheSize ?? 10_000 });
   }
@@ -90,49 +103,59 @@ export class NumberClassifier {
   private compute(dialed: string): NumberInfo {
     const digits = normalizeDialed(dialed);
     if (this.emergency.isEmergencyNormalized(digits)) {
-      return { dialed, e164: null, country: this.home, type: 'unknown', international: false, emergency: true, shortCode: true };
+      return { dialed, e164: null, reading: 'none', country: this.home, type: 'unknown', international: false, emergency: true, shortCode: true };
     }
 
     const plus = digits.startsWith('+');
     const body = plus ? digits.slice(1) : digits;
-    if (!isAllDigits(body)) return this.unrecognised(dialed);
+    if (!isAllDigits(body)) return this.invalid(dialed, undefined, 'none');
 
+    // Dialed in international form: `+`, or a prefix the home reading strips as one.
+    const intlForm = plus || this.homeIdd.test(digits);
     let parsed = parsePhoneNumberFromString(digits, this.home);
     if (!parsed?.isValid() && !plus && digits.startsWith('00')) {
       parsed = parsePhoneNumberFromString(`+${digits.slice(2)}`) ?? parsed;
     }
+    const homeReading: NumberReading = intlForm ? 'international' : 'home';
+    if (parsed?.isValid()) return this.fromParsed(dialed, parsed, homeReading);
 
-    const national = !plus && (parsed === undefined || parsed.countryCallingCode === this.homeCallingCode);
-    if (!parsed?.isValid() && national && digits.length <= maxShortCodeLength) {
+    if (!intlForm && digits.length <= maxShortCodeLength) {
       const short = this.shortCode(dialed, digits);
       if (short) return short;
     }
-    if (parsed === undefined) return this.unrecognised(dialed);
-    return this.fromParsed(dialed, parsed, national);
+    if (!intlForm) {
+      const e164 = parsePhoneNumberFromString(`+${digits}`);
+      if (e164 && (e164.isValid() || satelliteCodes.has(e164.countryCallingCode))) return this.fromParsed(dialed, e164, 'e164-digits');
+      return this.invalid(dialed, e164, e164 ? 'e164-digits' : 'none');
+    }
+    return this.invalid(dialed, parsed, parsed ? 'international' : 'none');
   }
 
-  private fromParsed(dialed: string, parsed: PhoneNumber, national: boolean): NumberInfo {
-    const valid = parsed.isValid();
-    const lpnType = valid ? parsed.getType() : undefined;
-    let type: NumberType = lpnType ? typeNames[lpnType] : 'unknown';
-    let country: string | null = parsed.country ?? null;
-    if (country === null && !valid) {
-      // Invalid numbers (a digit too many, a new range) still route by prefix at the
-      // carrier: take the country the leading digits point to when there is just one.
+  private fromParsed(dialed: string, parsed: PhoneNumber, reading: NumberReading): NumberInfo {
+    const lpnType = parsed.getType();
+    if (satelliteCodes.has(parsed.countryCallingCode)) {
+      return { dialed, e164: parsed.number, reading, country: null, type: 'satellite', international: true, emergency: false, shortCode: false };
+    }
+    if (!parsed.isValid()) return this.invalid(dialed, parsed, reading);
+    const country = parsed.country ?? null;
+    const type: NumberType = lpnType ? typeNames[lpnType] : 'unknown';
+    return { dialed, e164: parsed.number, reading, country, type, international: country !== this.home, emergency: false, shortCode: false };
+  }
+
+  /**
+   * No valid number in any reading (a digit too many, a new range the metadata does not know
+   * yet, a local number without its area code). Carriers still route by prefix, so the E.164
+   * form the digits point to is kept for deny prefixes, with the country its leading digits
+   * name when there is just one; the call counts as international.
+   */
+  private invalid(dialed: string, parsed: PhoneNumber | undefined, reading: NumberReading): NumberInfo {
+    if (parsed && satelliteCodes.has(parsed.countryCallingCode)) return this.fromParsed(dialed, parsed, reading);
+    let country: string | null = parsed?.country ?? null;
+    if (parsed && country === null) {
       const possible = parsed.getPossibleCountries();
       if (possible.length === 1) country = possible[0] ?? null;
     }
-    if (satelliteCodes.has(parsed.countryCallingCode)) {
-      type = 'satellite';
-      country = null;
-    }
-    const international = country !== this.home;
-    // Digits dialed in international form keep their E.164 reading even when invalid: the
-    // carrier routes them by prefix, so deny prefixes must still match; so do national digits
-    // that lead abroad (`1876...` from the US). A national string that is no number (`5551234`, `02079460001` in the US) has no E.164 form at all.
-    const routedAbroad = country !== null && international;
-    const e164 = valid || !national || routedAbroad || parsed.isPossible() ? parsed.number : null;
-    return { dialed, e164, country, type, international, emergency: false, shortCode: false };
+    return { dialed, e164: parsed?.number ?? null, reading, country, type: 'invalid', international: true, emergency: false, shortCode: false };
   }
 
   private shortCode(dialed: string, digits: string): NumberInfo | null {
@@ -152,15 +175,6 @@ export class NumberClassifier {
         : cost === lpn.ShortNumberInfo.ShortNumberCost.TOLL_FREE
           ? 'toll-free'
           : 'unknown';
-    return { dialed, e164: null, country: this.home, type, international: false, emergency: false, shortCode: true };
-  }
-
-  /**
-   * Digits that are neither a number nor a home short code (`1010321...` carrier
-   * dial-around, feature codes sent to a trunk): where they go cannot be told, so they are
-   * treated as international and the destination rules decide.
-   */
-  private unrecognised(dialed: string): NumberInfo {
-    return { dialed, e164: null, country: null, type: 'unknown', international: true, emergency: false, shortCode: false };
+    return { dialed, e164: null, reading: 'none', country: this.home, type, international: false, emergency: false, shortCode: true };
   }
 }

@@ -22,4 +22,9 @@ export interface PbxAdapter extends LinkControl {
    * configured trunk the PBX does not have, an endpoint list it would not give.
    */
   warnings(): string[];
+  /**
+   * The flags in a family, by the keys setFlag takes (`suspended/acct-1001`), with their values.
+   * Asterisk: the AstDB family (DBGetTree); FreeSWITCH: the mod_db realm (`db list`).
+   */
+  listFlags(family: string): Promise<Result<Map<string, string>>>;
 }

@@ -31,6 +31,17 @@ export const accountDenyRule: PolicyRule = {
   facts: (i) => `${describeDestination(i.number)} against ${listed(i.rules.deny.entries)}`,
 };
 
+/** Where invalid digits go is the carrier's guess: refused unless the owner said otherwise. */
+export const invalidRule: PolicyRule = {
+  code: 'DEST_INVALID',
+  key: () => 'destinations.invalid',
+  applies: (i) => external(i) && i.number.type === 'invalid',
+  matches: (i) => (i.ctx.destinations.invalid === 'allow'
+    ? null
+    : cut('DEST_INVALID', 'destinations.invalid=deny', `${describeDestination(i.number)}; refused ${i.call.account}'s call (destinations.invalid: allow lets such calls through)`)),
+  facts: (i) => `${describeDestination(i.number)}; destinations.invalid: ${i.ctx.destinations.invalid ?? 'deny'}`,
+};
+
 const abroadFacts = (i: RuleInput): string => {
   const n = i.number;
   if (!n.international) return `${describeDestination(n)} is not international`;

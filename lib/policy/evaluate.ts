@@ -1,7 +1,7 @@
 import { HangupCause } from '../pbx/events.js';
 import { accountRulesOf, destinationRulesOf } from './compile.js';
 import { callerIdRule, callsPerMinuteRule, concurrencyRule, emergencyRule, emergencyVerdict, globalConcurrencyRule, sourceRule, suspendedRule } from './account-rules.js';
-import { accountAllowRule, accountDenyRule, connectFeeRule, globalDenyRule, hoursRule, internationalRule, sequentialRule, unratedRule } from './destination-rules.js';
+import { accountAllowRule, accountDenyRule, connectFeeRule, globalDenyRule, hoursRule, internationalRule, invalidRule, sequentialRule, unratedRule } from './destination-rules.js';
 import { cut, type PolicyRule, type RuleInput, type RuleTrace } from './rule.js';
 import type { AccountFacts, CallFacts, PolicyContext, ReasonCode, Verdict } from './verdict.js';
 
@@ -17,7 +17,7 @@ const allow: Verdict = Object.freeze({ action: 'allow' });
  *  2. internal calls (a local phone) cost nothing: only the source lock applies to them
  *     (stolen credentials), not suspension, limits or destination rules;
  *  3. external: suspended → source → caller ID → concurrency → global concurrency → calls
- *     per minute → destination (deny lists, then the international rules unless
+ *     per minute → destination (deny lists, invalid numbers, then the international rules unless
  *     destinations.allow covers the number: international, account allow, hours) →
  *     sequential → unrated → connect fee over the per-call maximum.
  *
@@ -34,8 +34,7 @@ export const RULES: readonly PolicyRule[] = [
   callsPerMinuteRule,
   globalDenyRule,
   accountDenyRule,
-  // Invalid numbers (destinations.invalid, DEST_INVALID) are judged here: after the deny
-  // lists, before the international rules.
+  invalidRule,
   internationalRule,
   accountAllowRule,
   hoursRule,

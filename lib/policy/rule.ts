@@ -51,8 +51,13 @@ export function cut(code: ReasonCode, rule: string, reason: string, cause: Hangu
 
 /** `+442079460000 (GB fixed-line)` — what a person reading the log needs to recognise the call. */
 export function describeDestination(n: NumberInfo): string {
+  if (n.type === 'invalid') {
+    const as = n.e164 ? `; its digits point to ${n.e164}${n.country ? ` (${n.country})` : ''}` : '';
+    return `${n.dialed} (invalid: no valid number as dialed nor as E.164 digits${as})`;
+  }
   const where = n.country ?? (n.shortCode ? 'short code' : 'no country');
-  return `${n.e164 ?? n.dialed} (${where} ${n.type})`;
+  const read = n.reading === 'e164-digits' ? `, dialed ${n.dialed}: E.164 digits without "+"` : '';
+  return `${n.e164 ?? n.dialed} (${where} ${n.type}${read})`;
 }
 
 /** The account's own key: `accounts.acct-1001.maxConcurrent`, `accounts["*"].allow`. */

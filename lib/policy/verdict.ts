@@ -9,6 +9,7 @@ export type ReasonCode =
   | 'ACCOUNT_SUSPENDED'
   | 'DEST_INTERNATIONAL_DISABLED'
   | 'DEST_DENIED'
+  | 'DEST_INVALID'
   | 'DEST_NOT_ALLOWED'
   | 'DEST_UNRATED'
   | 'HOURS'
@@ -60,7 +61,8 @@ export interface PolicyContext {
   account: AccountConfig;
   /** The config entry those rules come from, named in verdicts: `accounts.acct-1001`, `accounts["*"]`. */
   accountKey: string;
-  destinations: { deny: string[]; allow: string[] };
+  /** `invalid` absent = deny. */
+  destinations: { deny: string[]; allow: string[]; invalid?: 'deny' | 'allow' };
   home: { country: string; timezone: string };
   global: { maxConcurrent: number | null };
   sequentialWindowMs: number;

@@ -488,6 +488,14 @@ export class AmiSimServer {
         s.socket.write(frame(withActionId([['Event', 'DBGetComplete'], ['EventList', 'Complete'], ['ListItems', 1]], actionId)));
         return;
       }
+      case 'dbgettree': {
+        const prefix = `${m.get('Family') ?? ''}/`;
+        const rows = [...this.db].filter(([k]) => k.startsWith(prefix));
+        reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'Result will follow']]);
+        for (const [k, v] of rows) s.socket.write(frame([['Event', 'DBGetTreeResponse'], ['Key', `/${k}`], ['Val', v], ...actionIdPair(actionId)]));
+        s.socket.write(frame(withActionId([['Event', 'DBGetTreeComplete'], ['EventList', 'Complete'], ['ListItems', rows.length]], actionId)));
+        return;
+      }
       case 'dbdel': {
         const k = `${m.get('Family') ?? ''}/${m.get('Key') ?? ''}`;
         if (this.db.delete(k)) reply([['Response', 'Success'], ['Message', 'Key deleted successfully']]);

@@ -466,6 +466,8 @@ export class EslSimServer {
 
   private dbCommand(arg: string): string {
     const [op, family, key, ...value] = arg.split('/');
+    // As in api-trunks-db: the realm's keys, one a line, after an empty line.
+    if (op === 'list' && family) return `\n${[...this.db.keys()].filter((k) => k.startsWith(`${family}/`)).map((k) => k.slice(family.length + 1)).join('\n')}`;
     if (!family || !key) return '-USAGE: [insert|delete|select]/<realm>/<key>/<val>\n';
     const k = `${family}/${key}`;
     if (op === 'insert' && value.length > 0) {
@@ -476,7 +478,8 @@ export class EslSimServer {
       this.db.delete(k);
       return '+OK';
     }
-    if (op === 'select') return this.db.get(k) ?? '';
+    // mod_event_socket turns an empty api result into this text.
+    if (op === 'select') return this.db.get(k) ?? '-ERR no reply\n';
     return '-USAGE: [insert|delete|select]/<realm>/<key>/<val>\n';
   }
 

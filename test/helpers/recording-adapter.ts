@@ -11,6 +11,8 @@ export class RecordingAdapter implements PbxAdapter {
   readonly type = 'asterisk' as const;
   readonly hangups: { call: CallRef; cause: HangupCauseCode; at: number }[] = [];
   readonly flags: { family: string; key: string; value: string | null }[] = [];
+  /** What the flag families hold after the writes: `family/key` -> value. */
+  readonly flagStore = new Map<string, string>();
   linkStatus: LinkStatus = 'ready';
   failHangups = 0;
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
@@ -45,9 +47,15 @@ export class RecordingAdapter implements PbxAdapter {
   }
   async setFlag(family: string, key: string, value: string | null): Promise<Result<void>> {
     this.flags.push({ family, key, value });
+    if (value === null) this.flagStore.delete(`${family}/${key}`);
+    else this.flagStore.set(`${family}/${key}`, value);
     return ok(undefined);
   }
   warnings(): string[] {
     return [];
+  }
+  async listFlags(family: string): Promise<Result<Map<string, string>>> {
+    const prefix = `${family}/`;
+    return ok(new Map([...this.flagStore].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])));
   }
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { NumberClassifier } from '../../lib/numbers/classify.js';
 import { EmergencyNumbers } from '../../lib/numbers/emergency.js';
+import { dialedForms, IRSF_CORPUS } from '../helpers/irsf-corpus.js';
 
 describe('numbers: NumberClassifier', () => {
   const us = new NumberClassifier({ homeCountry: 'US', emergencyNumbers: ['933', '9911'] });
@@ -82,16 +83,76 @@ describe('numbers: NumberClassifier', () => {
 
   it('keeps the E.164 digits of an invalid international number so prefix rules still match', () => {
     const n = us.classify('0114420794600001234');
-    assert.equal(n.e164, '+4420794600001234');
-    assert.equal(n.international, true);
+    assert.deepEqual([n.e164, n.type, n.international, n.reading], ['+4420794600001234', 'invalid', true, 'international']);
   });
 
-  it('fails closed on digits that are no number: international, no E.164', () => {
+  it('fails closed on digits that are no number: invalid, international, no E.164', () => {
     for (const d of ['1010321011442079460000', '*97', 'abc', '']) {
       const n = us.classify(d);
+      assert.equal(n.type, 'invalid', d);
       assert.equal(n.international, true, d);
       assert.equal(n.e164, null, d);
       assert.equal(n.country, null, d);
+    }
+  });
+
+  describe('digits that are no valid home number', () => {
+    it('are read as E.164 sent without "+" when that is a valid number, and judged by where they lead', () => {
+      const cases: [string, string, string | null, string][] = [
+        ['442079460000', '+442079460000', 'GB', 'fixed-line'],
+        ['88213456790', '+88213456790', null, 'satellite'],
+        ['881612345678', '+881612345678', null, 'satellite'],
+        // NANP-shaped (537 NXX XXXX) but 537 is no area code: the E.164 reading is Cuba.
+        ['5378612345', '+5378612345', 'CU', 'fixed-line'],
+        ['37121234567', '+37121234567', 'LV', 'mobile'],
+      ];
+      for (const [dialed, e164, country, type] of cases) {
+        const n = us.classify(dialed);
+        assert.deepEqual([n.e164, n.country, n.type, n.international, n.reading], [e164, country, type, true, 'e164-digits'], dialed);
+      }
+    });
+
+    it('the home reading wins when it is valid (442 is a California area code)', () => {
+      const n = us.classify('4422345678');
+      assert.deepEqual([n.e164, n.country, n.international, n.reading], ['+14422345678', 'US', false, 'home']);
+    });
+
+    it('from a GB home, its own E.164 digits are a home number', () => {
+      const n = gb.classify('442079460000');
+      assert.deepEqual([n.e164, n.country, n.international], ['+442079460000', 'GB', false]);
+    });
+
+    it('satellite codes are satellite even where libphonenumber knows no valid number', () => {
+      for (const d of ['8821234567890', '+8821234567890', '0118821234567890']) {
+        const n = us.classify(d);
+        assert.deepEqual([n.e164, n.type, n.international], ['+8821234567890', 'satellite', true], d);
+      }
+    });
+
+    it('valid under neither reading: type invalid, international, with the E.164 form the digits point to', () => {
+      const local = us.classify('5551234');
+      assert.deepEqual([local.type, local.international, local.e164, local.country, local.shortCode], ['invalid', true, '+5551234', 'BR', false]);
+      // 976 is no NANP area code (it was a local premium exchange: NXX-976-XXXX).
+      const n976 = us.classify('19765551234');
+      assert.deepEqual([n976.type, n976.international, n976.e164], ['invalid', true, '+19765551234']);
+    });
+
+    it('short codes the home plan knows stay short codes', () => {
+      for (const d of ['411', '611', '211', '511']) {
+        const n = us.classify(d);
+        assert.deepEqual([n.shortCode, n.international, n.type === 'invalid'], [true, false, false], d);
+      }
+    });
+  });
+
+  it('reads every form of the IRSF corpus (+, 011, 00, E.164 digits) to the same number', () => {
+    for (const entry of IRSF_CORPUS) {
+      for (const dialed of dialedForms(entry.e164)) {
+        const n = us.classify(dialed);
+        assert.equal(n.e164, entry.e164, `${entry.what}: ${dialed}`);
+        if (entry.e164.startsWith('+1900')) assert.equal(n.type, 'premium-rate', dialed);
+        else assert.equal(n.international, true, `${entry.what}: ${dialed} must be international`);
+      }
     }
   });
 

@@ -4,6 +4,7 @@ import { NumberClassifier } from '../../lib/numbers/classify.js';
 import { checkPolicyConfig } from '../../lib/policy/compile.js';
 import { budgetVerdict, evaluateCall, type AccountFacts, type CallFacts, type PolicyContext, type Verdict } from '../../lib/policy/evaluate.js';
 import type { Rate } from '../../lib/rating/deck.js';
+import { dialedForms, IRSF_CORPUS } from '../helpers/irsf-corpus.js';
 
 const classifier = new NumberClassifier({ homeCountry: 'US', emergencyNumbers: ['933'] });
 /** Tuesday 2026-11-24 12:00 in New York. */
@@ -103,7 +104,7 @@ describe('policy: destination rules', () => {
   it('applies the account deny list on top of the global one', () => {
     const a = account({ international: true, deny: ['+4420'] });
     assertCut(dial(call('+442079460000'), a), 'DEST_DENIED', 'accounts.acct-1001.deny[0]=+4420');
-    assert.equal(dial(call('+441632960000'), a).action, 'allow');
+    assert.equal(dial(call('+441212345678'), a).action, 'allow');
   });
 
   it('treats the NANP look-alike +1 876 (Jamaica) as international', () => {
@@ -122,8 +123,37 @@ describe('policy: destination rules', () => {
     assert.equal(dial(call('+16135550123'), acct1001, {}, { destinations: d }).action, 'allow');
   });
 
-  it('fails closed on digits that are no number: international', () => {
-    assertCut(dial(call('1010321011442079460000'), intlOff), 'DEST_INTERNATIONAL_DISABLED');
+  it('refuses digits that are no number with their own code, naming the key that allows them', () => {
+    for (const dialed of ['1010321011442079460000', '5551234', '19765551234', '*97']) {
+      const v = assertCut(dial(call(dialed), account({ international: true })), 'DEST_INVALID', 'destinations.invalid=deny');
+      assert.match(v.reason, /invalid/);
+      assert.match(v.reason, /destinations\.invalid: allow/);
+      assert.equal(v.cause, 21);
+    }
+  });
+
+  it('destinations.invalid: allow leaves invalid numbers to the other rules, which judge them international', () => {
+    const open = { destinations: { ...destinations, invalid: 'allow' as const } };
+    assertCut(dial(call('5551234'), intlOff, {}, open), 'DEST_INTERNATIONAL_DISABLED');
+    assert.equal(dial(call('5551234'), account({ international: true }), {}, open).action, 'allow');
+  });
+
+  it('a deny entry still names the rule for an invalid number its prefix matches', () => {
+    assertCut(dial(call('0115378'), account({ international: true })), 'DEST_DENIED', 'destinations.deny[0]=CU');
+  });
+
+  it('cuts every form of the IRSF corpus (+, 011, 00, E.164 digits) from an international-off account', () => {
+    for (const entry of IRSF_CORPUS) {
+      for (const dialed of dialedForms(entry.e164)) {
+        const v = dial(call(dialed, { account: 'acct-1002' }), intlOff);
+        assert.equal(v.action, 'cut', `${entry.what}: ${dialed} ${JSON.stringify(v)}`);
+        if (v.action === 'cut') assert.ok(v.code === 'DEST_DENIED' || v.code === 'DEST_INTERNATIONAL_DISABLED', `${dialed}: ${v.code}`);
+      }
+    }
+  });
+
+  it('never refuses invalid digits on an internal call (no trunk, no carrier to guess)', () => {
+    assert.equal(dial(call('5551234', { internal: true }), intlOff).action, 'allow');
   });
 });
 
@@ -293,7 +323,7 @@ describe('policy: configuration checks', () => {
   it('reports bad entries with their place', () => {
     const errors = checkPolicyConfig({
       home: { country: 'US', timezone: 'Mars/Olympus' },
-      destinations: { deny: ['CU', 'Cuba'], allow: [] },
+      destinations: { deny: ['CU', 'Cuba'], allow: [], invalid: 'deny' },
       accounts: {
         a: account({ sourceNets: ['10.0.0.0/33'] }),
         b: account({ internationalHours: 'Mon-Fri 8-19' }),
@@ -313,7 +343,7 @@ describe('policy: configuration checks', () => {
   });
 
   it('a valid configuration has no problems', () => {
-    assert.deepEqual(checkPolicyConfig({ home: { country: 'US', timezone: 'America/New_York' }, destinations, accounts: { '*': office() } }), []);
+    assert.deepEqual(checkPolicyConfig({ home: { country: 'US', timezone: 'America/New_York' }, destinations: { ...destinations, invalid: 'deny' }, accounts: { '*': office() } }), []);
     function office(): AccountConfig {
       return account({ international: true, allow: ['GB', '+49', 'mobile'], sourceNets: ['2001:db8::/32'], internationalHours: 'Sat 10:00-14:00, Mon-Fri 08:00-19:00' });
     }

@@ -123,6 +123,20 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     return r;
   }
 
+  /** AstDB: DBGetTree of the family; its keys come back as `/family/key`. */
+  async listFlags(family: string): Promise<Result<Map<string, string>>> {
+    if (!this.loggedIn()) return fail('TG_ERR_PBX_CLOSED', `${this.name}: link not ready (${this.client.status()})`);
+    const r = await this.client.actionList([['Action', 'DBGetTree'], ['Family', family]]);
+    if (!r.ok) return r;
+    const prefix = `/${family}/`;
+    const flags = new Map<string, string>();
+    for (const item of r.value.items) {
+      const key = item.get('Key') ?? '';
+      if (item.event === 'DBGetTreeResponse' && key.startsWith(prefix)) flags.set(key.slice(prefix.length), item.get('Val') ?? '');
+    }
+    return ok(flags);
+  }
+
   private onAmiEvent(m: AmiMessage): void {
     if (m.event === null || !MAPPED_EVENTS.has(m.event)) return;
     if (this.held === null) {

@@ -115,6 +115,24 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     return text.startsWith('+OK') ? ok(undefined) : fail('TG_ERR_PBX_REJECTED', `${cmd.split('/', 1)[0]}: ${text}`);
   }
 
+  async listFlags(family: string): Promise<Result<Map<string, string>>> {
+    if (!DB_PART.test(family)) return fail('TG_ERR_PBX_REJECTED', 'db family must be 1-200 characters without "/" or whitespace');
+    // `db list/<realm>` names the realm's keys, one a line (FreeSWITCH 1.10.12, api-trunks-db);
+    // each value is one `select` (mod_db answers `-ERR no reply` for a key gone meanwhile).
+    const listed = await this.client.api(`db list/${family}`);
+    if (!listed.ok) return listed;
+    if (listed.value.trim().startsWith('-')) return fail('TG_ERR_PBX_REJECTED', `db list/${family}: ${listed.value.trim()}`);
+    const keys = listed.value.split('\n').map((l) => l.trim()).filter((l) => l !== '' && DB_PART.test(l));
+    const out = new Map<string, string>();
+    for (const key of keys) {
+      const v = await this.client.api(`db select/${family}/${key}`);
+      if (!v.ok) return v;
+      const value = v.value.trim();
+      if (value !== '' && !value.startsWith('-ERR')) out.set(key.replace(':', '/'), value);
+    }
+    return ok(out);
+  }
+
   private emit(e: PbxEvent): void {
     for (const l of this.listeners) {
       try {

@@ -1,0 +1,132 @@
+import type { Config } from '../config/types.js';
+import type { Logger } from '../notify/logger.js';
+import type { PbxAdapter } from '../pbx/adapter.js';
+import { desiredFlags } from './desired-flags.js';
+
+export interface FlagSyncDeps {
+  adapters: ReadonlyMap<string, PbxAdapter>;
+  log: Logger;
+  /** The accounts suspended now (the enforcer's view, which the store backs). */
+  suspended: () => Iterable<{ account: string; code: string }>;
+}
+
+/** What one reconcile did on one PBX (also logged). */
+export interface FlagReport {
+  pbx: string;
+  family: string;
+  /** Keys found in the family before; null when it could not be listed. */
+  found: number | null;
+  kept: number;
+  written: number;
+  deleted: number;
+  failed: number;
+}
+
+/** Deleted keys named in the log, at most. */
+const LOGGED_KEYS = 20;
+
+/**
+ * Keeps each PBX's flag family (AstDB family / mod_db realm) equal to the desired set, a
+ * function of the config and the suspended accounts (desired-flags.ts): after every
+ * (re)connect and every reload it reads the family, deletes what should not be there (a
+ * resume missed during an outage, a deny entry removed from the config), writes what is
+ * missing or different, and logs the counts. Suspensions and resumes are written at once to
+ * the PBXs that are up; one that is down gets them at its reconcile. Operations on one PBX
+ * run one after the other. `mode: monitor` writes nothing.
+ */
+export class FlagSync {
+  private config: Config;
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private lastNotExpressible = '';
+
+  constructor(config: Config, private readonly deps: FlagSyncDeps) {
+    this.config = config;
+    this.desired();
+  }
+
+  /** Reads the PBX's family and makes it equal to the desired set; null when nothing was done. */
+  reconcile(pbx: string): Promise<FlagReport | null> {
+    return this.serial(pbx, () => this.reconcileNow(pbx));
+  }
+
+  /** A new config: the desired set changes, every PBX that is up is reconciled. */
+  async reload(config: Config): Promise<void> {
+    this.config = config;
+    this.desired();
+    await Promise.all([...this.deps.adapters.keys()].map((pbx) => this.reconcile(pbx)));
+  }
+
+  suspended(account: string, code: string): void {
+    const flags = desiredFlags(this.config, [{ account, code }]).flags;
+    const value = flags.get(`suspended/${account}`);
+    if (value !== undefined) this.writeEverywhere(`suspended/${account}`, value);
+  }
+
+  resumed(account: string): void {
+    this.writeEverywhere(`suspended/${account}`, null);
+  }
+
+  private desired(): Map<string, string> {
+    const d = desiredFlags(this.config, this.deps.suspended());
+    const said = d.notExpressible.join('\n');
+    if (said !== this.lastNotExpressible && d.notExpressible.length > 0) {
+      this.deps.log.warn('the dialplan hooks cannot enforce these rules; only the daemon does (docs/dialplan.md)', { rules: d.notExpressible });
+    }
+    this.lastNotExpressible = said;
+    return d.flags;
+  }
+
+  private async reconcileNow(pbx: string): Promise<FlagReport | null> {
+    const adapter = this.deps.adapters.get(pbx);
+    if (this.config.mode === 'monitor' || !adapter || adapter.status() !== 'ready') return null;
+    const family = this.familyOf(pbx);
+    const want = this.desired();
+    const listed = await adapter.listFlags(family);
+    if (!listed.ok) {
+      this.deps.log.warn('cannot list the dialplan flags: writing the desired ones, stale ones may remain', { pbx, family, code: listed.error.code, error: listed.error.message });
+    }
+    const have = listed.ok ? listed.value : new Map<string, string>();
+    const missing = [...want].filter(([k, v]) => have.get(k) !== v);
+    const stale = [...have.keys()].filter((k) => !want.has(k));
+    // New restrictions first: a failure part-way leaves the PBX stricter, not laxer.
+    const errors: string[] = [];
+    const apply = async (key: string, value: string | null): Promise<void> => {
+      const r = await adapter.setFlag(family, key, value);
+      if (!r.ok) errors.push(`${key}: ${r.error.message}`);
+    };
+    await Promise.all(missing.map(([k, v]) => apply(k, v)));
+    await Promise.all(stale.map((k) => apply(k, null)));
+    const report: FlagReport = {
+      pbx, family, found: listed.ok ? have.size : null, kept: want.size - missing.length,
+      written: missing.length, deleted: stale.length, failed: errors.length,
+    };
+    const meta = { ...report, ...(stale.length > 0 ? { deletedKeys: stale.slice(0, LOGGED_KEYS) } : {}) };
+    if (errors.length > 0) this.deps.log.warn('dialplan flags reconciled with failures', { ...meta, code: 'TG_ERR_PBX_REJECTED', errors: errors.slice(0, LOGGED_KEYS) });
+    else this.deps.log.info('dialplan flags reconciled', meta);
+    return report;
+  }
+
+  private writeEverywhere(key: string, value: string | null): void {
+    if (this.config.mode === 'monitor') return;
+    for (const [pbx, adapter] of this.deps.adapters) {
+      if (adapter.status() !== 'ready') continue;
+      void this.serial(pbx, async () => {
+        const r = await adapter.setFlag(this.familyOf(pbx), key, value);
+        if (r.ok) return;
+        this.deps.log.warn('cannot write dialplan flag; reconciling the family', { pbx, key, code: r.error.code, error: r.error.message });
+        void this.reconcile(pbx);
+      });
+    }
+  }
+
+  private familyOf(pbx: string): string {
+    return this.config.pbx.find((p) => p.name === pbx)?.dbFamily ?? 'tollguard';
+  }
+
+  private serial<T>(pbx: string, op: () => Promise<T>): Promise<T> {
+    const run = (this.tails.get(pbx) ?? Promise.resolve()).then(op, op);
+    const tail = run.catch(() => undefined);
+    this.tails.set(pbx, tail);
+    return run;
+  }
+}
