@@ -33,14 +33,11 @@ describe('dialplan flags are reconciled after every (re)connect (both PBXs)', fu
     assert.equal(ami.get('tollguard/zone/1876'), 'abroad');
     assert.equal(esl.get('tollguard/blocked:53'), 'destinations.deny[3]=CU');
     assert.equal(esl.get('tollguard/international:*'), 'off');
-    // mod_db cannot list a realm: the adapter's index of what it wrote is in the realm itself.
-    const indexed = [...esl].filter(([k]) => k.startsWith('tollguard/index:')).flatMap(([, v]) => v.split(' '));
-    assert.ok(indexed.includes('blocked:53') && indexed.includes('zone:1876'));
-    assert.equal(indexed.length, [...esl.keys()].filter((k) => !k.startsWith('tollguard/index:')).length);
+    assert.equal(esl.get('tollguard/zone:1876'), 'abroad');
   });
 
   it('resume during an outage, then reconnect: the flag is gone from both PBXs', async () => {
-    const r = await control('suspend', { account: 'acct-1002', reason: 'test' });
+    const r = await control('suspend', { account: 'acct-1002', reason: 'test', force: true });
     assert.ok(r.ok, r.ok ? '' : r.error.message);
     await rig.waitFor(() => rig.ami!.db.has('tollguard/suspended/acct-1002') && rig.esl!.db.has('tollguard/suspended:acct-1002'), 5000, 'suspended flag written');
     const before = { office: reconciled('office'), branch: reconciled('branch') };
@@ -49,7 +46,7 @@ describe('dialplan flags are reconciled after every (re)connect (both PBXs)', fu
     rig.ami!.dropAllConnections();
     rig.esl!.shutdown();
     await rig.waitFor(() => !ready('office') && !ready('branch'), 5000, 'both links down');
-    const resumed = await control('resume', { account: 'acct-1002' });
+    const resumed = await control('resume', { account: 'acct-1002', force: true });
     assert.ok(resumed.ok);
     assert.ok(rig.ami!.db.has('tollguard/suspended/acct-1002') && rig.esl!.db.has('tollguard/suspended:acct-1002'), 'nothing could reach the PBXs while they were down');
 

@@ -125,15 +125,15 @@ describe('intel rules on the live path (IntelLive + Enforcer, no sockets)', () =
 
     it('by default only alerts; an answered, a long or an old ring is no bait', async () => {
       rig = await IntelRig.start({ accounts: '  acct-3: { international: true }' });
-      ring(rig, '+22245000004', 2);
+      ring(rig, '+22245120004', 2);
       rig.clock.advance(25 * HOUR);
-      ring(rig, '+22245000001', 3);
-      ring(rig, '+22245000002', 3, true);
-      ring(rig, '+22245000003', 40);
-      for (const d of ['01122245000001', '01122245000002', '01122245000003', '01122245000004']) rig.dial('acct-3', d);
+      ring(rig, '+22245120001', 3);
+      ring(rig, '+22245120002', 3, true);
+      ring(rig, '+22245120003', 40);
+      for (const d of ['01122245120001', '01122245120002', '01122245120003', '01122245120004']) rig.dial('acct-3', d);
       assert.deepEqual(rig.cuts(), []);
       assert.deepEqual(rig.alerts.map((a) => a.key), ['intel:acct-3:WANGIRI']);
-      assert.match(rig.alerts[0]!.text, /^acct-3 calls back \+22245000001, which rang office/);
+      assert.match(rig.alerts[0]!.text, /^acct-3 calls back \+22245120001, which rang office/);
     });
   });
 
