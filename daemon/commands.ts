@@ -136,13 +136,18 @@ the config or the rate deck is invalid, 1 when something else stops it from star
   {
     name: 'check-config',
     args: [],
-    options: { config: { type: 'string', short: 'c' }, 'env-file': { type: 'string' } },
-    usage: 'tollguard check-config --config FILE [--env-file FILE]',
+    options: { config: { type: 'string', short: 'c' }, 'env-file': { type: 'string' }, probe: { type: 'boolean' } },
+    usage: 'tollguard check-config --config FILE [--env-file FILE] [--probe]',
     summary: 'validate a config and its rate deck, then exit',
     help: `Validates the config (every problem with its line and key) and its rate deck (up to 20
 problems listed), then exits: 0 when valid, 78 when not. \`\${VAR}\` references the shell does
 not define are warnings, since the service gets them from its EnvironmentFile; with
---env-file FILE (e.g. /etc/tollguard/env) they are read from that file and must all be set.`,
+--env-file FILE (e.g. /etc/tollguard/env) they are read from that file and must all be set.
+
+--probe also logs in to every PBX of the config (its secrets must then be at hand) and checks
+what the rules rely on: that each configured trunk exists there (a PJSIP endpoint, a sofia
+gateway) and that the PBX lists its phones. Exit 69 when a PBX cannot be reached, 78 when its
+setup is not what the config says.`,
     run: async (values) => {
       const file = needConfig(values);
       let env: NodeJS.ProcessEnv = process.env;
@@ -158,7 +163,21 @@ not define are warnings, since the service gets them from its EnvironmentFile; w
       for (const w of loaded.value.warnings) process.stderr.write(`warning: ${w}\n`);
       const c = loaded.value.config;
       out(`${file}: OK (mode ${c.mode}, ${c.pbx.length} PBX, home ${c.home.country}, ${rules.value.deck?.size ?? 0} rates, ${Object.keys(c.accounts).length} account entries)`);
-      return EXIT.ok;
+      if (!values.probe) return EXIT.ok;
+      const { probePbxs } = await import('./probe.js');
+      let status: number = EXIT.ok;
+      for (const r of await probePbxs(c, await logger('error'))) {
+        if (!r.reached) {
+          out(`${r.pbx}: not reached: ${r.error}`);
+          status = Math.max(status, EXIT.unavailable);
+        } else if (r.warnings.length > 0) {
+          for (const w of r.warnings) out(`${r.pbx}: ${w}`);
+          status = Math.max(status, EXIT.config);
+        } else {
+          out(`${r.pbx}: OK (logged in; every configured trunk exists there)`);
+        }
+      }
+      return status;
     },
   },
   {

@@ -46,7 +46,7 @@ export interface DaemonOptions {
 
 export { buildRules };
 
-function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger): PbxAdapter {
+export function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger): PbxAdapter {
   return p.type === 'asterisk'
     ? new AsteriskAdapter(p, config.link, { clock, log })
     : new FreeswitchAdapter(p, config.link, { clock, log });
@@ -167,6 +167,11 @@ export class Daemon {
         if (s === 'ready') {
           log.info('pbx link ready', { pbx: name, type: adapter.type });
           void this.flags.reconcile(name);
+          const warnings = adapter.warnings();
+          this.metrics.setSetupWarnings(name, warnings.length);
+          if (warnings.length > 0) {
+            this.alerter.alert({ kind: 'link-setup', severity: 'warning', key: `link-setup:${name}`, title: `PBX ${name}: its setup is not what the config says`, text: warnings.join('\n'), detail: { warnings } });
+          }
           if (prev !== 'resyncing' && prev !== 'authenticating') return;
           this.alerter.alert({ kind: 'link-up', severity: 'info', key: `link:${name}`, title: `PBX ${name} connected`, text: `Link to ${name} is ready`, detail: {} });
         } else if (prev === 'ready') {
@@ -313,8 +318,9 @@ export class Daemon {
     this.metrics.setActiveBans(s.bans.active);
   }
 
-  private health(): { ok: boolean; detail: object } {
-    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError() }));
+  /** What /healthz answers. */
+  health(): { ok: boolean; detail: object } {
+    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError(), warnings: a.warnings() }));
     return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
   }
 
@@ -402,7 +408,9 @@ export class Daemon {
       mode: this.config.mode,
       startedAt: this.startedAt,
       currency: this.config.rates.currency,
-      links: [...this.adapters.values()].map((a) => ({ pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError() })),
+      links: [...this.adapters.values()].map((a) => ({
+        pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError(), warnings: a.warnings(),
+      })),
       liveCalls: [...this.enforcer.table.all()].map((c) => ({
         pbx: c.pbx, callId: c.callId, account: c.account, destination: c.number?.e164 ?? c.dialed,
         startedAt: c.startedAt, answeredAt: c.answeredAt, cost: this.enforcer.liveCost(c, now),

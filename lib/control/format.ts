@@ -65,6 +65,7 @@ export function formatStatus(s: StatusReport, now = Date.now()): string {
         ];
       })),
   );
+  for (const l of s.links) for (const w of l.warnings ?? []) out.push(`  ! ${clean(l.pbx)}: ${clean(w)}`);
 
   out.push('', `LIVE CALLS (${s.liveCalls.length})`);
   if (s.liveCalls.length === 0) out.push('  (none)');

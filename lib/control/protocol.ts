@@ -13,7 +13,7 @@ export interface StatusReport {
   mode: 'enforce' | 'monitor';
   startedAt: number;
   /** `since`: in the current status; `downSince`: not ready since (null when ready), across attempts. */
-  links: { pbx: string; type: string; status: string; since: number; downSince: number | null; lastError: LinkError | null }[];
+  links: { pbx: string; type: string; status: string; since: number; downSince: number | null; lastError: LinkError | null; warnings: string[] }[];
   liveCalls: { pbx: string; callId: string; account: string; destination: string | null; startedAt: number; answeredAt: number | null; cost: number }[];
   accounts: { account: string; live: number; suspended: boolean; spend: Record<string, { spent: number; limit: number | null }> }[];
   global: { spend: Record<string, { spent: number; limit: number | null }> };

@@ -7,11 +7,15 @@ export interface LinkState {
   /** Since when the link has not been ready, across reconnect attempts; null while ready. */
   downSince: number | null;
   lastError: LinkError | null;
+  /** What the last connect found wrong with the PBX's setup (a configured trunk it lacks). */
+  warnings: string[];
 }
 
 export interface LinkHealth {
   ok: boolean;
   detail: {
+    /** `degraded`: every link is up, but a PBX's setup is not what the config says. */
+    status: 'ok' | 'degraded' | 'down';
     downAfterMs: number;
     links: {
       pbx: string;
@@ -19,9 +23,12 @@ export interface LinkHealth {
       downSince: string | null;
       downForMs: number | null;
       lastError: { kind: LinkError['kind']; text: string; message: string; at: string } | null;
+      warnings: string[];
     }[];
     /** PBXs whose link has not been ready for longer than downAfterMs. */
     down: string[];
+    /** PBXs whose setup the last connect found wrong (the guard works, the most restrictive way). */
+    degraded: string[];
   };
 }
 
@@ -29,12 +36,16 @@ export interface LinkHealth {
  * Healthy unless some PBX link has not been `ready` for longer than `downAfterMs`: a reconnect
  * of a few seconds is normal, a PBX nobody watches for minutes is what the probe must catch.
  * The clock starts when the link stopped being ready, not at the latest attempt: with
- * back-off capped at 30 s, a per-attempt clock never reached a 60 s threshold.
+ * back-off capped at 30 s, a per-attempt clock never reached a 60 s threshold. A PBX whose
+ * setup is not what the config says (a misspelt trunk) makes it `degraded`: still 200, since
+ * every call is watched (the unknown is read the most restrictive way), but said.
  */
 export function linkHealth(links: LinkState[], now: number, downAfterMs: number): LinkHealth {
   const out: LinkHealth['detail']['links'] = [];
   const down: string[] = [];
+  const degraded: string[] = [];
   for (const l of links) {
+    if (l.warnings.length > 0) degraded.push(l.pbx);
     const downForMs = l.downSince === null ? null : Math.max(0, now - l.downSince);
     if (downForMs !== null && downForMs > downAfterMs) down.push(l.pbx);
     const e = l.lastError;
@@ -44,7 +55,9 @@ export function linkHealth(links: LinkState[], now: number, downAfterMs: number)
       downSince: l.downSince === null ? null : new Date(l.downSince).toISOString(),
       downForMs,
       lastError: e ? { kind: e.kind, text: LINK_ERROR_TEXT[e.kind], message: e.message, at: new Date(e.at).toISOString() } : null,
+      warnings: l.warnings,
     });
   }
-  return { ok: down.length === 0, detail: { downAfterMs, links: out, down } };
+  const status = down.length > 0 ? 'down' : degraded.length > 0 ? 'degraded' : 'ok';
+  return { ok: down.length === 0, detail: { status, downAfterMs, links: out, down, degraded } };
 }

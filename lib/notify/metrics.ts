@@ -19,6 +19,7 @@ export class Metrics {
   private readonly bansActive: Gauge;
   private readonly spend: Gauge<'account' | 'window'>;
   private readonly linkUp: Gauge<'pbx'>;
+  private readonly setupWarnings: Gauge<'pbx'>;
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
   private readonly firewallRepairs: Counter<'found'>;
@@ -36,6 +37,7 @@ export class Metrics {
     this.bansActive = new Gauge({ name: 'tollguard_bans_active', help: 'Bans in force now.', registers: r });
     this.spend = new Gauge({ name: 'tollguard_spend', help: 'Spend in the current window, in the rate deck currency.', labelNames: ['account', 'window'], registers: r });
     this.linkUp = new Gauge({ name: 'tollguard_pbx_link_up', help: '1 when the link to the PBX is ready, else 0.', labelNames: ['pbx'], registers: r });
+    this.setupWarnings = new Gauge({ name: 'tollguard_pbx_setup_warnings', help: "Problems the last connect found in the PBX's setup (a configured trunk it lacks): health is degraded while above 0.", labelNames: ['pbx'], registers: r });
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
     this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
     this.firewallRepairs = new Counter({ name: 'tollguard_firewall_repairs_total', help: "Times the kernel had lost tollguard's table, drop rules or bans (changed outside tollguard) and they were put back.", labelNames: ['found'], registers: r });
@@ -103,6 +105,10 @@ export class Metrics {
 
   setLink(pbx: string, up: boolean): void {
     this.linkUp.set({ pbx }, up ? 1 : 0);
+  }
+
+  setSetupWarnings(pbx: string, n: number): void {
+    this.setupWarnings.set({ pbx }, n);
   }
 
   alertDropped(): void {

@@ -32,8 +32,9 @@ export async function until(cond: () => boolean, timeoutMs: number): Promise<boo
 export interface HarnessConfig {
   dir: string;
   /** `name` defaults to `office`. */
-  ami?: { port: number; secretVar: string; name?: string };
-  esl?: { port: number; passwordVar: string; eventFormat?: 'json' | 'plain' };
+  /** `trunks` is the YAML list (default `[trunk-uas]` / `[uas]`). */
+  ami?: { port: number; secretVar: string; name?: string; trunks?: string };
+  esl?: { port: number; passwordVar: string; eventFormat?: 'json' | 'plain'; trunks?: string };
   accounts: string;
   extra?: string;
   /** YAML lines under `destinations:` after `deny` (two-space indent), e.g. `lists:`. */
@@ -52,8 +53,8 @@ export interface HarnessConfig {
 export function writeConfig(c: HarnessConfig): string {
   fs.writeFileSync(path.join(c.dir, 'rates.csv'), c.rates ?? RATES);
   const pbx: string[] = [];
-  if (c.ami) pbx.push(`  - { name: ${c.ami.name ?? 'office'}, type: asterisk, host: 127.0.0.1, port: ${c.ami.port}, username: fraudguard, secret: "\${${c.ami.secretVar}}", trunks: [trunk-uas] }`);
-  if (c.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${c.esl.port}, password: "\${${c.esl.passwordVar}}", trunks: [uas]${c.esl.eventFormat ? `, eventFormat: ${c.esl.eventFormat}` : ''} }`);
+  if (c.ami) pbx.push(`  - { name: ${c.ami.name ?? 'office'}, type: asterisk, host: 127.0.0.1, port: ${c.ami.port}, username: fraudguard, secret: "\${${c.ami.secretVar}}", trunks: ${c.ami.trunks ?? '[trunk-uas]'} }`);
+  if (c.esl) pbx.push(`  - { name: branch, type: freeswitch, host: 127.0.0.1, port: ${c.esl.port}, password: "\${${c.esl.passwordVar}}", trunks: ${c.esl.trunks ?? '[uas]'}${c.esl.eventFormat ? `, eventFormat: ${c.esl.eventFormat}` : ''} }`);
   const text = `mode: ${c.mode ?? 'enforce'}
 stateDir: ${c.dir}/state
 home: { country: US, timezone: America/New_York }

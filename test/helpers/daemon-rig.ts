@@ -34,6 +34,9 @@ export interface RigOptions {
   eslFormat?: 'json' | 'plain';
   /** Name of the Asterisk PBX (default `office`): nodes sharing a store need distinct names. */
   amiName?: string;
+  /** The `trunks:` YAML lists of the Asterisk and the FreeSWITCH (defaults `[trunk-uas]`, `[uas]`). */
+  amiTrunks?: string;
+  eslTrunks?: string;
   /** The daemon's clock (default the system's). */
   clock?: Clock;
   /** The rate deck (default RIG_RATES). */
@@ -65,8 +68,8 @@ export class DaemonRig {
     if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD });
     this.configFile = writeConfig({
       dir: this.dir,
-      ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET', ...(opts.amiName ? { name: opts.amiName } : {}) } } : {}),
-      ...(this.esl ? { esl: { port: this.esl.port, passwordVar: 'RIG_ESL_PASSWORD', eventFormat: opts.eslFormat ?? 'json' } } : {}),
+      ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET', ...(opts.amiName ? { name: opts.amiName } : {}), ...(opts.amiTrunks ? { trunks: opts.amiTrunks } : {}) } } : {}),
+      ...(this.esl ? { esl: { port: this.esl.port, passwordVar: 'RIG_ESL_PASSWORD', eventFormat: opts.eslFormat ?? 'json', ...(opts.eslTrunks ? { trunks: opts.eslTrunks } : {}) } } : {}),
       mode: opts.mode ?? 'enforce',
       rates: opts.rates ?? RIG_RATES,
       link: '{ keepaliveInterval: 500ms, keepaliveTimeout: 500ms, backoffInitial: 50ms, backoffMax: 400ms, actionTimeout: 1s }',

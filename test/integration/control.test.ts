@@ -13,7 +13,7 @@ import type { BanRecord } from '../../lib/store/store.js';
 
 const status: StatusReport = {
   mode: 'enforce', startedAt: 1_795_000_000_000, currency: 'USD',
-  links: [{ pbx: 'ast1', type: 'asterisk', status: 'ready', since: 1_795_000_000_000, downSince: null, lastError: null }],
+  links: [{ pbx: 'ast1', type: 'asterisk', status: 'ready', since: 1_795_000_000_000, downSince: null, lastError: null, warnings: [] }],
   liveCalls: [], accounts: [], global: { spend: {} }, bans: { active: 0 },
 };
 

@@ -77,8 +77,8 @@ describe('metrics and health over HTTP', () => {
     const clock = new ManualClock();
     const t0 = clock.now();
     const links: LinkState[] = [
-      { pbx: 'ast1', status: 'ready', downSince: null, lastError: null },
-      { pbx: 'fs1', status: 'reconnecting', downSince: t0, lastError: { kind: 'refused', message: 'connect ECONNREFUSED 127.0.0.1:8021', at: t0 } },
+      { pbx: 'ast1', status: 'ready', downSince: null, lastError: null, warnings: [] },
+      { pbx: 'fs1', status: 'reconnecting', downSince: t0, lastError: { kind: 'refused', message: 'connect ECONNREFUSED 127.0.0.1:8021', at: t0 }, warnings: [] },
     ];
     server = await startMetricsServer(new Metrics(), () => linkHealth(links, clock.now(), 60_000), '127.0.0.1:0');
     const probe = async (): Promise<{ status: number; body: { ok: boolean; detail: { down: string[]; links: { pbx: string; downForMs: number | null }[] } } }> => {
@@ -99,9 +99,17 @@ describe('metrics and health over HTTP', () => {
     assert.deepEqual(r.body.detail.down, ['fs1']);
     assert.equal((r.body.detail.links.find((l) => l.pbx === 'fs1') as unknown as { lastError: { text: string } }).lastError.text, 'connection refused');
 
-    links[1] = { pbx: 'fs1', status: 'ready', downSince: null, lastError: null };
+    links[1] = { pbx: 'fs1', status: 'ready', downSince: null, lastError: null, warnings: [] };
     r = await probe();
     assert.equal(r.status, 200);
+    assert.equal((r.body.detail as unknown as { status: string }).status, 'ok');
+
+    // A PBX whose setup is not what the config says: every call is still watched, said as degraded.
+    links[0] = { pbx: 'ast1', status: 'ready', downSince: null, lastError: null, warnings: ['configured trunk my-carrier not found'] };
+    r = await probe();
+    assert.equal(r.status, 200);
+    const detail = r.body.detail as unknown as { status: string; degraded: string[] };
+    assert.deepEqual([detail.status, detail.degraded], ['degraded', ['ast1']]);
   });
 
   it('answers 404 / 405 for anything else, 503 when the health callback throws', async () => {
@@ -143,10 +151,10 @@ describe('linkHealth', () => {
     assert.equal(linkHealth([], 0, 1000).ok, true);
     const h = linkHealth(
       [
-        { pbx: 'a', status: 'ready', downSince: null, lastError: null },
-        { pbx: 'b', status: 'connecting', downSince: 8_000, lastError: null },
-        { pbx: 'c', status: 'closed', downSince: 0, lastError: null },
-        { pbx: 'd', status: 'authenticating', downSince: 0, lastError: null },
+        { pbx: 'a', status: 'ready', downSince: null, lastError: null, warnings: [] },
+        { pbx: 'b', status: 'connecting', downSince: 8_000, lastError: null, warnings: [] },
+        { pbx: 'c', status: 'closed', downSince: 0, lastError: null, warnings: [] },
+        { pbx: 'd', status: 'authenticating', downSince: 0, lastError: null, warnings: [] },
       ],
       10_000,
       5_000,

@@ -10,8 +10,8 @@ const status: StatusReport = {
   startedAt: now - (3 * 86_400_000 + 4 * 3_600_000),
   currency: 'USD',
   links: [
-    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000, downSince: null, lastError: null },
-    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 2_000, downSince: now - 45_000, lastError: { kind: 'auth', message: 'ESL login to fs1 refused: -ERR invalid', at: now - 3_000 } },
+    { pbx: 'ast1', type: 'asterisk', status: 'ready', since: now - 7_200_000, downSince: null, lastError: null, warnings: [] },
+    { pbx: 'fs1', type: 'freeswitch', status: 'reconnecting', since: now - 2_000, downSince: now - 45_000, lastError: { kind: 'auth', message: 'ESL login to fs1 refused: -ERR invalid', at: now - 3_000 }, warnings: [] },
   ],
   liveCalls: [
     { pbx: 'ast1', callId: '1795527577.0', account: 'acct-1002', destination: '+442079460000', startedAt: now - 300_000, answeredAt: now - 252_000, cost: 1.234 },
