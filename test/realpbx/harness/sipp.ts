@@ -160,6 +160,19 @@ export class SippLab {
   }
 
   /**
+   * An attended transfer by two SIPp twins (3PCC) of one phone: the consultation call to
+   * `consultNumber` is placed and answered first; it hands its dialog to the transferer twin,
+   * which then calls `dialed`, and 1.5 s after that answer REFERs it to `consultNumber` with
+   * `Replaces` = the consultation dialog.
+   */
+  attendedTransfer(phone: PhoneCreds, dialed: string, consultNumber: string): { transferer: Sipp; consult: Sipp } {
+    const twin = `127.0.0.1:${9500 + this.next++}`;
+    const transferer = this.spawn(`atxfer-${phone.user}-${dialed}`, 'uac-atxfer-transferer.xml', this.port(), ['-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), dialed, consultNumber]), '-m', '1', '-timeout', '120s', this.pbxAddress]);
+    const consult = this.spawn(`consult-${phone.user}-${consultNumber}`, 'uac-atxfer-consult.xml', this.port(), ['-cid_str', 'atx-%u-%p', '-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), consultNumber, 'sipp-phone']), '-m', '1', '-timeout', '120s', this.pbxAddress]);
+    return { transferer, consult };
+  }
+
+  /**
    * The carrier on `port`: rings `ringMs` then answers (a CANCEL while ringing gets 487),
    * answers at once (`ringMs` 0 is uas-answer) or refuses with 503; `calls` INVITEs at most.
    */

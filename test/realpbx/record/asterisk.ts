@@ -149,6 +149,22 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
       await idle(x.drv);
     },
   },
+  'attended-transfer': {
+    folder: 'attended-transfer-refer',
+    admin: true,
+    async run(x) {
+      await phone1002(x.s);
+      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await sleep(300);
+      x.s.sipp.attendedTransfer(P1001, '1002', '0115378612345');
+      await x.drv.next((m) => m.fields.Event === 'AttendedTransfer', 30_000, 'the AttendedTransfer');
+      await sleep(2000);
+      const trunk = await newChannel(x.drv, 'PJSIP/trunk-uas-');
+      await hangup(x.drv, trunk.fields.Channel!);
+      x.notes.push(`driver: Hangup ${trunk.fields.Channel} 2 s after the AttendedTransfer event`);
+      await idle(x.drv);
+    },
+  },
   'endpoints-db': {
     folder: 'endpoints-dbtree',
     async run(x) {
