@@ -166,7 +166,7 @@ export class SippLab {
    * `Replaces` = the consultation dialog.
    */
   attendedTransfer(phone: PhoneCreds, dialed: string, consultNumber: string): { transferer: Sipp; consult: Sipp } {
-    const twin = `127.0.0.1:${9500 + this.next++}`;
+    const twin = `127.0.0.1:${20000 + this.next++}`;
     const transferer = this.spawn(`atxfer-${phone.user}-${dialed}`, 'uac-atxfer-transferer.xml', this.port(), ['-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), dialed, consultNumber]), '-m', '1', '-timeout', '120s', this.pbxAddress]);
     const consult = this.spawn(`consult-${phone.user}-${consultNumber}`, 'uac-atxfer-consult.xml', this.port(), ['-cid_str', 'atx-%u-%p', '-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), consultNumber, 'sipp-phone']), '-m', '1', '-timeout', '120s', this.pbxAddress]);
     return { transferer, consult };
