@@ -54,9 +54,6 @@ export class Sipp {
       .map((m) => /^INVITE sip:([^@;> ]+)/.exec(m.line)?.[1] ?? m.line);
   }
 
-  received(method: string): TracedMessage[] {
-    return this.messages().filter((m) => m.dir === 'received' && m.line.startsWith(`${method} `));
-  }
 
   /** What SIPp printed last (for a failing test's message). */
   tail(): string {
