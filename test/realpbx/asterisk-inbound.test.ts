@@ -32,7 +32,7 @@ describe('real Asterisk: inbound carrier calls forwarded out', function () {
   it('DID 2125550100 forwarded to Cuba: cut before answer', async () => {
     await lab.tollguard(BASE);
     const since = Date.now();
-    lab.carrier({ ringMs: RING_FORBIDDEN_MS });
+    await lab.carrier({ ringMs: RING_FORBIDDEN_MS });
     inbound('2125550100', 20_000);
     await assertCutBeforeAnswer(lab, await lab.trunkLeg(since, '0115378612345'));
   });
@@ -40,7 +40,7 @@ describe('real Asterisk: inbound carrier calls forwarded out', function () {
   it('DID 2125550102 forwarded to GB through a Local channel, SIP From user "acct-1001": judged under trunk-uas, cut before answer', async () => {
     await lab.tollguard(BASE);
     const since = Date.now();
-    lab.carrier({ ringMs: RING_FORBIDDEN_MS });
+    await lab.carrier({ ringMs: RING_FORBIDDEN_MS });
     inbound('2125550102', 20_000, 'acct-1001');
     await assertCutBeforeAnswer(lab, await lab.trunkLeg(since, '011442079460000'));
     await assertCutUnder(lab, GB, since, 'trunk-uas');
@@ -49,7 +49,7 @@ describe('real Asterisk: inbound carrier calls forwarded out', function () {
   it('DID 2125550101 forwarded to a national number: allowed, then cut by maxCallDuration (4 s) of trunk-uas, stored under trunk-uas', async () => {
     await lab.tollguard(BASE);
     const since = Date.now();
-    lab.carrier({ ringMs: RING_ALLOWED_MS });
+    await lab.carrier({ ringMs: RING_ALLOWED_MS });
     inbound('2125550101', 20_000);
     const leg = await lab.trunkLeg(since, '2025550123');
     await assertUntouched(lab, leg, 3000);
@@ -64,7 +64,7 @@ describe('real Asterisk: inbound carrier calls forwarded out', function () {
     it(`DID 2125550${n} forwarded to ${n}: untouched`, async () => {
       await lab.tollguard(BASE);
       const since = Date.now();
-      lab.carrier({ ringMs: RING_ALLOWED_MS });
+      await lab.carrier({ ringMs: RING_ALLOWED_MS });
       inbound(`2125550${n}`, 20_000);
       await assertUntouched(lab, await lab.trunkLeg(since, n));
     });

@@ -15,7 +15,7 @@ describe('real Asterisk: originate, Local routes, dialplan accountcode, tech pre
 
   async function originate(channel: string, dialed: string, ringMs: number, account?: string): Promise<{ leg: Leg; since: number }> {
     const since = Date.now();
-    lab.carrier({ ringMs });
+    await lab.carrier({ ringMs });
     const fields: Record<string, string> = { Action: 'Originate', Channel: channel, Application: 'Wait', Data: '30', Async: 'true' };
     if (account) fields.Account = account;
     const r = await lab.ami!.action(fields);
@@ -26,7 +26,7 @@ describe('real Asterisk: originate, Local routes, dialplan accountcode, tech pre
   /** `user` dials `number` (waits for the far end's BYE); the trunk leg that dials `sent`. */
   async function dial(user: string, number: string, sent: string, ringMs: number): Promise<{ leg: Leg; since: number }> {
     const since = Date.now();
-    lab.carrier({ ringMs });
+    await lab.carrier({ ringMs });
     lab.sipp.call(lab.phone(user), number);
     return { leg: await lab.trunkLeg(since, sent), since };
   }
@@ -132,7 +132,7 @@ describe('real Asterisk: originate, Local routes, dialplan accountcode, tech pre
     it('1001 dials 7011442079460000: the carrier gets 1010011442079460000, the GB call of acct-1001 is untouched and stored as GB', async () => {
       await lab.tollguard(PREFIXED);
       const since = Date.now();
-      const carrier = lab.carrier({ ringMs: RING_ALLOWED_MS });
+      const carrier = await lab.carrier({ ringMs: RING_ALLOWED_MS });
       lab.sipp.call(lab.phone('1001'), '7011442079460000');
       const leg = await lab.trunkLeg(since, '1010011442079460000');
       await assertUntouched(lab, leg);

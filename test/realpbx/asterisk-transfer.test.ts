@@ -16,8 +16,8 @@ describe('real Asterisk: transfers and redirects', function () {
   /** 1001 calls 1002, 1002 answers, 1001 REFERs 1002 to `target`: the leg that dials the trunk. */
   async function blindTransfer(target: string, ringMs: number): Promise<{ leg: Leg; since: number }> {
     const since = Date.now();
-    lab.carrier({ ringMs });
-    lab.answer('1002');
+    await lab.carrier({ ringMs });
+    await lab.answer('1002');
     lab.sipp.call(lab.phone('1001'), '1002', { scenario: 'uac-refer.xml', target });
     return { leg: await lab.trunkLeg(since, target), since };
   }
@@ -25,8 +25,8 @@ describe('real Asterisk: transfers and redirects', function () {
   /** 1001 calls 1002, 1002 answers, then the B-leg is redirected by AMI to from-internal,`target`,1. */
   async function redirect(target: string, ringMs: number): Promise<Leg> {
     const since = Date.now();
-    lab.carrier({ ringMs });
-    lab.answer('1002');
+    await lab.carrier({ ringMs });
+    await lab.answer('1002');
     lab.sipp.call(lab.phone('1001'), '1002');
     const b = await lab.ami!.next((m) => m.fields.Event === 'Newstate' && m.fields.ChannelState === '6' && (m.fields.Channel ?? '').startsWith('PJSIP/1002-') && m.at >= since, 20_000, 'the B-leg PJSIP/1002 Up');
     const r = await lab.ami!.action({ Action: 'Redirect', Channel: b.fields.Channel!, Context: 'from-internal', Exten: target, Priority: '1' });
@@ -75,9 +75,9 @@ describe('real Asterisk: transfers and redirects', function () {
     it('attended transfer (REFER with Replaces) of 1002 to an allowed GB call of 1001: the GB leg stays up, one consistent row', async () => {
       await lab.tollguard(BASE);
       const since = Date.now();
-      lab.carrier({ ringMs: RING_ALLOWED_MS });
-      lab.answer('1002');
-      lab.sipp.attendedTransfer(lab.phone('1001'), '1002', '011442079460000');
+      await lab.carrier({ ringMs: RING_ALLOWED_MS });
+      await lab.answer('1002');
+      await lab.sipp.attendedTransfer(lab.phone('1001'), '1002', '011442079460000');
       const leg = await lab.trunkLeg(since, '011442079460000');
       await lab.ami!.next((m) => m.fields.Event === 'AttendedTransfer' && m.at >= since, 20_000, 'the AttendedTransfer');
       const after = Date.now();
@@ -91,9 +91,9 @@ describe('real Asterisk: transfers and redirects', function () {
     it('attended transfer whose consultation call dials Cuba: that dial is cut before answer', async () => {
       await lab.tollguard(BASE);
       const since = Date.now();
-      lab.carrier({ ringMs: RING_FORBIDDEN_MS });
-      lab.answer('1002');
-      lab.sipp.attendedTransfer(lab.phone('1001'), '1002', '0115378612345');
+      await lab.carrier({ ringMs: RING_FORBIDDEN_MS });
+      await lab.answer('1002');
+      await lab.sipp.attendedTransfer(lab.phone('1001'), '1002', '0115378612345');
       await assertCutBeforeAnswer(lab, await lab.trunkLeg(since, '0115378612345'));
     });
   });

@@ -35,7 +35,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
 
   async function originate(args: string, dialed: string, ringMs: number): Promise<{ leg: Leg; since: number }> {
     const since = Date.now();
-    lab.carrier({ ringMs });
+    await lab.carrier({ ringMs });
     const r = await lab.esl!.command(`bgapi originate ${args}`);
     assert.match(r.headers['Reply-Text'] ?? '', /^\+OK/, `bgapi originate: ${r.headers['Reply-Text']}`);
     return { leg: await lab.trunkLeg(since, dialed), since };
@@ -77,7 +77,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
 
     it('user/1001 011442079460000 XML default: the GB leg runs under acct-1001, untouched, stored under acct-1001', async () => {
       await lab.tollguard(BASE);
-      lab.answer('1001');
+      await lab.answer('1001');
       const { leg, since } = await originate('user/1001 011442079460000 XML default', '011442079460000', RING_ALLOWED_MS);
       await assertUntouched(lab, leg);
       await lab.hangupAll();
@@ -86,7 +86,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
 
     it('user/1002 011442079460000 XML default: cut before answer, judged under acct-1002', async () => {
       await lab.tollguard(BASE);
-      lab.answer('1002');
+      await lab.answer('1002');
       const { leg, since } = await originate('user/1002 011442079460000 XML default', '011442079460000', RING_FORBIDDEN_MS);
       await assertCutBeforeAnswer(lab, leg);
       await assertCutUnder(lab, GB, since, 'acct-1002');
@@ -97,7 +97,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
     it('DID 15551230000 -> GB with SIP From user "acct-1001": not acct-1001\'s call, cut before answer', async () => {
       await lab.tollguard(BASE);
       const since = Date.now();
-      lab.carrier({ ringMs: RING_FORBIDDEN_MS });
+      await lab.carrier({ ringMs: RING_FORBIDDEN_MS });
       inbound('15551230000', 'acct-1001');
       await assertCutBeforeAnswer(lab, await lab.trunkLeg(since, '011442079460000'));
     });
@@ -106,7 +106,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
       it(`DID 15551230${n} -> ${n}: untouched`, async () => {
         await lab.tollguard(BASE);
         const since = Date.now();
-        lab.carrier({ ringMs: RING_ALLOWED_MS });
+        await lab.carrier({ ringMs: RING_ALLOWED_MS });
         inbound(`15551230${n}`);
         await assertUntouched(lab, await lab.trunkLeg(since, n));
       });
@@ -118,7 +118,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
       it('DID 15551230000 -> GB with From user "acct-1001": cut before answer, judged under carrier-in', async () => {
         await lab.tollguard(NAMED);
         const since = Date.now();
-        lab.carrier({ ringMs: RING_FORBIDDEN_MS });
+        await lab.carrier({ ringMs: RING_FORBIDDEN_MS });
         inbound('15551230000', 'acct-1001');
         await assertCutBeforeAnswer(lab, await lab.trunkLeg(since, '011442079460000'));
         await assertCutUnder(lab, GB, since, 'carrier-in');
@@ -127,7 +127,7 @@ describe('real FreeSWITCH: originate and inbound forwards', function () {
       it('DID 15551230001 -> national: allowed, then cut by maxCallDuration (4 s), stored under carrier-in', async () => {
         await lab.tollguard(NAMED);
         const since = Date.now();
-        lab.carrier({ ringMs: RING_ALLOWED_MS });
+        await lab.carrier({ ringMs: RING_ALLOWED_MS });
         inbound('15551230001');
         const leg = await lab.trunkLeg(since, '2025550123');
         await assertUntouched(lab, leg, 3000);

@@ -77,14 +77,14 @@ export class RealPbxLab {
   }
 
   /** The registered phone `user` answers the next call at once (and waits for the BYE). */
-  answer(user: string): Sipp {
+  answer(user: string): Promise<Sipp> {
     const port = this.contacts.get(user);
     if (port === undefined) throw new Error(`phone ${user} is not registered in this lab`);
     return this.sipp.answeringPhone(user, port);
   }
 
   /** The carrier: port 5070 (Asterisk) / 5090 (FreeSWITCH gateway uas) unless given. */
-  carrier(o: { ringMs?: number; refuse?: boolean; calls?: number; port?: number } = {}): Sipp {
+  carrier(o: { ringMs?: number; refuse?: boolean; calls?: number; port?: number } = {}): Promise<Sipp> {
     return this.sipp.carrier(o.port ?? (this.kind === 'asterisk' ? 5070 : 5090), o);
   }
 
@@ -181,12 +181,29 @@ export function useRealPbx(kind: PbxKind, opts: { edit?: (confDir: string) => vo
 export async function assertCutBeforeAnswer(lab: RealPbxLab, leg: Leg, ms = 2000): Promise<void> {
   // A little past the bound, for the hangup event to reach the observer.
   await waitFor('the cut window', () => leg.hungupAt !== null || Date.now() > leg.createdAt + ms + 500, ms + 10_000, 20);
-  const at = (t: number | null): string => (t === null ? 'never' : `${Math.round(t - leg.createdAt)} ms after its dial`);
+  const at = (t: number | null): string => (t === null ? `not within ${ms + 500} ms` : `${Math.round(t - leg.createdAt)} ms after its dial`);
   assert.ok(
     leg.hungupAt !== null && leg.hungupAt - leg.createdAt <= ms && (leg.answeredAt === null || leg.answeredAt > leg.hungupAt),
     `the leg to ${leg.dialed} was not cut within ${ms} ms of its dial, before answer: hung up ${at(leg.hungupAt)}, answered ${at(leg.answeredAt)}${lab.why()}`,
   );
   assert.equal(leg.answeredAt, null, `the leg to ${leg.dialed} was answered ${at(leg.answeredAt)}${lab.why()}`);
+}
+
+/**
+ * Every trunk leg to `dialed` since `since` (a failover bridge tries one carrier after the
+ * other) was cut before answer: the phone's call ends or `settleMs` pass (a carrier rings
+ * 4 s, so an uncut call would be answered by then), then no such leg was answered and each
+ * ended within `ms` of its own dial.
+ */
+export async function assertEveryLegCut(lab: RealPbxLab, since: number, dialed: string, caller: Leg, ms = 2000, settleMs = 7000): Promise<void> {
+  await waitFor('the call to end or settle', () => caller.hungupAt !== null || Date.now() > since + settleMs, settleMs + 5000, 20);
+  await new Promise((r) => setTimeout(r, 500));
+  const legs = lab.legs(since).filter((l) => l.direction === 'out' && l.trunk !== null && l.dialed === dialed);
+  assert.ok(legs.length > 0, `no trunk leg to ${dialed}${lab.why()}`);
+  for (const l of legs) {
+    assert.equal(l.answeredAt, null, `the leg to ${dialed} via ${l.trunk} was answered${lab.why()}`);
+    assert.ok(l.hungupAt !== null && l.hungupAt - l.createdAt <= ms, `the leg to ${dialed} via ${l.trunk} did not end within ${ms} ms of its dial${lab.why()}`);
+  }
 }
 
 /** An allowed leg is left alone: answered, and still up `holdMs` after the answer. */

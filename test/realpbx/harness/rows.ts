@@ -9,7 +9,7 @@ import type { RealPbxLab } from './lab-fixture.js';
  * PBX's hangup).
  */
 export async function endedRows(lab: RealPbxLab, destination: string, since: number): Promise<StoredCall[]> {
-  const rows = (): StoredCall[] => (lab.tg?.calls() ?? []).filter((r) => r.destination === destination && r.startedAt >= since - 1000);
+  const rows = (): StoredCall[] => (lab.tg?.calls() ?? []).filter((r) => r.destination === destination && r.startedAt >= since);
   await waitFor(`a stored call row to ${destination}${lab.why()}`, () => rows().length > 0 && rows().every((r) => r.endedAt !== null), 10_000, 100);
   return rows();
 }
@@ -27,7 +27,7 @@ export async function assertAccount(lab: RealPbxLab, destination: string, since:
  */
 export async function assertCutUnder(lab: RealPbxLab, destination: string, since: number, account: string): Promise<void> {
   const cuts = (): Record<string, unknown>[] =>
-    (lab.tg?.audits() ?? []).filter((a) => a.action === 'cut' && a.at >= since - 1000 && a.detail.destination === destination).map((a) => a.detail);
+    (lab.tg?.audits() ?? []).filter((a) => a.action === 'cut' && a.at >= since && a.detail.destination === destination).map((a) => a.detail);
   await waitFor(`tollguard's audit record of the cut to ${destination}${lab.why()}`, () => cuts().length > 0, 10_000, 100);
   assert.deepEqual([...new Set(cuts().map((d) => d.account))], [account], `cuts to ${destination}: ${JSON.stringify(cuts())}`);
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '../../helpers/wait.js';
 import { sippScenario } from './lab.js';
-import { exited, killHard } from './proc.js';
+import { exited, killHard, run } from './proc.js';
 
 /** A SIP message as SIPp's -trace_msg file shows it. */
 export interface TracedMessage {
@@ -88,6 +89,16 @@ export class SippLab {
     fs.mkdirSync(dir, { recursive: true });
   }
 
+  /** Resolves once `sipp` has bound `port` in the namespace (UDP for SIP, TCP for the 3PCC twin). */
+  async bound(sipp: Sipp, port: number, proto: 'udp' | 'tcp' = 'udp'): Promise<Sipp> {
+    const flag = proto === 'udp' ? '-Hlun' : '-Hltn';
+    await waitFor(`${sipp.name} to listen on ${proto} ${port}`, async () => {
+      if (sipp.child.exitCode !== null) throw new Error(`${sipp.name} exited (${sipp.child.exitCode}): ${sipp.tail()}`);
+      return (await run('ip', ['netns', 'exec', this.ns, 'ss', flag, `sport = :${port}`])).stdout.trim() !== '';
+    }, 10_000, 20);
+    return sipp;
+  }
+
   /** A free SIP port for a phone or a client (the carriers' ports are fixed by the lab). */
   port(): number {
     return 5200 + 2 * this.next++;
@@ -138,9 +149,9 @@ export class SippLab {
     if (code !== 0) throw new Error(`REGISTER ${phone.user} failed (sipp ${code}): ${s.tail()}`);
   }
 
-  /** A registered phone that answers one call at once and waits for the BYE (uas-answer). */
-  answeringPhone(name: string, port: number): Sipp {
-    return this.spawn(`phone-${name}`, 'uas-answer.xml', port, ['-m', '1', '-timeout', '120s']);
+  /** A registered phone that answers one call at once and waits for the BYE (uas-answer); resolves once it listens. */
+  answeringPhone(name: string, port: number): Promise<Sipp> {
+    return this.bound(this.spawn(`phone-${name}`, 'uas-answer.xml', port, ['-m', '1', '-timeout', '120s']), port);
   }
 
   /**
@@ -162,9 +173,10 @@ export class SippLab {
    * which then calls `dialed`, and 1.5 s after that answer REFERs it to `consultNumber` with
    * `Replaces` = the consultation dialog.
    */
-  attendedTransfer(phone: PhoneCreds, dialed: string, consultNumber: string): { transferer: Sipp; consult: Sipp } {
-    const twin = `127.0.0.1:${20000 + this.next++}`;
-    const transferer = this.spawn(`atxfer-${phone.user}-${dialed}`, 'uac-atxfer-transferer.xml', this.port(), ['-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), dialed, consultNumber]), '-m', '1', '-timeout', '120s', this.pbxAddress]);
+  async attendedTransfer(phone: PhoneCreds, dialed: string, consultNumber: string): Promise<{ transferer: Sipp; consult: Sipp }> {
+    const twinPort = 20000 + this.next++;
+    const twin = `127.0.0.1:${twinPort}`;
+    const transferer = await this.bound(this.spawn(`atxfer-${phone.user}-${dialed}`, 'uac-atxfer-transferer.xml', this.port(), ['-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), dialed, consultNumber]), '-m', '1', '-timeout', '120s', this.pbxAddress]), twinPort, 'tcp');
     const consult = this.spawn(`consult-${phone.user}-${consultNumber}`, 'uac-atxfer-consult.xml', this.port(), ['-cid_str', 'atx-%u-%p', '-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), consultNumber, 'sipp-phone']), '-m', '1', '-timeout', '120s', this.pbxAddress]);
     return { transferer, consult };
   }
@@ -172,12 +184,15 @@ export class SippLab {
   /**
    * The carrier on `port`: rings `ringMs` then answers (a CANCEL while ringing gets 487),
    * answers at once (`ringMs` 0 is uas-answer) or refuses with 503; `calls` INVITEs at most.
+   * Resolves once it listens (an INVITE sent before would get an ICMP error, not a carrier).
    */
-  carrier(port: number, o: { ringMs?: number; refuse?: boolean; calls?: number } = {}): Sipp {
+  carrier(port: number, o: { ringMs?: number; refuse?: boolean; calls?: number } = {}): Promise<Sipp> {
     const m = ['-m', String(o.calls ?? 1), '-timeout', '300s'];
-    if (o.refuse) return this.spawn(`carrier-${port}-refuse`, 'uas-refuse.xml', port, m);
-    if (!o.ringMs) return this.spawn(`carrier-${port}-answer`, 'uas-answer.xml', port, m);
-    return this.spawn(`carrier-${port}-ring`, 'uas-ring.xml', port, ['-set', 'ringms', String(o.ringMs), ...m]);
+    let s: Sipp;
+    if (o.refuse) s = this.spawn(`carrier-${port}-refuse`, 'uas-refuse.xml', port, m);
+    else if (!o.ringMs) s = this.spawn(`carrier-${port}-answer`, 'uas-answer.xml', port, m);
+    else s = this.spawn(`carrier-${port}-ring`, 'uas-ring.xml', port, ['-set', 'ringms', String(o.ringMs), ...m]);
+    return this.bound(s, port);
   }
 
   /**

@@ -61,7 +61,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
     folder: 'blind-transfer-refer',
     plainTwin: true,
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000, calls: 2 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000, calls: 2 });
       await sleep(300);
       x.s.sipp.call(P1001, '2025550123', { scenario: 'uac-refer.xml', target: '011442079460000' });
       await legTalksThenKill(x, '011442079460000');
@@ -70,7 +70,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'did-forward': {
     folder: 'did-forward-from-acct',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       x.s.sipp.inbound('15551230000', { to: '127.0.0.1:5082', talkMs: 2000, fromUser: 'acct-1001' });
       await legTalksThenKill(x, '011442079460000', 1000);
@@ -79,7 +79,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'loopback-8': {
     folder: 'loopback-no-export',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1002, '8011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -88,7 +88,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'loopback-9': {
     folder: 'loopback-export',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1002, '9011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -97,7 +97,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'dialplan-account': {
     folder: 'dialplan-accountcode',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1001, '7011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -106,7 +106,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'originate-gateway': {
     folder: 'originate-gateway-park',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       await bg(x, 'originate {accountcode=acct-1001}sofia/gateway/uas/011442079460000 &park()');
       await legTalksThenKill(x, '011442079460000');
@@ -117,8 +117,8 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
     async run(x) {
       const port = x.s.sipp.port();
       await x.s.sipp.register(P1001, port);
-      x.s.sipp.answeringPhone('1001', port);
-      x.s.sipp.carrier(5090, { ringMs: 1000 });
+      await x.s.sipp.answeringPhone('1001', port);
+      await x.s.sipp.carrier(5090, { ringMs: 1000 });
       await sleep(300);
       await bg(x, 'originate user/1001 011442079460000 XML default');
       await legTalksThenKill(x, '011442079460000');
@@ -127,7 +127,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   'uuid-transfer': {
     folder: 'uuid-transfer',
     async run(x) {
-      x.s.sipp.carrier(5090, { ringMs: 1000, calls: 2 });
+      await x.s.sipp.carrier(5090, { ringMs: 1000, calls: 2 });
       await sleep(300);
       x.s.sipp.call(P1001, '2025550123');
       const a = await created(x.drv, (e) => e.h['Call-Direction'] === 'inbound', 'the A-leg');
@@ -142,8 +142,8 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; p
   failover: {
     folder: 'failover-bridge',
     async run(x) {
-      x.s.sipp.carrier(5090, { refuse: true });
-      x.s.sipp.carrier(5092, { ringMs: 1000 });
+      await x.s.sipp.carrier(5090, { refuse: true });
+      await x.s.sipp.carrier(5092, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1001, '6011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
