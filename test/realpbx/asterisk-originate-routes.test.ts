@@ -126,6 +126,17 @@ describe('real Asterisk: originate, Local routes, dialplan accountcode, tech pre
     });
   });
 
+  describe('an account without its own entry', () => {
+    it('1003 (no accountcode) dials GB: cut under account "1003"; the audit names the rule that matched, accounts["*"]', async () => {
+      await lab.tollguard(BASE);
+      const { leg, since } = await dial('1003', '011442079460000', '011442079460000', RING_FORBIDDEN_MS);
+      await assertCutBeforeAnswer(lab, leg);
+      await assertCutUnder(lab, GB, since, '1003');
+      const rules = lab.tg!.audits().filter((a) => a.action === 'cut' && a.at >= since).map((a) => String(a.detail.rule));
+      assert.ok(rules.length > 0 && rules.every((r) => r.startsWith('accounts["*"].')), `rules named: ${JSON.stringify(rules)}`);
+    });
+  });
+
   describe('carrier tech prefix 1010 (route _7011X.: Dial(PJSIP/1010${EXTEN:1}@trunk-uas)), trunk configured with stripPrefix "1010"', () => {
     const PREFIXED = { accounts: LAB_ACCOUNTS, trunks: '[{ name: trunk-uas, stripPrefix: "1010" }]' };
 
