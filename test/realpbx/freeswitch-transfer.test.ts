@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { assertCutBeforeAnswer, assertUntouched, useRealPbx } from './harness/lab-fixture.js';
 import { BASE, GB, RING_ALLOWED_MS, RING_FORBIDDEN_MS } from './harness/lab-config.js';
 import type { Leg } from './harness/legs.js';
-import { assertAccount, assertCutUnder, assertRowConsistent } from './harness/rows.js';
+import { assertAccount, assertCutUnder, assertRowConsistent, endedRows } from './harness/rows.js';
 
 /**
  * Issue 11 on a real FreeSWITCH: a call to the carrier whose far end is blind-transferred by
@@ -72,10 +72,12 @@ describe('real FreeSWITCH: REFER and uuid_transfer', function () {
       for (const row of national) assertRowConsistent(row, 0.01);
     });
 
-    it('uuid_transfer of 1002\'s answered national call to GB: the new leg is cut before answer', async () => {
+    it('uuid_transfer of 1002\'s answered national call to GB: the new leg is cut before answer; the stored row keeps a national cost at the national rate', async () => {
       await lab.tollguard(BASE);
-      const { leg } = await transfer('1002', '011442079460000', RING_FORBIDDEN_MS);
+      const { leg, since } = await transfer('1002', '011442079460000', RING_FORBIDDEN_MS);
       await assertCutBeforeAnswer(lab, leg);
+      await lab.hangupAll();
+      for (const row of await endedRows(lab, '+12025550123', since)) assertRowConsistent(row, 0.01);
     });
 
     it('uuid_transfer of 1002\'s answered national call to 933: untouched', async () => {
