@@ -41,5 +41,6 @@ export function assertRowConsistent(row: StoredCall, perMinute: number): void {
   if (row.answeredAt === null || row.endedAt === null) return;
   const r = row.rate;
   const billedSeconds = Math.max(r.firstIncrement, Math.ceil((row.endedAt - row.answeredAt) / 1000 / r.nextIncrement) * r.nextIncrement) + r.nextIncrement;
-  assert.ok(row.cost <= r.connectFee + (perMinute * billedSeconds) / 60 + 1e-9, `row ${row.callId} to ${row.destination}: cost ${row.cost} is more than ${perMinute}/min over ${billedSeconds} s`);
+  const most = r.connectFee + (perMinute * billedSeconds) / 60;
+  assert.ok(row.cost <= most + 1e-9, `row ${row.callId} to ${row.destination}: cost ${row.cost}, but ${(row.endedAt - row.answeredAt) / 1000} s answered at its own rate ${perMinute}/min cost at most ${most.toFixed(4)}`);
 }
