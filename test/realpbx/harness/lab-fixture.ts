@@ -146,7 +146,7 @@ export class RealPbxLab {
 
   async afterEach(): Promise<void> {
     await this.hangupAll().catch(() => undefined);
-    await this.sipp.killAll();
+    await this.sipp.killAll(3000);
   }
 
   async close(): Promise<void> {

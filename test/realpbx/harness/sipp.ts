@@ -203,8 +203,19 @@ export class SippLab {
     return this.spawn(`inbound-${did}`, 'uac-carrier-from.xml', this.port(), ['-s', did, '-key', 'fromuser', o.fromUser ?? '+14155550123', '-d', String(o.talkMs), '-m', '1', '-timeout', '120s', o.to], o.address ?? '127.0.0.1');
   }
 
-  /** Kills every SIPp still running (after hooks). */
-  async killAll(): Promise<void> {
+  /**
+   * Lets every SIPp finish its dialogs (a carrier answers the BYE or the CANCEL the PBX sends
+   * when its calls are hung up) for up to `graceMs`, then kills what still runs. A carrier
+   * killed first leaves the PBX retransmitting a BYE for 32 s, into the next test's carrier
+   * on the same port, which takes it as a failed call and exits.
+   */
+  async killAll(graceMs = 0): Promise<void> {
+    if (graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.all.map((s) => s.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
     await Promise.all(this.all.map((s) => s.kill()));
+    this.all.length = 0;
   }
 }
