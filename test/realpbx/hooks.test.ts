@@ -11,7 +11,7 @@ import { installAsteriskHook, installFreeswitchHook, Lab, labUnavailable, type P
  * the hooks installed as docs/dialplan.md says, the flags written by the real daemon, then
  * the daemon stopped: what reaches the carrier (a SIPp UAS) is judged call by call, with the
  * reason from the PBX's own log. Then the flag reconcile after an outage, checked on the PBX.
- * Runs with TOLLGUARD_REALPBX=1, as root, under flock /tmp/heavy.lock.
+ * Runs in the real-PBX tier (npm run test:realpbx), as root.
  */
 describe('dialplan hooks on the real PBXs (flags written by tollguard, tollguard stopped)', function () {
   this.timeout(300_000);

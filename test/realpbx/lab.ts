@@ -3,15 +3,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { REPO, labUnusable, realpbxDir } from './harness/lab.js';
 
 /**
  * A small real-PBX lab of its own for the hook tests: a network namespace, the shared real
- * Asterisk / FreeSWITCH (/work/shared/realpbx) run from a temp dir with tollguard's hooks
+ * Asterisk / FreeSWITCH (the realpbx kit, see harness/lab.ts) run from a temp dir with tollguard's hooks
  * installed into the lab config before start, SIPp phones and carriers, and the tollguard
  * daemon itself as a process inside the namespace. Everything it starts it stops.
  */
-export const REALPBX = process.env.TOLLGUARD_REALPBX_DIR ?? '/work/shared/realpbx';
-const repo = path.resolve(import.meta.dirname, '../..');
+export const REALPBX = realpbxDir() ?? path.resolve(REPO, '../shared/realpbx');
 const start = path.join(REALPBX, 'start');
 const sippDir = path.join(REALPBX, 'sipp');
 
@@ -19,11 +19,8 @@ export type Pbx = 'asterisk' | 'freeswitch';
 
 /** Why this tier cannot run here, or null. */
 export function labUnavailable(): string | null {
-  if (!process.env.TOLLGUARD_REALPBX) return 'set TOLLGUARD_REALPBX=1 (and run under flock /tmp/heavy.lock)';
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!fs.existsSync(start)) return `${start} missing`;
-  for (const bin of ['ip', 'sipp']) if (spawnSync('which', [bin]).status !== 0) return `${bin} not installed`;
-  return null;
+  if (realpbxDir() === null) return 'no realpbx kit (set TOLLGUARD_REALPBX or put it in ../shared/realpbx)';
+  return labUnusable();
 }
 
 /** The SIP side of each lab PBX: where phones send INVITEs, where the carrier listens, the phones' passwords. */
@@ -69,7 +66,7 @@ export class Lab {
   spawnInNs(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; out?: string } = {}): ChildProcess {
     const out = opts.out ? fs.openSync(opts.out, 'a') : 'ignore';
     const child = spawn('ip', ['netns', 'exec', this.ns, cmd, ...args], {
-      cwd: opts.cwd ?? repo, env: { ...process.env, ...opts.env }, stdio: ['ignore', out, out],
+      cwd: opts.cwd ?? REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', out, out],
     });
     if (typeof out === 'number') fs.closeSync(out);
     this.children.add(child);
@@ -133,7 +130,7 @@ function stopChild(child: ChildProcess): Promise<void> {
  * lab's outbound route.
  */
 export function installAsteriskHook(etc: string): void {
-  fs.copyFileSync(path.join(repo, 'dialplan/asterisk/tollguard.conf'), path.join(etc, 'tollguard.conf'));
+  fs.copyFileSync(path.join(REPO, 'dialplan/asterisk/tollguard.conf'), path.join(etc, 'tollguard.conf'));
   const file = path.join(etc, 'extensions.conf');
   const text = fs.readFileSync(file, 'utf8');
   const beforeDial = ' same => n,GotoIf($["${ROUTE}" = "local"]?viaLocal)';
@@ -148,7 +145,7 @@ export function installAsteriskHook(etc: string): void {
 export function installFreeswitchHook(conf: string): void {
   const dir = path.join(conf, 'dialplan/tollguard');
   fs.mkdirSync(dir, { recursive: true });
-  fs.copyFileSync(path.join(repo, 'dialplan/freeswitch/tollguard.xml'), path.join(dir, 'tollguard.xml'));
+  fs.copyFileSync(path.join(REPO, 'dialplan/freeswitch/tollguard.xml'), path.join(dir, 'tollguard.xml'));
   const file = path.join(conf, 'dialplan/default.xml');
   const text = fs.readFileSync(file, 'utf8');
   const context = '<context name="default">';

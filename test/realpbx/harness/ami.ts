@@ -76,6 +76,8 @@ export class AmiConnection {
 
   /** The first message (already read or to come) for which `test` holds. */
   next(test: (m: AmiMsg) => boolean, ms = 10_000, what = 'an AMI message'): Promise<AmiMsg> {
+    const seen = this.messages.find(test);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
       this.waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });

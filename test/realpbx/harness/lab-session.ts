@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { labUnusable } from './lab.js';
 import { deleteNetns, labNetns } from './netns.js';
 import { RealPbx, type PbxKind } from './pbx.js';
 import { SippLab } from './sipp.js';
@@ -22,6 +23,8 @@ export class LabSession {
   ) {}
 
   static async open(kind: PbxKind, edit?: (confDir: string) => void): Promise<LabSession> {
+    const unusable = labUnusable();
+    if (unusable) throw new Error(unusable);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tollguard-realpbx-${kind}-`));
     let ns: string;
     try {

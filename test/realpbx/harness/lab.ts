@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -29,11 +29,6 @@ export function labUnusable(): string | null {
     if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `${bin} is not installed (scripts/install-test-deps installs it)`;
   }
   return null;
-}
-
-/** Runs the kit's `start` script (prepare, start, stop, cli) and returns its stdout. */
-export function startScript(args: string[], timeoutMs = 60_000): string {
-  return execFileSync(path.join(lab(), 'start'), args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function sippScenario(name: string): string {

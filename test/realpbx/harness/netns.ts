@@ -15,5 +15,3 @@ export function labNetns(): string {
 
 export { deleteNetns };
 
-/** The argv prefix that runs a command inside `ns`. */
-export const inNetns = (ns: string, argv: string[]): [string, string[]] => ['ip', ['netns', 'exec', ns, ...argv]];

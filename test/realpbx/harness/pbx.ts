@@ -46,13 +46,4 @@ export class RealPbx {
     await run(path.join(lab(), 'start'), ['stop', this.dir, this.kind], { timeoutMs: 30_000 });
   }
 
-  /** The PBX's own log (for a failing test's message). */
-  logTail(lines = 40): string {
-    const file = this.kind === 'asterisk' ? 'asterisk/var/log/asterisk/messages' : 'freeswitch/log/freeswitch.log';
-    try {
-      return fs.readFileSync(path.join(this.dir, file), 'utf8').split('\n').slice(-lines).join('\n');
-    } catch {
-      return '';
-    }
-  }
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '../../helpers/wait.js';
 import { sippScenario } from './lab.js';
-import { exited, killHard } from './proc.js';
+import { exited, killHard, run } from './proc.js';
 
 /** A SIP message as SIPp's -trace_msg file shows it. */
 export interface TracedMessage {
@@ -54,9 +55,6 @@ export class Sipp {
       .map((m) => /^INVITE sip:([^@;> ]+)/.exec(m.line)?.[1] ?? m.line);
   }
 
-  received(method: string): TracedMessage[] {
-    return this.messages().filter((m) => m.dir === 'received' && m.line.startsWith(`${method} `));
-  }
 
   /** What SIPp printed last (for a failing test's message). */
   tail(): string {
@@ -89,6 +87,16 @@ export class SippLab {
     readonly pbxAddress: string,
   ) {
     fs.mkdirSync(dir, { recursive: true });
+  }
+
+  /** Resolves once `sipp` has bound `port` in the namespace (UDP for SIP, TCP for the 3PCC twin). */
+  async bound(sipp: Sipp, port: number, proto: 'udp' | 'tcp' = 'udp'): Promise<Sipp> {
+    const flag = proto === 'udp' ? '-Hlun' : '-Hltn';
+    await waitFor(`${sipp.name} to listen on ${proto} ${port}`, async () => {
+      if (sipp.child.exitCode !== null) throw new Error(`${sipp.name} exited (${sipp.child.exitCode}): ${sipp.tail()}`);
+      return (await run('ip', ['netns', 'exec', this.ns, 'ss', flag, `sport = :${port}`])).stdout.trim() !== '';
+    }, 10_000, 20);
+    return sipp;
   }
 
   /** A free SIP port for a phone or a client (the carriers' ports are fixed by the lab). */
@@ -141,9 +149,9 @@ export class SippLab {
     if (code !== 0) throw new Error(`REGISTER ${phone.user} failed (sipp ${code}): ${s.tail()}`);
   }
 
-  /** A registered phone that answers one call at once and waits for the BYE (uas-answer). */
-  answeringPhone(name: string, port: number): Sipp {
-    return this.spawn(`phone-${name}`, 'uas-answer.xml', port, ['-m', '1', '-timeout', '120s']);
+  /** A registered phone that answers one call at once and waits for the BYE (uas-answer); resolves once it listens. */
+  answeringPhone(name: string, port: number): Promise<Sipp> {
+    return this.bound(this.spawn(`phone-${name}`, 'uas-answer.xml', port, ['-m', '1', '-timeout', '120s']), port);
   }
 
   /**
@@ -160,14 +168,31 @@ export class SippLab {
   }
 
   /**
+   * An attended transfer by two SIPp twins (3PCC) of one phone: the consultation call to
+   * `consultNumber` is placed and answered first; it hands its dialog to the transferer twin,
+   * which then calls `dialed`, and 1.5 s after that answer REFERs it to `consultNumber` with
+   * `Replaces` = the consultation dialog.
+   */
+  async attendedTransfer(phone: PhoneCreds, dialed: string, consultNumber: string): Promise<{ transferer: Sipp; consult: Sipp }> {
+    const twinPort = 20000 + this.next++;
+    const twin = `127.0.0.1:${twinPort}`;
+    const transferer = await this.bound(this.spawn(`atxfer-${phone.user}-${dialed}`, 'uac-atxfer-transferer.xml', this.port(), ['-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), dialed, consultNumber]), '-m', '1', '-timeout', '120s', this.pbxAddress]), twinPort, 'tcp');
+    const consult = this.spawn(`consult-${phone.user}-${consultNumber}`, 'uac-atxfer-consult.xml', this.port(), ['-cid_str', 'atx-%u-%p', '-3pcc', twin, '-inf', this.csv([phone.user, this.auth(phone), consultNumber, 'sipp-phone']), '-m', '1', '-timeout', '120s', this.pbxAddress]);
+    return { transferer, consult };
+  }
+
+  /**
    * The carrier on `port`: rings `ringMs` then answers (a CANCEL while ringing gets 487),
    * answers at once (`ringMs` 0 is uas-answer) or refuses with 503; `calls` INVITEs at most.
+   * Resolves once it listens (an INVITE sent before would get an ICMP error, not a carrier).
    */
-  carrier(port: number, o: { ringMs?: number; refuse?: boolean; calls?: number } = {}): Sipp {
+  carrier(port: number, o: { ringMs?: number; refuse?: boolean; calls?: number } = {}): Promise<Sipp> {
     const m = ['-m', String(o.calls ?? 1), '-timeout', '300s'];
-    if (o.refuse) return this.spawn(`carrier-${port}-refuse`, 'uas-refuse.xml', port, m);
-    if (!o.ringMs) return this.spawn(`carrier-${port}-answer`, 'uas-answer.xml', port, m);
-    return this.spawn(`carrier-${port}-ring`, 'uas-ring.xml', port, ['-set', 'ringms', String(o.ringMs), ...m]);
+    let s: Sipp;
+    if (o.refuse) s = this.spawn(`carrier-${port}-refuse`, 'uas-refuse.xml', port, m);
+    else if (!o.ringMs) s = this.spawn(`carrier-${port}-answer`, 'uas-answer.xml', port, m);
+    else s = this.spawn(`carrier-${port}-ring`, 'uas-ring.xml', port, ['-set', 'ringms', String(o.ringMs), ...m]);
+    return this.bound(s, port);
   }
 
   /**
@@ -178,8 +203,19 @@ export class SippLab {
     return this.spawn(`inbound-${did}`, 'uac-carrier-from.xml', this.port(), ['-s', did, '-key', 'fromuser', o.fromUser ?? '+14155550123', '-d', String(o.talkMs), '-m', '1', '-timeout', '120s', o.to], o.address ?? '127.0.0.1');
   }
 
-  /** Kills every SIPp still running (after hooks). */
-  async killAll(): Promise<void> {
+  /**
+   * Lets every SIPp finish its dialogs (a carrier answers the BYE or the CANCEL the PBX sends
+   * when its calls are hung up) for up to `graceMs`, then kills what still runs. A carrier
+   * killed first leaves the PBX retransmitting a BYE for 32 s, into the next test's carrier
+   * on the same port, which takes it as a failed call and exits.
+   */
+  async killAll(graceMs = 0): Promise<void> {
+    if (graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.all.map((s) => s.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
     await Promise.all(this.all.map((s) => s.kill()));
+    this.all.length = 0;
   }
 }

@@ -42,7 +42,7 @@ async function idle(c: AmiConnection, ms = 30_000): Promise<void> {
 async function phone1002(s: LabSession): Promise<void> {
   const port = s.sipp.port();
   await s.sipp.register(P1002, port);
-  s.sipp.answeringPhone('1002', port);
+  await s.sipp.answeringPhone('1002', port);
 }
 
 /** The trunk leg answers, talks `talkMs`, and the driver hangs it up; then all is idle. */
@@ -61,7 +61,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
     admin: true,
     async run(x) {
       await phone1002(x.s);
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       x.s.sipp.call(P1001, '1002', { scenario: 'uac-refer.xml', target: '0115378612345' });
       await trunkTalksThenHangup(x);
@@ -71,7 +71,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
     folder: 'redirect-bleg',
     async run(x) {
       await phone1002(x.s);
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       x.s.sipp.call(P1001, '1002');
       const b = await newChannel(x.drv, 'PJSIP/1002-');
@@ -85,7 +85,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
   'originate-trunk': {
     folder: 'originate-trunk',
     async run(x) {
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       const r = await x.drv.action({ Action: 'Originate', Channel: 'PJSIP/0115378612345@trunk-uas', Application: 'Wait', Data: '2', Async: 'true' });
       x.notes.push(`driver: Originate Channel=PJSIP/0115378612345@trunk-uas Application=Wait Data=2 Async=true -> ${r.fields.Response} ${r.fields.Message}`);
@@ -95,7 +95,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
   'originate-local': {
     folder: 'originate-local-account',
     async run(x) {
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       const r = await x.drv.action({ Action: 'Originate', Channel: 'Local/011442079460000@from-internal', Application: 'Wait', Data: '2', Account: 'acct-1001', Async: 'true' });
       x.notes.push(`driver: Originate Channel=Local/011442079460000@from-internal Application=Wait Data=2 Account=acct-1001 Async=true -> ${r.fields.Response} ${r.fields.Message}`);
@@ -105,7 +105,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
   'tech-prefix': {
     folder: 'tech-prefix',
     async run(x) {
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1001, '7011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -114,7 +114,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
   'inbound-forward': {
     folder: 'inbound-forward',
     async run(x) {
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.inbound('2125550100', { to: '127.0.0.1:5060', address: '127.0.0.9', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -123,7 +123,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
   'inbound-forward-local': {
     folder: 'inbound-forward-local',
     async run(x) {
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.inbound('2125550102', { to: '127.0.0.1:5060', address: '127.0.0.9', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -133,7 +133,7 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
     folder: 'route-local',
     async run(x) {
       x.notes.push(`cli: dialplan set global ROUTE local -> ${(await x.s.pbx.cli('dialplan set global ROUTE local')).trim()}`);
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1001, '011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
       await idle(x.drv);
@@ -143,9 +143,25 @@ const shapes: Record<string, { folder: string; run: (x: Ctx) => Promise<void>; a
     folder: 'acct-override',
     async run(x) {
       x.notes.push(`cli: dialplan set global ACCT_OVERRIDE acct-1002 -> ${(await x.s.pbx.cli('dialplan set global ACCT_OVERRIDE acct-1002')).trim()}`);
-      x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
       await sleep(300);
       await x.s.sipp.call(P1001, '011442079460000', { scenario: 'uac-call.xml', talkMs: 2000 }).done;
+      await idle(x.drv);
+    },
+  },
+  'attended-transfer': {
+    folder: 'attended-transfer-refer',
+    admin: true,
+    async run(x) {
+      await phone1002(x.s);
+      await x.s.sipp.carrier(5070, { ringMs: 1000 });
+      await sleep(300);
+      await x.s.sipp.attendedTransfer(P1001, '1002', '0115378612345');
+      await x.drv.next((m) => m.fields.Event === 'AttendedTransfer', 30_000, 'the AttendedTransfer');
+      await sleep(2000);
+      const trunk = await newChannel(x.drv, 'PJSIP/trunk-uas-');
+      await hangup(x.drv, trunk.fields.Channel!);
+      x.notes.push(`driver: Hangup ${trunk.fields.Channel} 2 s after the AttendedTransfer event`);
       await idle(x.drv);
     },
   },
