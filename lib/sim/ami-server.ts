@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { formatFrame, type AmiMessage } from '../pbx/asterisk/message.js';
 import { AmiParser } from '../pbx/asterisk/parser.js';
+import { tickEvery, WatchedSocket, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * An embedded stand-in for Asterisk's AMI (Asterisk 22, AMI 11.0.0) for tests, the demo and
@@ -19,6 +20,12 @@ export interface AmiSimServerOptions {
   secret?: string;
   /** Asterisk answers a failed login after about 1 s; tests set it shorter. */
   authFailDelayMs?: number;
+  /**
+   * manager.conf `writetimeout`: a session whose socket takes no byte for this long is
+   * closed, as Asterisk does (its default is 100 ms; the lab's manager.conf says 5,000).
+   * null (default): never, so that a test's own pauses do not drop its client.
+   */
+  writeTimeoutMs?: number | null;
 }
 
 export interface RecordedAction {
@@ -132,6 +139,7 @@ interface CallRecord extends SimCall {
 interface Session {
   id: number;
   socket: net.Socket;
+  out: WatchedSocket;
   parser: AmiParser;
   loggedIn: boolean;
   amiSessionId: string;
@@ -148,6 +156,8 @@ export class AmiSimServer {
   readonly silentActions = new Set<string>();
   /** AstDB contents, `family/key` -> value. */
   readonly db = new Map<string, string>();
+  /** Sessions closed for not reading (writetimeout), in order. */
+  readonly slowReaderDrops: SlowReaderDrop[] = [];
 
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -164,12 +174,15 @@ export class AmiSimServer {
   private uniqueSeq = 0;
   private attemptSeq = 0;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private readonly slowReader: SlowReaderPolicy | null;
+  private slowReaderTick: NodeJS.Timeout | null = null;
 
   private constructor(opts: AmiSimServerOptions) {
     this.host = opts.host ?? '127.0.0.1';
     this.username = opts.username ?? 'fraudguard';
     this.secret = opts.secret ?? 'fraudguard-secret';
     this.authFailDelayMs = opts.authFailDelayMs ?? 1000;
+    this.slowReader = opts.writeTimeoutMs ? { kind: 'writetimeout', ms: opts.writeTimeoutMs } : null;
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -181,10 +194,12 @@ export class AmiSimServer {
     });
     const addr = s.server.address();
     if (addr !== null && typeof addr === 'object') s.port = addr.port;
+    s.startSlowReaderTick();
     return s;
   }
 
   async close(): Promise<void> {
+    if (this.slowReaderTick) clearInterval(this.slowReaderTick);
     for (const t of this.pendingTimers) clearTimeout(t);
     for (const c of this.calls) for (const t of c.timers) clearTimeout(t);
     for (const s of this.sessions) s.socket.destroy();
@@ -228,7 +243,7 @@ export class AmiSimServer {
 
   /** Writes bytes as they are to every logged-in session (garbage and framing tests). */
   inject(raw: string | Buffer): void {
-    for (const s of this.sessions) if (s.loggedIn) s.socket.write(raw);
+    for (const s of this.sessions) if (s.loggedIn) s.out.write(raw);
   }
 
   /** Sends an event (pairs in order, `Event` first) to every logged-in session. */
@@ -408,9 +423,11 @@ export class AmiSimServer {
 
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
+    const id = ++this.sessionSeq;
     const session: Session = {
-      id: ++this.sessionSeq,
+      id,
       socket,
+      out: new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d)),
       parser: new AmiParser(),
       loggedIn: false,
       amiSessionId: `0x${(0x7f82d4000000 + this.sessionSeq * 0x1460).toString(16)}`,
@@ -418,7 +435,7 @@ export class AmiSimServer {
     this.sessions.add(session);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sessions.delete(session));
-    if (!this.frozen) socket.write('Asterisk Call Manager/11.0.0\r\n');
+    if (!this.frozen) session.out.write('Asterisk Call Manager/11.0.0\r\n');
     socket.on('data', (chunk: Buffer) => {
       if (this.frozen) return;
       session.parser.parse(chunk, (m) => this.onAction(session, m));
@@ -439,7 +456,7 @@ export class AmiSimServer {
     }
     if (this.silentActions.has(name)) return;
     const reply = (pairs: Pairs): void => {
-      s.socket.write(frame(withActionId(pairs, actionId)));
+      s.out.write(frame(withActionId(pairs, actionId)));
     };
     const lower = name.toLowerCase();
     if (lower === 'login') return this.login(s, m, reply);
@@ -475,8 +492,8 @@ export class AmiSimServer {
           return;
         }
         reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'Result will follow']]);
-        s.socket.write(frame([['Event', 'DBGetResponse'], ['Family', family], ['Key', key], ['Val', val], ...actionIdPair(actionId)]));
-        s.socket.write(frame(withActionId([['Event', 'DBGetComplete'], ['EventList', 'Complete'], ['ListItems', 1]], actionId)));
+        s.out.write(frame([['Event', 'DBGetResponse'], ['Family', family], ['Key', key], ['Val', val], ...actionIdPair(actionId)]));
+        s.out.write(frame(withActionId([['Event', 'DBGetComplete'], ['EventList', 'Complete'], ['ListItems', 1]], actionId)));
         return;
       }
       case 'dbdel': {
@@ -487,7 +504,7 @@ export class AmiSimServer {
       }
       default:
         reply([['Response', 'Error'], ['Message', `Invalid/unknown command: ${name}. Use Action: ListCommands to show available commands.`]]);
-        s.socket.write(frame([...amiSecurityHead('RequestBadFormat', 'Error', s), ['RequestType', `Action: ${name}`], ['SessionTV', eventTv()], ['AccountID', this.username]]));
+        s.out.write(frame([...amiSecurityHead('RequestBadFormat', 'Error', s), ['RequestType', `Action: ${name}`], ['SessionTV', eventTv()], ['AccountID', this.username]]));
     }
   }
 
@@ -499,7 +516,7 @@ export class AmiSimServer {
       s.loggedIn = true;
       reply([['Response', 'Success'], ['Message', 'Authentication accepted']]);
       const uptime = Math.floor((Date.now() - this.startedAt) / 1000);
-      s.socket.write(frame([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']]));
+      s.out.write(frame([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']]));
       this.broadcast(
         frame([...amiSecurityHead('SuccessfulAuth', 'Informational', s, username), ['UsingPassword', '0'], ['SessionTV', eventTv()]]),
       );
@@ -528,7 +545,7 @@ export class AmiSimServer {
     let n = 0;
     for (const c of this.channels.values()) {
       n++;
-      s.socket.write(
+      s.out.write(
         frame([
           ['Event', 'CoreShowChannel'],
           ...actionIdPair(actionId),
@@ -540,7 +557,7 @@ export class AmiSimServer {
         ]),
       );
     }
-    s.socket.write(frame([['Event', 'CoreShowChannelsComplete'], ...actionIdPair(actionId), ['EventList', 'Complete'], ['ListItems', n]]));
+    s.out.write(frame([['Event', 'CoreShowChannelsComplete'], ...actionIdPair(actionId), ['EventList', 'Complete'], ['ListItems', n]]));
   }
 
   private getvar(m: AmiMessage, reply: (p: Pairs) => void): void {
@@ -576,8 +593,8 @@ export class AmiSimServer {
       }
       const hit = [...this.channels.values()].filter((c) => re.test(c.name));
       reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'Channels hung up will follow']]);
-      for (const c of hit) s.socket.write(frame([['Event', 'ChannelHungup'], ['Channel', c.name], ...actionIdPair(actionId)]));
-      s.socket.write(frame(withActionId([['Event', 'ChannelsHungupListComplete'], ['EventList', 'Complete'], ['ListItems', hit.length]], actionId)));
+      for (const c of hit) s.out.write(frame([['Event', 'ChannelHungup'], ['Channel', c.name], ...actionIdPair(actionId)]));
+      s.out.write(frame(withActionId([['Event', 'ChannelsHungupListComplete'], ['EventList', 'Complete'], ['ListItems', hit.length]], actionId)));
       for (const c of hit) if (c.call.state !== 'ended') this.teardown(c.call, c, cause, 'action');
       return;
     }
@@ -648,7 +665,20 @@ export class AmiSimServer {
 
   private broadcast(data: string): void {
     if (this.frozen) return;
-    for (const s of this.sessions) if (s.loggedIn) s.socket.write(data);
+    for (const s of this.sessions) if (s.loggedIn) s.out.write(data);
+  }
+
+  private startSlowReaderTick(): void {
+    const every = tickEvery(this.slowReader);
+    if (every === null) return;
+    let last = Date.now();
+    this.slowReaderTick = setInterval(() => {
+      const now = Date.now();
+      const late = now - last - every;
+      last = now;
+      for (const s of this.sessions) s.out.tick(now, late);
+    }, every);
+    this.slowReaderTick.unref();
   }
 
   private nextUniqueid(now: number): string {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { urlEncode } from '../pbx/freeswitch/event.js';
 import { FS_TEMPLATES, type EslTemplate, type EslValue } from './freeswitch-templates.js';
+import { FREESWITCH_EVENT_QUEUE, WatchedSocket, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * A fake FreeSWITCH event socket (mod_event_socket, inbound) for tests, the demo and the
@@ -18,6 +19,12 @@ export interface EslSimOptions {
   port?: number;
   /** HEARTBEAT period; null (default) = only when heartbeat() is called. */
   heartbeatMs?: number | null;
+  /**
+   * mod_event_socket's per-listener event queue: events wait there while the client's socket
+   * is full; past `maxQueued` they are lost, and a listener losing more than `maxLost` in a
+   * row is killed. Default FreeSWITCH's own 100,000 / 500; null = unbounded.
+   */
+  eventQueue?: { maxQueued: number; maxLost: number } | null;
 }
 
 export interface SimCallOptions {
@@ -82,6 +89,7 @@ export interface SimCommand {
 interface Conn {
   id: number;
   socket: net.Socket;
+  out: WatchedSocket;
   authed: boolean;
   format: 'json' | 'plain';
   all: boolean;
@@ -114,6 +122,9 @@ export class EslSimServer {
   readonly db = new Map<string, string>();
   /** auth commands received (right or wrong password). */
   authAttempts = 0;
+  /** Listeners killed for not reading (event queue full), in order. */
+  readonly slowReaderDrops: SlowReaderDrop[] = [];
+  private readonly slowReader: SlowReaderPolicy | null;
   private password: string;
   private readonly server: net.Server;
   private readonly conns = new Set<Conn>();
@@ -131,6 +142,8 @@ export class EslSimServer {
   private constructor(private readonly opts: EslSimOptions) {
     this.password = opts.password ?? 'ClueCon';
     this.host = opts.host ?? '127.0.0.1';
+    const q = opts.eventQueue === undefined ? FREESWITCH_EVENT_QUEUE : opts.eventQueue === null ? null : { kind: 'event-queue' as const, ...opts.eventQueue };
+    this.slowReader = q;
     this.server = net.createServer((s) => this.accept(s));
   }
 
@@ -202,7 +215,7 @@ export class EslSimServer {
 
   /** Writes bytes as they are to every authenticated connection (garbage, odd frames). */
   inject(raw: string | Buffer): void {
-    for (const c of this.conns) if (c.authed && !this.frozen) c.socket.write(raw);
+    for (const c of this.conns) if (c.authed && !this.frozen) c.out.write(raw, 'reply');
   }
 
   heartbeat(): void {
@@ -313,13 +326,15 @@ export class EslSimServer {
       return;
     }
     socket.setNoDelay(true);
-    const conn: Conn = { id: ++this.connSeq, socket, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), buf: '' };
+    const id = ++this.connSeq;
+    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    const conn: Conn = { id, socket, out, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), buf: '' };
     this.conns.add(conn);
     socket.on('error', () => undefined);
     socket.on('close', () => this.conns.delete(conn));
     socket.on('data', (d: Buffer) => this.onData(conn, d));
     if (this.frozen) socket.pause();
-    socket.write('Content-Type: auth/request\n\n');
+    out.write('Content-Type: auth/request\n\n', 'reply');
   }
 
   private onData(conn: Conn, data: Buffer): void {
@@ -389,13 +404,13 @@ export class EslSimServer {
         return;
       case 'api': {
         const out = this.api(arg);
-        conn.socket.write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(out.body)}\n\n${out.body}`);
+        conn.out.write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(out.body)}\n\n${out.body}`, 'reply');
         out.after?.();
         return;
       }
       case 'bgapi': {
         const job = headers['Job-UUID'] ?? randomUUID();
-        conn.socket.write(`Content-Type: command/reply\nReply-Text: +OK Job-UUID: ${job}\nJob-UUID: ${job}\n\n`);
+        conn.out.write(`Content-Type: command/reply\nReply-Text: +OK Job-UUID: ${job}\nJob-UUID: ${job}\n\n`, 'reply');
         const out = this.api(arg);
         const sp2 = arg.indexOf(' ');
         this.emitEvent({
@@ -486,11 +501,11 @@ export class EslSimServer {
   }
 
   private reply(conn: Conn, text: string): void {
-    conn.socket.write(`Content-Type: command/reply\nReply-Text: ${text}\n\n`);
+    conn.out.write(`Content-Type: command/reply\nReply-Text: ${text}\n\n`, 'reply');
   }
 
   private writeNotice(conn: Conn, text: string): void {
-    conn.socket.write(`Content-Type: text/disconnect-notice\nContent-Length: ${Buffer.byteLength(text)}\n\n${text}`);
+    conn.out.write(`Content-Type: text/disconnect-notice\nContent-Length: ${Buffer.byteLength(text)}\n\n${text}`, 'reply');
   }
 
   private emitEvent(template: Record<string, EslValue>): void {
@@ -501,10 +516,10 @@ export class EslSimServer {
       if (!c.authed || this.frozen || !wants(c, ev)) continue;
       if (c.format === 'json') {
         json ??= frame('text/event-json', JSON.stringify(ev));
-        c.socket.write(json);
+        c.out.write(json);
       } else {
         plain ??= frame('text/event-plain', plainBody(ev));
-        c.socket.write(plain);
+        c.out.write(plain);
       }
     }
   }
