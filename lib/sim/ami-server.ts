@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { formatFrame, type AmiMessage } from '../pbx/asterisk/message.js';
 import { AmiParser } from '../pbx/asterisk/parser.js';
-import { tickEvery, WatchedSocket, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
+import { outputTotals, tickEvery, WatchedSocket, type OutputTotals, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * An embedded stand-in for Asterisk's AMI (Asterisk 22, AMI 11.0.0) for tests, the demo and
@@ -158,6 +158,7 @@ export class AmiSimServer {
   readonly db = new Map<string, string>();
   /** Sessions closed for not reading (writetimeout), in order. */
   readonly slowReaderDrops: SlowReaderDrop[] = [];
+  private readonly outputs: WatchedSocket[] = [];
 
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -421,13 +422,24 @@ export class AmiSimServer {
     return sessionId;
   }
 
+  /** What the clients were sent, over every connection so far (see OutputTotals). */
+  outputStats(): OutputTotals {
+    return outputTotals(this.outputs);
+  }
+
+  private watch(socket: net.Socket, id: number): WatchedSocket {
+    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    this.outputs.push(out);
+    return out;
+  }
+
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     const id = ++this.sessionSeq;
     const session: Session = {
       id,
       socket,
-      out: new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d)),
+      out: this.watch(socket, id),
       parser: new AmiParser(),
       loggedIn: false,
       amiSessionId: `0x${(0x7f82d4000000 + this.sessionSeq * 0x1460).toString(16)}`,

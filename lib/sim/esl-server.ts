@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { urlEncode } from '../pbx/freeswitch/event.js';
 import { FS_TEMPLATES, type EslTemplate, type EslValue } from './freeswitch-templates.js';
-import { FREESWITCH_EVENT_QUEUE, WatchedSocket, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
+import { FREESWITCH_EVENT_QUEUE, outputTotals, WatchedSocket, type OutputTotals, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * A fake FreeSWITCH event socket (mod_event_socket, inbound) for tests, the demo and the
@@ -124,6 +124,7 @@ export class EslSimServer {
   authAttempts = 0;
   /** Listeners killed for not reading (event queue full), in order. */
   readonly slowReaderDrops: SlowReaderDrop[] = [];
+  private readonly outputs: WatchedSocket[] = [];
   private readonly slowReader: SlowReaderPolicy | null;
   private password: string;
   private readonly server: net.Server;
@@ -320,6 +321,17 @@ export class EslSimServer {
     }
   }
 
+  /** What the clients were sent, over every connection so far (see OutputTotals). */
+  outputStats(): OutputTotals {
+    return outputTotals(this.outputs);
+  }
+
+  private watch(socket: net.Socket, id: number): WatchedSocket {
+    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    this.outputs.push(out);
+    return out;
+  }
+
   private accept(socket: net.Socket): void {
     if (this.down) {
       socket.destroy();
@@ -327,7 +339,7 @@ export class EslSimServer {
     }
     socket.setNoDelay(true);
     const id = ++this.connSeq;
-    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    const out = this.watch(socket, id);
     const conn: Conn = { id, socket, out, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), buf: '' };
     this.conns.add(conn);
     socket.on('error', () => undefined);

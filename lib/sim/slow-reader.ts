@@ -42,6 +42,10 @@ export class WatchedSocket {
   private lastTaken = 0;
   private stalledSince = 0;
   private lost = 0;
+  /** Events lost to a full queue, in all. */
+  lostEvents = 0;
+  /** Units the socket never took: set when it closes. */
+  private unsentAtClose: number | null = null;
   dropped = false;
 
   constructor(
@@ -49,7 +53,17 @@ export class WatchedSocket {
     readonly connection: number,
     private readonly policy: SlowReaderPolicy | null,
     private readonly onDrop: (d: SlowReaderDrop) => void,
-  ) {}
+  ) {
+    socket.once('close', () => {
+      this.unsentAtClose ??= socket.writableLength;
+    });
+  }
+
+  /** Units written, units a closed socket never took, units a live one has not taken yet. */
+  totals(): OutputTotals {
+    const closed = this.unsentAtClose;
+    return { written: this.queued, lost: closed ?? 0, pending: closed === null ? this.unsent() : 0, lostEvents: this.lostEvents };
+  }
 
   /**
    * Writes one frame; false when it was lost (an event finding the queue full) or the client
@@ -62,6 +76,7 @@ export class WatchedSocket {
     if (p?.kind === 'event-queue') {
       this.settle();
       if (kind === 'event' && this.frameEnds.length - this.head >= p.maxQueued) {
+        this.lostEvents++;
         if (++this.lost > p.maxLost) this.drop(`event queue full (${p.maxQueued}): ${this.lost} events lost`);
         return false;
       }
@@ -115,6 +130,7 @@ export class WatchedSocket {
   private drop(reason: string): void {
     this.dropped = true;
     const unsentBytes = this.unsent();
+    this.unsentAtClose = unsentBytes;
     this.socket.destroy();
     this.onDrop({ at: Date.now(), connection: this.connection, reason, unsentBytes });
   }
@@ -124,4 +140,28 @@ export class WatchedSocket {
 export function tickEvery(policy: SlowReaderPolicy | null): number | null {
   if (policy?.kind !== 'writetimeout') return null;
   return Math.min(100, Math.max(5, Math.floor(policy.ms / 10)));
+}
+
+export interface OutputTotals {
+  /** Units handed to the sockets (string length, Buffer bytes). */
+  written: number;
+  /** Units closed sockets never took. */
+  lost: number;
+  /** Units live sockets have not taken yet. */
+  pending: number;
+  /** Events lost to a full event queue. */
+  lostEvents: number;
+}
+
+/** What a server's clients were sent, summed over every connection it ever had. */
+export function outputTotals(outs: readonly WatchedSocket[]): OutputTotals {
+  const t: OutputTotals = { written: 0, lost: 0, pending: 0, lostEvents: 0 };
+  for (const o of outs) {
+    const x = o.totals();
+    t.written += x.written;
+    t.lost += x.lost;
+    t.pending += x.pending;
+    t.lostEvents += x.lostEvents;
+  }
+  return t;
 }
