@@ -1,4 +1,5 @@
 import type { LinkStatus } from '../pbx/events.js';
+import type { ReadStats } from './connection.js';
 
 export type StatusListener = (s: LinkStatus, previous: LinkStatus, detail?: string) => void;
 
@@ -11,6 +12,8 @@ export interface LinkControl {
   /** Since when the link has been in its current status (ms epoch). */
   statusSince(): number;
   onStatus(fn: StatusListener): void;
+  /** Unread bytes and the longest read gap since the previous call (metrics). */
+  readStats(): ReadStats;
 }
 
 /**
@@ -39,5 +42,9 @@ export abstract class LinkLayer implements LinkControl {
 
   onStatus(fn: StatusListener): void {
     this.inner.onStatus(fn);
+  }
+
+  readStats(): ReadStats {
+    return this.inner.readStats();
   }
 }

@@ -91,6 +91,7 @@ function prepareAll(db: Database.Database) {
     liftBan: db.prepare<[string]>('UPDATE bans SET lifted = 1 WHERE address = ?'),
     activeBans: db.prepare<[number], BanRow>('SELECT * FROM bans WHERE lifted = 0 AND expires_at > ? ORDER BY expires_at, address'),
     banHistory: db.prepare<[string], BanRow>('SELECT * FROM bans WHERE address = ?'),
+    banHistories: db.prepare<[string], BanRow>('SELECT * FROM bans WHERE address IN (SELECT value FROM json_each(?))'),
     audit: db.prepare<[number, string, string, string, string, string]>(
       'INSERT INTO audit (at, action, subject, code, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -334,6 +335,17 @@ export class SqliteStore implements Store {
     }
   }
 
+  async liftBans(addresses: readonly string[]): Promise<void> {
+    const st = this.ready('liftBans');
+    try {
+      this.db!.transaction(() => {
+        for (const a of addresses) st.liftBan.run(a);
+      })();
+    } catch (err) {
+      throw this.error('liftBans', err);
+    }
+  }
+
   async activeBans(now: number): Promise<BanRecord[]> {
     const st = this.ready('activeBans');
     try {
@@ -351,6 +363,17 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw this.error('banHistory', err);
     }
+  }
+
+  async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
+    const st = this.ready('banHistories');
+    const out = new Map<string, BanRecord>();
+    try {
+      for (const r of st.banHistories.all(JSON.stringify(addresses))) out.set(r.address, toBan(r));
+    } catch (err) {
+      throw this.error('banHistories', err);
+    }
+    return out;
   }
 
   async audit(rec: AuditRecord): Promise<void> {

@@ -63,6 +63,9 @@ export class MemoryStore implements Store {
     this.check();
     this.bans.delete(address);
   }
+  async liftBans(addresses: readonly string[]): Promise<void> {
+    for (const a of addresses) await this.liftBan(a);
+  }
   async activeBans(now: number): Promise<BanRecord[]> {
     this.check();
     return [...this.bans.values()].filter((b) => b.expiresAt > now).map((b) => ({ ...b }));
@@ -71,6 +74,16 @@ export class MemoryStore implements Store {
     this.check();
     const h = this.history.get(address);
     return h ? { ...h } : null;
+  }
+
+  async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
+    this.check();
+    const out = new Map<string, BanRecord>();
+    for (const a of addresses) {
+      const h = this.history.get(a);
+      if (h) out.set(a, { ...h });
+    }
+    return out;
   }
 
   async audit(rec: AuditRecord): Promise<void> {

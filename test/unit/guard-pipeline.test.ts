@@ -33,7 +33,7 @@ class Rig {
     this.guard = new Guard(blocklistConfig(cfg), {
       store: this.store, firewall: this.firewall, clock: this.clock, log: this.log, mode: 'enforce',
       trunkAddresses: ['198.51.100.10'],
-      onBan: (b) => this.banned.push(b),
+      onBans: (bans) => this.banned.push(...bans.map((o) => o.record)),
       onUnban: (b) => this.unbanned.push(b.address),
       firewallQueue: { retryInitialMs: 1000, retryMaxMs: 8000 },
       ...deps,
