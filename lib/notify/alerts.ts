@@ -236,6 +236,7 @@ class ChannelWorker {
   private retry: TimerHandle | null = null;
   private waiters: (() => void)[] = [];
   private dropped = 0;
+  private kick: NodeJS.Immediate | null = null;
 
   constructor(
     readonly channel: Channel,
@@ -253,7 +254,11 @@ class ChannelWorker {
       }
     }
     this.queue.push(a);
-    this.next();
+    // The send starts after the caller's turn: building a request is not the cut's business.
+    this.kick ??= setImmediate(() => {
+      this.kick = null;
+      this.next();
+    });
   }
 
   idle(): Promise<void> {
@@ -264,6 +269,8 @@ class ChannelWorker {
   /** Gives up on what is left (at stop); returns how many alerts that was. */
   abandon(): number {
     this.retry?.cancel();
+    if (this.kick) clearImmediate(this.kick);
+    this.kick = null;
     const left = this.queue.length + (this.busy ? 1 : 0);
     this.queue.length = 0;
     return left;

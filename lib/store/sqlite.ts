@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
+import { GroupCommit } from './group-commit.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import type { AuditAction, AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from './store.js';
 
@@ -144,8 +145,9 @@ function toAudit(r: AuditRow): AuditRecord {
 }
 
 /**
- * The embedded store: one SQLite file in WAL mode, written synchronously by
- * better-sqlite3, so a write has been committed when its promise resolves.
+ * The embedded store: one SQLite file in WAL mode, written by better-sqlite3 in one
+ * transaction per event-loop turn (GroupCommit): a write has been committed when its
+ * promise resolves, and every read sees the writes asked for before it.
  */
 export class SqliteStore implements Store {
   private readonly file: string;
@@ -153,6 +155,7 @@ export class SqliteStore implements Store {
   private readonly synchronous: SqliteSync;
   private db: Database.Database | null = null;
   private st: Statements | null = null;
+  private readonly writes = new GroupCommit((fn) => this.db!.transaction(fn)(), (op, err) => this.error(op, err));
 
   constructor(opts: SqliteStoreOptions) {
     this.file = path.resolve(opts.file);
@@ -189,6 +192,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db) this.writes.flush();
     const db = this.db;
     this.db = null;
     this.st = null;
@@ -202,36 +206,23 @@ export class SqliteStore implements Store {
 
   async saveCall(rec: CallRecord): Promise<void> {
     const st = this.ready('saveCall');
-    try {
-      st.saveCall.run(
-        rec.pbx,
-        rec.callId,
-        rec.account,
-        rec.destination,
-        rec.startedAt,
-        rec.answeredAt,
-        rec.endedAt,
-        rec.cost,
-        rec.rate === null ? null : JSON.stringify(rec.rate),
-      );
-    } catch (err) {
-      throw this.error('saveCall', err);
-    }
+    const rate = rec.rate === null ? null : JSON.stringify(rec.rate);
+    await this.writes.write('saveCall', () => {
+      st.saveCall.run(rec.pbx, rec.callId, rec.account, rec.destination, rec.startedAt, rec.answeredAt, rec.endedAt, rec.cost, rate);
+    });
   }
 
   async endCall(pbx: string, callId: string, endedAt: number, cost: number): Promise<void> {
     const st = this.ready('endCall');
-    let changes: number;
-    try {
+    let changes = 0;
+    await this.writes.write('endCall', () => {
       changes = st.endCall.run(endedAt, cost, pbx, callId).changes;
-    } catch (err) {
-      throw this.error('endCall', err);
-    }
+    });
     if (changes === 0) this.log.warn('store: endCall for a call never saved; its cost is not counted', { code: 'TG_ERR_STORE', pbx, callId, cost });
   }
 
   async liveCalls(): Promise<CallRecord[]> {
-    const st = this.ready('liveCalls');
+    const st = this.read('liveCalls');
     try {
       return st.liveCalls.all().map(toCall);
     } catch (err) {
@@ -240,7 +231,7 @@ export class SqliteStore implements Store {
   }
 
   async spendSince(since: number): Promise<Map<string, number>> {
-    const st = this.ready('spendSince');
+    const st = this.read('spendSince');
     try {
       const out = new Map<string, number>();
       for (const r of st.spendSince.all(since)) out.set(r.account, r.spend);
@@ -251,7 +242,7 @@ export class SqliteStore implements Store {
   }
 
   async lastAlive(): Promise<number | null> {
-    const st = this.ready('lastAlive');
+    const st = this.read('lastAlive');
     try {
       return st.lastAlive.get()?.at ?? null;
     } catch (err) {
@@ -261,38 +252,30 @@ export class SqliteStore implements Store {
 
   async markAlive(at: number): Promise<void> {
     const st = this.ready('markAlive');
-    try {
+    await this.writes.write('markAlive', () => {
       st.markAlive.run(at);
-    } catch (err) {
-      throw this.error('markAlive', err);
-    }
+    });
   }
 
   async resetAccount(account: string, at: number): Promise<void> {
     const st = this.ready('resetAccount');
-    try {
+    await this.writes.write('resetAccount', () => {
       st.resetAccount.run(account, at);
-    } catch (err) {
-      throw this.error('resetAccount', err);
-    }
+    });
   }
 
   async suspend(s: Suspension): Promise<void> {
     const st = this.ready('suspend');
-    try {
+    await this.writes.write('suspend', () => {
       st.suspend.run(s.account, s.at, s.code, s.reason);
-    } catch (err) {
-      throw this.error('suspend', err);
-    }
+    });
   }
 
   async resume(account: string): Promise<void> {
     const st = this.ready('resume');
-    try {
+    await this.writes.write('resume', () => {
       st.resume.run(account);
-    } catch (err) {
-      throw this.error('resume', err);
-    }
+    });
   }
 
   async suspensions(): Promise<Suspension[]> {
@@ -306,48 +289,35 @@ export class SqliteStore implements Store {
 
   async saveBan(b: BanRecord): Promise<void> {
     const st = this.ready('saveBan');
-    try {
+    await this.writes.write('saveBan', () => {
       st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
-    } catch (err) {
-      throw this.error('saveBan', err);
-    }
+    });
   }
 
   async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
     const st = this.ready('recordBans');
-    const db = this.db!;
-    try {
-      db.transaction(() => {
-        for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
-        for (const a of audits) st.audit.run(a.at, a.action, a.subject, a.code, a.reason, JSON.stringify(a.detail));
-      })();
-    } catch (err) {
-      throw this.error('recordBans', err);
-    }
+    await this.writes.write('recordBans', () => {
+      for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
+      for (const a of audits) st.audit.run(a.at, a.action, a.subject, a.code, a.reason, JSON.stringify(a.detail));
+    });
   }
 
   async liftBan(address: string): Promise<void> {
     const st = this.ready('liftBan');
-    try {
+    await this.writes.write('liftBan', () => {
       st.liftBan.run(address);
-    } catch (err) {
-      throw this.error('liftBan', err);
-    }
+    });
   }
 
   async liftBans(addresses: readonly string[]): Promise<void> {
     const st = this.ready('liftBans');
-    try {
-      this.db!.transaction(() => {
-        for (const a of addresses) st.liftBan.run(a);
-      })();
-    } catch (err) {
-      throw this.error('liftBans', err);
-    }
+    await this.writes.write('liftBans', () => {
+      for (const a of addresses) st.liftBan.run(a);
+    });
   }
 
   async activeBans(now: number): Promise<BanRecord[]> {
-    const st = this.ready('activeBans');
+    const st = this.read('activeBans');
     try {
       return st.activeBans.all(now).map(toBan);
     } catch (err) {
@@ -356,7 +326,7 @@ export class SqliteStore implements Store {
   }
 
   async banHistory(address: string): Promise<BanRecord | null> {
-    const st = this.ready('banHistory');
+    const st = this.read('banHistory');
     try {
       const r = st.banHistory.get(address);
       return r ? toBan(r) : null;
@@ -366,7 +336,7 @@ export class SqliteStore implements Store {
   }
 
   async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
-    const st = this.ready('banHistories');
+    const st = this.read('banHistories');
     const out = new Map<string, BanRecord>();
     try {
       for (const r of st.banHistories.all(JSON.stringify(addresses))) out.set(r.address, toBan(r));
@@ -378,15 +348,14 @@ export class SqliteStore implements Store {
 
   async audit(rec: AuditRecord): Promise<void> {
     const st = this.ready('audit');
-    try {
-      st.audit.run(rec.at, rec.action, rec.subject, rec.code, rec.reason, JSON.stringify(rec.detail));
-    } catch (err) {
-      throw this.error('audit', err);
-    }
+    const detail = JSON.stringify(rec.detail);
+    await this.writes.write('audit', () => {
+      st.audit.run(rec.at, rec.action, rec.subject, rec.code, rec.reason, detail);
+    });
   }
 
   async auditSince(since: number): Promise<AuditRecord[]> {
-    const st = this.ready('auditSince');
+    const st = this.read('auditSince');
     try {
       return st.auditSince.all(since).map(toAudit);
     } catch (err) {
@@ -398,7 +367,7 @@ export class SqliteStore implements Store {
     const counts: PruneCounts = { calls: 0, audit: 0, bans: 0 };
     try {
       // The audit trigger refuses any delete at or after the horizon.
-      this.ready('prune').setPruneHorizon.run(before);
+      this.read('prune').setPruneHorizon.run(before);
       for (const what of ['calls', 'audit', 'bans'] as const) {
         for (;;) {
           const st = this.ready('prune');
@@ -413,6 +382,13 @@ export class SqliteStore implements Store {
       throw err instanceof TollguardError ? err : this.error('prune', err);
     }
     return counts;
+  }
+
+  /** The statements for a read, after the writes asked for before it are committed. */
+  private read(op: string): Statements {
+    const st = this.ready(op);
+    this.writes.flush();
+    return st;
   }
 
   private ready(op: string): Statements {
