@@ -11,6 +11,8 @@ export class MemoryStore implements Store {
   alive: number | null = null;
   /** Make every ban method reject (store outage). */
   failing = false;
+  /** Writes of bans with their audit records, one per recordBans call: how many and how large. */
+  readonly banWrites: { bans: number; audits: number }[] = [];
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
@@ -106,6 +108,7 @@ export class MemoryStore implements Store {
   }
 
   async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
+    this.banWrites.push({ bans: bans.length, audits: audits.length });
     for (const b of bans) await this.saveBan(b);
     for (const a of audits) await this.audit(a);
   }
