@@ -12,6 +12,7 @@ import { BanManager } from './bans.js';
 import { FailureWindows, type FailTicket, type FailureWindowOptions } from './failures.js';
 import { defaultFirewallQueueOptions, FirewallQueue, type FirewallQueueOptions } from './firewall-queue.js';
 import { IgnoreList } from './ignore.js';
+import { verifyKernel, type FirewallRepair } from './verify.js';
 
 /** Bans decided together are written, logged and reported together, at most this many at once. */
 export const BAN_BATCH_MAX = 500;
@@ -32,13 +33,6 @@ export interface GuardDeps {
   onApplied?: (addresses: string[]) => void;
   /** The kernel had lost bans or the table, and they were put back (alerts, metrics). */
   onRepaired?: (r: FirewallRepair) => void;
-}
-
-export interface FirewallRepair {
-  /** What was found: the table gone, its drop rules gone, or only elements missing. */
-  found: 'no table' | 'no rules' | 'missing elements';
-  /** Bans put back. */
-  reapplied: number;
 }
 
 /**
@@ -207,41 +201,11 @@ export class Guard {
     }
   }
 
-  /**
-   * Compares the kernel with the bans and puts back what someone else removed: Debian's
-   * `systemctl reload nftables` runs `flush ruleset`, which deletes our table with every
-   * ban in it, and nothing tells us. Runs every `firewall.verifyEvery`; null when all was
-   * in place (or in monitor mode, or with no firewall).
-   */
+  /** See verifyKernel; runs every `firewall.verifyEvery`. */
   async verifyFirewall(): Promise<FirewallRepair | null> {
     if (this.deps.mode !== 'enforce' || this.deps.firewall.type === 'none') return null;
-    const now = this.deps.clock.now();
-    // Bans about to run out are left alone: the kernel may already have dropped them.
-    const due = this.bans.list().filter((b) => b.expiresAt - now > 2000);
-    let state;
-    try {
-      state = await this.deps.firewall.inspect();
-    } catch (err) {
-      this.deps.log.error('could not read the firewall to verify the bans', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
-      return null;
-    }
-    const missing = due.filter((b) => !state.addresses.has(b.address));
-    const found = !state.table ? 'no table' : !state.rules ? 'no rules' : missing.length > 0 ? 'missing elements' : null;
-    if (found === null) return null;
-    this.deps.log.warn('firewall changed outside tollguard: re-applying the bans', {
-      code: 'TG_ERR_FIREWALL', found, bansMissing: missing.length, bansActive: due.length,
-    });
-    if (found !== 'missing elements') {
-      try {
-        await this.deps.firewall.start();
-      } catch (err) {
-        // The queue re-runs start() before each retry of the bans below.
-        this.deps.log.error('could not re-create the firewall table', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
-      }
-    }
-    for (const b of missing) this.queue.ban(b.address, b.family, b.expiresAt);
-    const repair = { found, reapplied: missing.length } as const;
-    this.deps.onRepaired?.(repair);
+    const repair = await verifyKernel(this.deps, this.bans.list(), (b) => this.queue.ban(b.address, b.family, b.expiresAt));
+    if (repair) this.deps.onRepaired?.(repair);
     return repair;
   }
 
