@@ -15,6 +15,9 @@
  *   node --import tsx bench/flood.ts --pbx asterisk --rate 20000 --slack 5000 --load idle --sources 40000
  *   FLOOD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" BENCH_KEEP=1 ...   # profile the daemon
  *
+ * Then fail2ban on the same shape (bench/fail2ban-flood.ts; 4,000 sources, 2,000 short; skip
+ * with --no-fail2ban).
+ *
  * `--slack`: Asterisk's manager.conf writetimeout in ms; on FreeSWITCH, which has no such
  * setting, `5000` means its own event queue (100,000 events, a listener losing 500 more is
  * killed) and `100` a queue holding 100 ms of this flood's events. Needs root, nft, ip;
@@ -61,7 +64,7 @@ interface Result extends Scenario {
 const { values: args } = parseArgs({
   options: {
     pbx: { type: 'string' }, rate: { type: 'string' }, slack: { type: 'string' }, load: { type: 'string' },
-    sources: { type: 'string' }, short: { type: 'boolean' }, inside: { type: 'string' },
+    sources: { type: 'string' }, short: { type: 'boolean' }, inside: { type: 'string' }, 'no-fail2ban': { type: 'boolean' },
   },
 });
 const short = process.env.BENCH_SHORT === '1' || args.short === true;
@@ -329,3 +332,21 @@ for (const s of runs) {
 console.log('\n| PBX, rate, slow-reader limit | machine | banned | 5th failure -> kernel set | link drops | events/s read | daemon peak RSS | alerts | ignored/trunk banned |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) console.log(row(r));
+
+// Beside it, fail2ban on the same shape (fewer sources: it reads about a thousand lines a second).
+if (!args['no-fail2ban']) {
+  const rate = Math.max(...runs.map((r) => r.rate));
+  const sources = Math.min(short ? 2000 : 4000, ...runs.map((r) => r.sources));
+  const waitS = short ? 120 : 900;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fail2ban-flood.ts'), '--sources', String(sources), '--rate', String(rate), '--wait', String(waitS)], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 2 ** 20,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('FAIL2BANRESULT '));
+  const f = line ? (JSON.parse(line.slice('FAIL2BANRESULT '.length)) as { skipped?: string; sources: number; rate: number; floodSeconds: number; waitedSeconds: number; banned: number; latency: { median: number; p99: number; max: number } | null }) : null;
+  if (!f) console.log(`\nfail2ban: run failed (exit ${r.status})`);
+  else if (f.skipped) console.log(`\nfail2ban: not run: ${f.skipped}`);
+  else {
+    const lat = f.latency ? `median ${(f.latency.median / 1000).toFixed(1)} s, p99 ${(f.latency.p99 / 1000).toFixed(1)} s, max ${(f.latency.max / 1000).toFixed(1)} s` : 'no ban';
+    console.log(`\nfail2ban (Debian's asterisk jail, ban action writes a file), same flood shape with ${f.sources.toLocaleString('en')} sources at ${f.rate.toLocaleString('en')}/s (${f.floodSeconds.toFixed(1)} s of log lines): banned ${f.banned.toLocaleString('en')} / ${f.sources.toLocaleString('en')} within ${f.waitedSeconds} s after the flood; 5th failure -> ban ${lat}`);
+  }
+}
