@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import type { Firewall, FirewallEntry, FirewallState } from './firewall.js';
-import { buildRuleset, parseCounter, parseSetElements, parseTable, type FloodLimit, type RulesetOptions } from './ruleset.js';
+import { buildRuleset, collectAddresses, parseCounter, parseRules, parseSetElements, type FloodLimit, type RulesetOptions } from './ruleset.js';
 import { run, type RunResult } from './run.js';
 
 export interface NftablesOptions {
@@ -113,13 +113,23 @@ export class NftablesFirewall implements Firewall {
     throw this.error('unban', r);
   }
 
+  /** The chain, then each set, read without holding the event loop on a large listing. */
   async inspect(): Promise<FirewallState> {
-    const r = await this.exec(['-j', 'list', 'table', 'inet', this.table], null);
-    if (r.code !== 0) {
-      if (/No such file or directory/.test(r.stderr)) return { table: false, rules: false, addresses: new Set() };
-      throw this.error('inspect', r);
+    const chain = await this.exec(['-j', 'list', 'chain', 'inet', this.table, 'prerouting'], null);
+    if (chain.code !== 0 && !/No such file or directory/.test(chain.stderr)) throw this.error('inspect', chain);
+    const addresses = new Set<string>();
+    let table = false;
+    for (const set of ['banned4', 'banned6']) {
+      const r = await this.exec(['-j', 'list', 'set', 'inet', this.table, set], null);
+      if (r.code !== 0) {
+        if (/No such file or directory/.test(r.stderr)) continue;
+        throw this.error('inspect', r);
+      }
+      table = true;
+      await collectAddresses(r.stdout, addresses);
     }
-    return parseTable(r.stdout);
+    const rules = chain.code === 0 && parseRules(chain.stdout);
+    return { table: table || chain.code === 0, rules, addresses };
   }
 
   async list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]> {
