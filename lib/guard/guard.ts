@@ -15,7 +15,7 @@ import { IgnoreList } from './ignore.js';
 import { verifyKernel, type FirewallRepair } from './verify.js';
 
 /** Bans decided together are written, logged and reported together, at most this many at once. */
-export const BAN_BATCH_MAX = 500;
+export const BAN_BATCH_MAX = 250;
 
 export interface GuardDeps {
   store: Store;

@@ -296,9 +296,10 @@ export class SqliteStore implements Store {
 
   async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
     const st = this.ready('recordBans');
+    const details = audits.map((a) => JSON.stringify(a.detail));
     await this.writes.write('recordBans', () => {
       for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
-      for (const a of audits) st.audit.run(a.at, a.action, a.subject, a.code, a.reason, JSON.stringify(a.detail));
+      audits.forEach((a, i) => st.audit.run(a.at, a.action, a.subject, a.code, a.reason, details[i]!));
     });
   }
 
