@@ -246,7 +246,12 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
     const protectedBanned = [...PROTECTED_IGNORED, ...PROTECTED_TRUNK].filter((a) => inSet.has(a)).length;
     const readSeconds = ((rep.drainedAt || rep.sentAt) - rep.startedAt) / 1000;
     const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
-    const readGap = /^tollguard_pbx_read_gap_max_seconds\{pbx="office"\} (\S+)/m.exec(metrics)?.[1];
+    const metric = (re: RegExp): string => {
+      const v = Number(re.exec(metrics)?.[1]);
+      return Number.isFinite(v) ? `${(v * 1000).toFixed(0)} ms` : '?';
+    };
+    const readGap = metric(/^tollguard_pbx_read_gap_max_seconds\{pbx="office"\} (\S+)/m);
+    const loopMax = metric(/^nodejs_eventloop_lag_max_seconds (\S+)/m);
 
     daemon.kill('SIGTERM');
     await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once('exit', r)));
@@ -262,7 +267,7 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
       peakRssMb: peakRss,
       alerts,
       sendSeconds: sent.seconds as number,
-      note: `${entry.what}; frames lost ${rep.framesLost}; logins ${rep.logins}; max read gap ${readGap ?? '?'} s`,
+      note: `${entry.what}; ${Math.round(rep.attempts / ((rep.sentAt - rep.startedAt) / 1000)).toLocaleString('en')} attempts/s achieved; frames lost ${rep.framesLost}; logins ${rep.logins}; longest read gap ${readGap}, event-loop delay max ${loopMax} (whole run)`,
     };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
