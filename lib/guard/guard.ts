@@ -72,6 +72,7 @@ export class Guard {
   /** Everything in flight: stop() waits for it. */
   private readonly applying = new Set<Promise<unknown>>();
   private running = false;
+  private expiring = false;
 
   constructor(cfg: BlocklistConfig, private readonly deps: GuardDeps) {
     this.cfg = cfg;
@@ -332,7 +333,11 @@ export class Guard {
 
   /** Bans that ran out: forgotten in one go, one log line, lifted in the store in batches. */
   private expire(): void {
+    // handle() asks on every event once an expiry is due: one pass is enough.
+    if (this.expiring) return;
+    this.expiring = true;
     void this.serial(async () => {
+      this.expiring = false;
       const due = this.bans.takeDue();
       this.armExpiry();
       if (due.length === 0) return;
