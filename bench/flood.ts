@@ -188,7 +188,7 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
     const extraFlags = (process.env.FLOOD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     const daemon = started(spawn(process.execPath, [...extraFlags, ...entry.argv, 'run', '--config', configFile], {
       cwd: dir, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256', FLOOD_SECRET: 'flood-secret' },
-      stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
+      stdio: ['ignore', fs.openSync(path.join(dir, 'daemon.out'), 'w'), fs.openSync(path.join(dir, 'daemon.log'), 'w')],
     }));
     const status = async (): Promise<StatusReport | null> => {
       const r = await controlRequest(path.join(dir, 'control.sock'), 'status', {}, 10_000);
@@ -212,6 +212,7 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
       await sleep(1000);
     }
     const pid = daemon.pid!;
+    const cpu0 = cpuNow([daemon.pid!, pbx.pid!, ...(stress?.pid ? [stress.pid] : [])]);
     let peakRss = 0;
     const sampler = setInterval(() => {
       try {
@@ -232,6 +233,8 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
     while (Date.now() < deadline && attackerList.some((a) => !inSet.has(a))) await sleep(100);
     await sleep(500);
     clearInterval(sampler);
+    const cpu1 = cpuNow([daemon.pid!, pbx.pid!, ...(stress?.pid ? [stress.pid] : [])]);
+    const others = otherCpuShare(cpu0, cpu1);
     if (stress) stress.kill('SIGTERM');
 
     const reportFile = path.join(dir, 'pbx-report.json');
@@ -269,13 +272,42 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
       peakRssMb: peakRss,
       alerts,
       sendSeconds: sent.seconds as number,
-      note: `${entry.what}; ${Math.round(rep.attempts / ((rep.sentAt - rep.startedAt) / 1000)).toLocaleString('en')} attempts/s achieved; frames lost ${rep.framesLost}; logins ${rep.logins}; longest read gap ${readGap}, event-loop delay max ${loopMax} (during the flood)`,
+      note: `${entry.what}; ${Math.round(rep.attempts / ((rep.sentAt - rep.startedAt) / 1000)).toLocaleString('en')} attempts/s achieved; frames lost ${rep.framesLost}; logins ${rep.logins}; longest read gap ${readGap}, event-loop delay max ${loopMax} (during the flood); daemon CPU ${share(cpu0, cpu1, 0)} of a core, the PBX's ${share(cpu0, cpu1, 1)}; everything else (nft and this bench included, stress-ng not) ${others} of the machine`,
     };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Clock ticks: the whole machine's busy time, and each listed process's user+system time. */
+function cpuNow(pids: number[]): { busy: number; total: number; procs: number[]; at: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  const procs = pids.map((pid) => {
+    try {
+      const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parts = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      return Number(parts[11]) + Number(parts[12]) + Number(parts[13]) + Number(parts[14]);
+    } catch {
+      return 0;
+    }
+  });
+  return { busy: total - idle, total, procs, at: Date.now() };
+}
+
+function share(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, i: number): string {
+  const ticks = (b.procs[i] ?? 0) - (a.procs[i] ?? 0);
+  return `${((ticks / 100 / ((b.at - a.at) / 1000)) * 100).toFixed(0)} %`;
+}
+
+/** Busy time of the machine not spent by our processes (their children, nft, included in busy). */
+function otherCpuShare(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>): string {
+  const ours = b.procs.reduce((n, v, i) => n + v - (a.procs[i] ?? 0), 0);
+  const other = Math.max(0, b.busy - a.busy - ours);
+  return `${((other / Math.max(1, b.total - a.total)) * 100).toFixed(0)} %`;
 }
 
 async function freePort(): Promise<number> {

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface RunResult {
   code: number | null;
@@ -9,16 +9,25 @@ export interface RunResult {
 }
 
 /**
- * The spawning, in a worker thread. fork() copies the page tables of the whole process: on
- * the main thread it held the event loop 2-12 ms per spawn, 20-38 ms at worst, on the
- * development machine (more as the heap grows), for every nft batch. From a worker the main
- * thread's longest gap per spawn was 2.9 ms. Plain JavaScript, evaluated: the same code runs
- * under tsx and compiled.
+ * nft and conntrack are started by a small helper process, not by the daemon. fork() copies
+ * the page tables of the forking process and holds its memory map while it does: from the
+ * daemon (200 MB under a flood) every nft batch held the event loop 2-12 ms, 20-38 ms at
+ * worst, and from a worker thread the main thread still stalled on that lock (476 ms of
+ * 12 s in the 20,000/s flood, inside postMessage). The helper is a Node process of a few
+ * tens of MB whose forks cost little and stall nothing of ours. It is started on the first
+ * run (one fork from the daemon) and leaves after a minute without work, so a quiet daemon
+ * keeps no extra process. Plain JavaScript, evaluated: the same code runs under tsx and
+ * compiled.
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
-parentPort.on('message', ({ id, argv, input, timeoutMs }) => {
+let busy = 0;
+let idle = null;
+const arm = () => { clearTimeout(idle); idle = setTimeout(() => { if (busy === 0) process.exit(0); }, ${60_000}); };
+process.on('disconnect', () => process.exit(0));
+process.on('message', ({ id, argv, input, timeoutMs }) => {
+  busy++;
+  clearTimeout(idle);
   const [cmd, ...args] = argv;
   const child = spawn(cmd, args, { stdio: [input === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const out = [];
@@ -34,9 +43,12 @@ parentPort.on('message', ({ id, argv, input, timeoutMs }) => {
   }
   child.on('close', (code) => {
     clearTimeout(timer);
-    parentPort.postMessage({ id, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), spawnError });
+    busy--;
+    process.send({ id, code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), spawnError });
+    if (busy === 0) arm();
   });
 });
+arm();
 `;
 
 interface Reply {
@@ -47,33 +59,56 @@ interface Reply {
   spawnError: { code?: string; message: string } | null;
 }
 
-let worker: Worker | null = null;
-let seq = 0;
-const waiting = new Map<number, (r: RunResult) => void>();
+interface Request {
+  id: number;
+  argv: string[];
+  input: string | null;
+  timeoutMs: number;
+}
 
-function spawner(): Worker {
-  if (worker) return worker;
-  const w = new Worker(WORKER_SOURCE, { eval: true });
-  w.on('message', (r: Reply) => {
-    const done = waiting.get(r.id);
+let helper: ChildProcess | null = null;
+let seq = 0;
+const waiting = new Map<number, { request: Request; done: (r: RunResult) => void }>();
+
+function failed(why: string): RunResult {
+  return { code: null, stdout: '', stderr: '', spawnError: Object.assign(new Error(why), { code: 'EHELPER' }) };
+}
+
+function spawner(): ChildProcess {
+  if (helper && helper.connected) return helper;
+  const h = spawn(process.execPath, ['--max-old-space-size=64', '-e', HELPER_SOURCE], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // Its own flags, not the daemon's (NODE_OPTIONS may carry a loader or a heap size).
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  h.on('message', (r: Reply) => {
+    const w = waiting.get(r.id);
     waiting.delete(r.id);
     const spawnError = r.spawnError ? Object.assign(new Error(r.spawnError.message), { code: r.spawnError.code }) : null;
-    done?.({ code: r.code, stdout: r.stdout, stderr: r.stderr, spawnError });
+    w?.done({ code: r.code, stdout: r.stdout, stderr: r.stderr, spawnError });
+    if (waiting.size === 0) idle(h);
   });
-  const lost = (why: string): void => {
-    if (worker !== w) return;
-    worker = null;
-    for (const [id, done] of waiting) {
-      waiting.delete(id);
-      done({ code: null, stdout: '', stderr: '', spawnError: Object.assign(new Error(`spawner thread ended: ${why}`), { code: 'EWORKER' }) });
+  const lost = (why: string, idleExit: boolean): void => {
+    if (helper !== h) return;
+    helper = null;
+    const pending = [...waiting.values()];
+    waiting.clear();
+    for (const w of pending) {
+      // A request that crossed the helper's idle exit goes to a new one; any other loss fails.
+      if (idleExit) submit(w.request, w.done);
+      else w.done(failed(`the process that runs nft ended: ${why}`));
     }
   };
-  w.on('error', (e) => lost(e.message));
-  w.on('exit', (code) => lost(`exit ${code}`));
-  // Only what it runs keeps the process alive.
-  w.unref();
-  worker = w;
-  return w;
+  h.on('error', (e) => lost(e.message, false));
+  h.on('exit', (code, signal) => lost(signal ?? `exit ${code}`, code === 0));
+  helper = h;
+  return h;
+}
+
+/** Nothing in flight: the helper must not keep the daemon alive. */
+function idle(h: ChildProcess): void {
+  h.unref();
+  h.channel?.unref();
 }
 
 /**
@@ -82,14 +117,17 @@ function spawner(): Worker {
  */
 export function run(argv: readonly string[], input: string | null, timeoutMs = 10_000): Promise<RunResult> {
   if (argv.length === 0) throw new Error('run: empty argv');
-  return new Promise<RunResult>((resolve) => {
-    const id = ++seq;
-    const w = spawner();
-    waiting.set(id, (r) => {
-      if (waiting.size === 0) worker?.unref();
-      resolve(r);
-    });
-    if (waiting.size === 1) w.ref();
-    w.postMessage({ id, argv: [...argv], input, timeoutMs });
+  return new Promise<RunResult>((resolve) => submit({ id: ++seq, argv: [...argv], input, timeoutMs }, resolve));
+}
+
+function submit(request: Request, done: (r: RunResult) => void): void {
+  const h = spawner();
+  waiting.set(request.id, { request, done });
+  h.ref();
+  h.channel?.ref();
+  h.send(request, (err) => {
+    if (!err || !waiting.has(request.id)) return;
+    waiting.delete(request.id);
+    done(failed(`could not reach the process that runs nft: ${err.message}`));
   });
 }
