@@ -13,9 +13,9 @@ export interface NftablesOptions {
   /** SIP ports whose udp and tcp traffic from banned sources is dropped; empty = all traffic. */
   ports: number[];
   /**
-   * Delete a banned source's conntrack entries (one `conntrack -R -` per batch of bans). Not
-   * needed to stop its traffic (the drop runs before connection tracking); it frees the
-   * conntrack table of a flood's entries sooner than their timeouts would.
+   * Delete the conntrack entries of banned sources that have any (per batch of bans: one
+   * `conntrack -L`, at most one `conntrack -R`). Not needed to stop their traffic (the drop
+   * runs before connection tracking); it frees the table sooner than their timeouts would.
    */
   conntrack: boolean;
   /** Per-source limit of new SIP packets in the kernel; null = none. */
