@@ -16,6 +16,7 @@
  *   node --import tsx bench/load.ts                 # 5 min at load
  *   BENCH_SHORT=1 node --import tsx bench/load.ts   # 20 s
  *   LOAD_SECONDS=600 LOAD_EVENTS=30000 LOAD_CALLS=3000 node --import tsx bench/load.ts
+ *   LOAD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" ...   # profile the daemon
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -247,7 +248,7 @@ const compiled = path.join(repo, 'dist/daemon/cli.js');
 const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(repo, 'daemon/cli.ts')];
 const heapCap = process.env.LOAD_HEAP_MB ?? '256';
 const snapshots = process.env.LOAD_HEAPSNAPSHOT === '1';
-const nodeFlags = [`--max-old-space-size=${heapCap}`, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : [])];
+const nodeFlags = [`--max-old-space-size=${heapCap}`, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 const child = spawn(process.execPath, [...nodeFlags, ...entry, 'run', '--config', configFile], {
   cwd: dir, env: { ...process.env, NODE_OPTIONS: '', LOAD_SECRET: 'load-secret' }, stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
 });
