@@ -259,6 +259,12 @@ const procCpuMs = (): number => {
   const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return ((Number(parts[11]) + Number(parts[12])) * 1000) / CLK_TCK;
 };
+/** Clock ticks of the whole machine: busy and in all (/proc/stat). */
+const machineTicks = (): { busy: number; total: number } => {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+};
 const procRssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 /** The daemon's own V8 figures from /metrics (prom-client's default metrics), in MiB. */
 const heapMb = async (): Promise<{ used: number; total: number; external: number }> => {
@@ -328,6 +334,8 @@ const t0 = Date.now();
 const endAt = t0 + rampMs + SECONDS * 1000;
 let measureFrom = 0;
 let cpuAtMeasure = 0;
+let machineAtMeasure = { busy: 0, total: 0 };
+let pumpAtMeasure = process.cpuUsage();
 let writtenAtMeasure = 0;
 let rssAfterRamp = 0;
 let heapAfterRamp = 0;
@@ -339,6 +347,8 @@ while (Date.now() < endAt && session) {
   if (measureFrom === 0 && now - t0 >= rampMs) {
     measureFrom = now;
     cpuAtMeasure = procCpuMs();
+    machineAtMeasure = machineTicks();
+    pumpAtMeasure = process.cpuUsage();
     writtenAtMeasure = written;
     rssAfterRamp = procRssMb();
     heapAfterRamp = (await heapMb()).used;
@@ -419,6 +429,13 @@ while (Date.now() < endAt && session) {
 const lag = await loopLag();
 const secs = (Date.now() - measureFrom) / 1000;
 const cpuMs = procCpuMs() - cpuAtMeasure;
+const machine = machineTicks();
+const pumpMs = ((): number => {
+  const u = process.cpuUsage(pumpAtMeasure);
+  return (u.user + u.system) / 1000;
+})();
+// Busy time of the whole machine not spent by the daemon or this pump: other people's work.
+const othersShare = Math.max(0, (machine.busy - machineAtMeasure.busy) * (1000 / CLK_TCK) - cpuMs - pumpMs) / ((machine.total - machineAtMeasure.total) * (1000 / CLK_TCK));
 const eventsPerSec = (written - writtenAtMeasure) / secs;
 const rssEnd = procRssMb();
 const heapEnd = (await heapMb()).used;
@@ -431,7 +448,7 @@ const q = (p: number): string => (sorted.length ? sorted[Math.min(sorted.length 
 console.log(`events/s sustained over ${secs.toFixed(0)} s: ${eventsPerSec.toFixed(0)} (target ${EVENTS_PER_SEC}; ${backpressureTicks} ticks held back by socket back-pressure)`);
 console.log(`calls: ${started} legitimate, ${forbiddenStarted} forbidden; live at the end: pump ${live.size}, tollguard ${s?.liveCalls.length ?? '?'}`);
 console.log(`reaction DialBegin written -> Hangup read (${sorted.length} cuts): median ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${sorted.length ? sorted[sorted.length - 1]!.toFixed(2) : 'n/a'} ms (target p99 < 2 ms)`);
-console.log(`daemon CPU: ${((cpuMs / (secs * 1000)) * 100).toFixed(1)} % of one core (${(cpuMs / secs / (eventsPerSec || 1) * 1000).toFixed(1)} µs per event); pump CPU ${(((pumpCpu.user + pumpCpu.system) / 1000 / ((Date.now() - t0) || 1)) * 100).toFixed(1)} %`);
+console.log(`daemon CPU: ${((cpuMs / (secs * 1000)) * 100).toFixed(1)} % of one core (${(cpuMs / secs / (eventsPerSec || 1) * 1000).toFixed(1)} µs per event); pump CPU ${(((pumpCpu.user + pumpCpu.system) / 1000 / ((Date.now() - t0) || 1)) * 100).toFixed(1)} %; everything else on the machine ${(othersShare * 100).toFixed(0)} % of its CPU time (load average ${os.loadavg()[0]!.toFixed(2)})`);
 console.log(`daemon RSS: ${rssStart.toFixed(0)} MiB at start, ${rssAfterRamp.toFixed(0)} MiB after the ramp, ${rssEnd.toFixed(0)} MiB after ${secs.toFixed(0)} s at load (node flags: ${nodeFlags.join(' ')}, ${entry.length === 1 ? 'compiled dist/' : 'tsx'})`);
 console.log(`daemon event-loop delay (how late a 10 ms timer ran) since the last 10-s report: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms`);
 const third = Math.max(1, Math.floor(heapSeen.length / 3));
