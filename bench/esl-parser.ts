@@ -29,7 +29,8 @@ function sampleFrames(scenario: string): Buffer[] {
   new EslParser().parse(fs.readFileSync(path.join(fixtures, scenario, 'server.raw')), (f: EslFrame) => {
     const ev = EslEvent.fromFrame(f);
     // Event frames carry exactly these two outer headers, Content-Length first.
-    if (ev && f.body && PICK.has(ev.name)) frames.push(Buffer.concat([Buffer.from(`Content-Length: ${f.body.length}\nContent-Type: ${f.type}\n\n`), f.body]));
+    const body = f.body ?? (f.text !== null ? Buffer.from(f.text) : null);
+    if (ev && body && PICK.has(ev.name)) frames.push(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\nContent-Type: ${f.type}\n\n`), body]));
   });
   return frames;
 }

@@ -3,19 +3,20 @@
  * measures another's garbage), each printing its own figures and the machine it ran on.
  * Prints, never asserts; a bench that fails is reported and the rest still run.
  *
- *   npm run bench                       # long forms: about an hour in all (fuzz ~25 min, load 5 min)
+ *   npm run bench                       # long forms: about two hours in all (flood ~50 min, fuzz ~25 min, load 5 min)
  *   BENCH_SHORT=1 npm run bench         # short forms: a few minutes
  *   npm run bench -- load faults        # only these
  *
- * ban-latency and fail2ban-vs-tollguard need root (they make a network namespace and run
- * nft in it; the second also needs Debian's fail2ban): without root they are skipped.
+ * ban-latency, fail2ban-vs-tollguard and flood need root (they make a network namespace and
+ * run nft in it; fail2ban's figures need Debian's fail2ban, flood's busy runs stress-ng):
+ * without root they are skipped.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-const ALL = ['ami-parser', 'esl-parser', 'rating', 'intel', 'replay', 'notify', 'store', 'timing', 'ban-latency', 'fail2ban-vs-tollguard', 'load', 'faults', 'crash', 'fuzz'];
-const NEEDS_ROOT = new Set(['ban-latency', 'fail2ban-vs-tollguard']);
+const ALL = ['ami-parser', 'esl-parser', 'rating', 'intel', 'replay', 'notify', 'store', 'timing', 'ban-latency', 'fail2ban-vs-tollguard', 'flood', 'load', 'faults', 'crash', 'fuzz'];
+const NEEDS_ROOT = new Set(['ban-latency', 'fail2ban-vs-tollguard', 'flood']);
 const dir = import.meta.dirname;
 const short = process.env.BENCH_SHORT === '1';
 

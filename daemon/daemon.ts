@@ -46,6 +46,12 @@ export interface DaemonOptions {
 
 export { buildRules };
 
+/** What the firewall's rules follow in the config: ports, flood limit, and who is never limited. */
+function firewallRules(config: Config): { ports: number[]; floodLimit: Config['blocklist']['floodLimit']; exempt: string[] } {
+  const b = config.blocklist;
+  return { ports: b.firewall.ports, floodLimit: b.floodLimit, exempt: [...b.ignore, ...config.pbx.flatMap((p) => p.trunkAddresses)] };
+}
+
 export function createAdapter(p: PbxConfig, config: Config, clock: Clock, log: Logger): PbxAdapter {
   return p.type === 'asterisk'
     ? new AsteriskAdapter(p, config.link, { clock, log })
@@ -136,16 +142,19 @@ export class Daemon {
     this.closers.unshift(() => this.enforcer.stop());
     this.flags = new FlagSync(config, { adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts() });
 
-    this.firewall = config.blocklist.firewall.type === 'nftables' && config.mode === 'enforce'
-      ? new NftablesFirewall({ table: config.blocklist.firewall.table, ports: config.blocklist.firewall.ports, conntrack: config.blocklist.firewall.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
+    const fw = config.blocklist.firewall;
+    this.firewall = fw.type === 'nftables' && config.mode === 'enforce'
+      ? new NftablesFirewall({ table: fw.table, ...firewallRules(config), conntrack: fw.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
       : new NoFirewall(log);
+    this.metrics.watchFloodDrops(() => this.firewall.floodDropped());
+    const bans = this.alerter.digest({ kind: 'ban', key: 'bans', severity: 'warning', title: (n) => `Banned ${n} source address${n === 1 ? '' : 'es'}` });
     if (config.blocklist.enabled) {
       this.guard = new Guard(config.blocklist, {
         store: this.store, firewall: this.firewall, clock, log, mode: config.mode,
         trunkAddresses: config.pbx.flatMap((p) => p.trunkAddresses),
-        onBan: (b) => {
-          this.metrics.ban(b.reason);
-          this.alerter.alert({ kind: 'ban', severity: 'warning', key: `ban:${b.address}`, title: `Banned ${b.address}`, text: `${b.address} banned until ${new Date(b.expiresAt).toISOString()}: ${b.reason}`, detail: { ...b } });
+        onBans: (outcomes) => {
+          for (const o of outcomes) this.metrics.ban(o.code);
+          bans.add(outcomes.map((o) => ({ subject: o.record.address, code: o.code, text: `${o.record.address} banned until ${new Date(o.record.expiresAt).toISOString()}: ${o.record.reason}` })));
         },
         onRepaired: (r) => {
           this.metrics.firewallRepaired(r.found);
@@ -160,6 +169,7 @@ export class Daemon {
       this.closers.unshift(() => this.guard!.stop());
     }
 
+    this.metrics.watchLinks(() => [...this.adapters.values()].map((a) => ({ pbx: a.name, stats: a.readStats() })));
     for (const [name, adapter] of this.adapters) {
       adapter.onEvent((e) => this.onEvent(e));
       adapter.onStatus((s, prev, detail) => {
@@ -388,6 +398,12 @@ export class Daemon {
     void this.intel.reload(rules.value);
     void this.flags.reload(next);
     void this.guard?.reload(next.blocklist);
+    if (this.firewall instanceof NftablesFirewall) {
+      // The exempt sets follow the ignore list, the flood limit its setting.
+      this.firewall.reconfigure(firewallRules(next)).catch((err: unknown) => {
+        this.log.error('firewall rules not updated on reload', { code: 'TG_ERR_FIREWALL', error: (err as Error).message });
+      });
+    }
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
     const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';
     this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, listed: rules.value.lists?.size ?? 0, note: message });

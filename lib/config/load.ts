@@ -224,6 +224,10 @@ function checkDestination(entry: string): string | null {
   return `"${entry}" is neither an E.164 prefix (+881), a country code (CU) nor a number type (${[...NUMBER_TYPES].join(', ')})`;
 }
 
+function floodLimit(raw: { rate: number; burst?: number } | null | undefined): Config['blocklist']['floodLimit'] {
+  return raw ? { rate: raw.rate, burst: raw.burst ?? raw.rate * 2 } : null;
+}
+
 function checkCidr(entry: string): string | null {
   const [addr, bits, ...rest] = entry.split('/');
   const fam = addr ? (/^[\d.]+$/.test(addr) ? 4 : addr.includes(':') ? 6 : 0) : 0;
@@ -364,16 +368,20 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     scannerUserAgents: (b.scannerUserAgents as string[] | undefined) ?? [],
     scannerWeight: (b.scannerWeight as number | undefined) ?? 3,
     maxTracked: (b.maxTracked as number | undefined) ?? 100_000,
+    floodLimit: floodLimit(b.floodLimit as { rate: number; burst?: number } | null | undefined),
     firewall: {
       type: (fw.type as 'nftables' | 'none' | undefined) ?? 'nftables',
       table: (fw.table as string | undefined) ?? 'tollguard',
       ports: (fw.ports as number[] | undefined) ?? [5060, 5061],
-      conntrack: (fw.conntrack as boolean | undefined) ?? true,
+      conntrack: (fw.conntrack as boolean | undefined) ?? false,
       verifyEveryMs: ms(fw.verifyEvery as string | undefined, ['blocklist', 'firewall', 'verifyEvery'], 30_000),
     },
   };
   blocklist.ignore.forEach((d, i) => { const e = checkCidr(d); if (e) at(['blocklist', 'ignore', i], e); });
   if (blocklist.maxBanTimeMs < blocklist.banTimeMs) at(['blocklist', 'maxBanTime'], 'is shorter than banTime');
+  if (blocklist.floodLimit && blocklist.firewall.ports.length === 0) {
+    at(['blocklist', 'floodLimit'], 'needs blocklist.firewall.ports (the SIP ports): a limit on every port would throttle RTP');
+  }
 
   const a = (raw.alerts ?? {});
   const email = a.email as (Config['alerts']['email'] & { port?: number; secure?: boolean; user?: string | null; password?: string | null }) | null | undefined;

@@ -238,6 +238,17 @@ export const configSchema: Schema = {
         scannerUserAgents: strings('SIP User-Agents of scanners (case-insensitive substrings); FreeSWITCH only, AMI does not report it.', ['friendly-scanner', 'sipvicious', 'sipcli', 'VaxSIPUserAgent', 'sip-scan', 'iWar', 'sundayddr']),
         scannerWeight: { type: 'integer', minimum: 1, default: 3, description: 'How many failures one attempt from a scanner User-Agent counts for.' },
         maxTracked: { type: 'integer', minimum: 100, default: 100000, description: 'Most sources tracked at once (memory bound: about 600 bytes each).' },
+        floodLimit: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['rate'],
+          default: null,
+          description: "Per-source limit in the kernel (tollguard's nftables table) on new SIP packets to `firewall.ports`: UDP datagrams and TCP connection attempts over `rate` per second, after a `burst`, are dropped before the PBX sees them (counted in `tollguard_flood_dropped_packets_total`). Ignored and trunk addresses are never limited. Off when null; e.g. `{ rate: 50, burst: 100 }`.",
+          properties: {
+            rate: { type: 'integer', minimum: 1, description: 'Packets per second per source.' },
+            burst: { type: 'integer', minimum: 1, description: 'Packets a source may send at once above the rate (default: twice the rate).' },
+          },
+        },
         firewall: {
           type: 'object',
           additionalProperties: false,
@@ -246,7 +257,7 @@ export const configSchema: Schema = {
             type: { enum: ['nftables', 'none'], default: 'nftables', description: '`nftables` (own table and sets) or `none` (log only).' },
             table: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$', default: 'tollguard', description: 'nftables table (family inet).' },
             ports: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 65535 }, default: [5060, 5061], description: 'Ports dropped for banned sources (UDP and TCP).' },
-            conntrack: { type: 'boolean', default: true, description: 'Remove established conntrack entries of a banned source, so a running UDP flood stops too.' },
+            conntrack: { type: 'boolean', default: false, description: "Also delete a banned source's conntrack entries (one `conntrack` process per batch of bans). Not needed to stop its traffic: the drop runs before connection tracking; it only frees the conntrack table sooner." },
             verifyEvery: duration('How often the table is compared with the bans and repaired when someone else removed it or its elements (`systemctl reload nftables` runs `flush ruleset`). `0s` = never.', '30s'),
           },
         },

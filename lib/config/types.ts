@@ -107,11 +107,13 @@ export interface BlocklistConfig {
   scannerWeight: number;
   /** Bound on the number of sources tracked at once. */
   maxTracked: number;
+  /** Per-source limit of new SIP packets in the kernel; null = none. */
+  floodLimit: { rate: number; burst: number } | null;
   firewall: {
     type: 'nftables' | 'none';
     table: string;
     ports: number[];
-    /** Remove established conntrack entries of a banned source. */
+    /** Also delete a banned source's conntrack entries (batched; the drop does not need it). */
     conntrack: boolean;
     /** How often the kernel's table is compared with the bans and repaired (0 = never). */
     verifyEveryMs: number;

@@ -8,14 +8,14 @@ export interface FirewallEntry {
 
 export interface FirewallState {
   table: boolean;
-  /** Both drop rules (IPv4 and IPv6 sets) are in the input chain. */
+  /** Both drop rules (IPv4 and IPv6 sets) are in the prerouting chain. */
   rules: boolean;
   addresses: Set<string>;
 }
 
 export interface Firewall {
   readonly type: 'nftables' | 'none';
-  /** Creates the table, sets and drop rule (safe to run twice). */
+  /** Creates the table, sets and drop rules (safe to run twice). */
   start(): Promise<void>;
   /** Adds the addresses in one batch. Rejects with TG_ERR_FIREWALL on failure. */
   ban(entries: FirewallEntry[]): Promise<void>;
@@ -29,4 +29,6 @@ export interface Firewall {
   list(): Promise<{ address: string; family: 4 | 6; expiresInSec: number | null }[]>;
   /** Removes the daemon's table entirely. */
   remove(): Promise<void>;
+  /** Packets the per-source flood limit has dropped (a kernel counter); null without one. */
+  floodDropped(): Promise<number | null>;
 }

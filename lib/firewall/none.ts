@@ -28,4 +28,8 @@ export class NoFirewall implements Firewall {
   }
 
   async remove(): Promise<void> {}
+
+  async floodDropped(): Promise<number | null> {
+    return null;
+  }
 }

@@ -7,10 +7,15 @@ import type { AuthFailed, AuthSucceeded } from '../pbx/events.js';
 import { fail, ok, type Result } from '../result.js';
 import type { AuditRecord, BanRecord, Store } from '../store/store.js';
 import { normalizeAddress } from './address.js';
+import { describeTicket, summarize, ticketCode, ticketEvidence, type BanOutcome, type BatchSummary } from './ban-batch.js';
 import { BanManager } from './bans.js';
 import { FailureWindows, type FailTicket, type FailureWindowOptions, type RecentFailures } from './failures.js';
 import { defaultFirewallQueueOptions, FirewallQueue, type FirewallQueueOptions } from './firewall-queue.js';
 import { IgnoreList } from './ignore.js';
+import { verifyKernel, type FirewallRepair } from './verify.js';
+
+/** Bans decided together are written, logged and reported together, at most this many at once. */
+export const BAN_BATCH_MAX = 250;
 
 export interface GuardDeps {
   store: Store;
@@ -19,9 +24,10 @@ export interface GuardDeps {
   log: Logger;
   mode: Mode;
   trunkAddresses: string[];
-  onBan?: (b: BanRecord) => void;
+  /** Every batch of bans (automatic or manual) once decided: metrics and alerts. */
+  onBans?: (bans: BanOutcome[]) => void;
   onUnban?: (b: BanRecord, why: 'expired' | 'manual' | 'ignored') => void;
-  /** Batching and retry of firewall calls (defaults: 3 ms / 500 per batch, retry 1 s..60 s). */
+  /** Batching and retry of firewall calls (defaults: the bans of one event-loop turn, 500 per batch, retry 1 s..60 s). */
   firewallQueue?: Partial<FirewallQueueOptions>;
   /** Every address whose ban reached the firewall (for latency figures and metrics). */
   onApplied?: (addresses: string[]) => void;
@@ -29,18 +35,15 @@ export interface GuardDeps {
   onRepaired?: (r: FirewallRepair) => void;
 }
 
-export interface FirewallRepair {
-  /** What was found: the table gone, its drop rules gone, or only elements missing. */
-  found: 'no table' | 'no rules' | 'missing elements';
-  /** Bans put back. */
-  reapplied: number;
-}
-
 /**
  * The ban pipeline (fail2ban's jail): failure windows produce tickets carrying their
  * evidence, the ban manager turns tickets into bans, the firewall queue puts them in the
- * kernel. handle() is the hot path and stays synchronous; everything that waits (store,
- * nft) happens after it returned.
+ * kernel. handle() is the hot path and stays synchronous and cheap: tickets wait for the end
+ * of the event-loop turn, then go through in batches of at most BAN_BATCH_MAX, one batch per
+ * turn, so the PBX socket is read between two batches. A batch is one store read (ban
+ * history), one nft transaction, one store transaction (bans and their audit records), one
+ * warn line (count, first and last address, reasons; each address at debug level and in the
+ * audit) and one onBans call.
  *
  * Invariants: an address on the ignore list or a trunk address is never counted nor banned;
  * the address is only ever the event's socket address; monitor mode never touches the
@@ -59,9 +62,17 @@ export class Guard {
   private expiryTimer: TimerHandle | null = null;
   private expiryAt = Infinity;
   private verifyTimer: TimerHandle | null = null;
-  /** Tickets being turned into bans (decided, queued, written): stop() waits for them. */
-  private readonly applying = new Set<Promise<void>>();
+  /** Tickets of this turn, decided at its end. */
+  private pending: FailTicket[] = [];
+  private pendingFlush: NodeJS.Immediate | null = null;
+  /** Decisions one at a time (bans, lifts, expiries): each reads and changes the ban state. */
+  private decisions: Promise<unknown> = Promise.resolve();
+  /** Store writes one at a time, in the order decided. */
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Everything in flight: stop() waits for it. */
+  private readonly applying = new Set<Promise<unknown>>();
   private running = false;
+  private expiring = false;
 
   constructor(cfg: BlocklistConfig, private readonly deps: GuardDeps) {
     this.cfg = cfg;
@@ -111,7 +122,8 @@ export class Guard {
     this.verifyTimer?.cancel();
     this.verifyTimer = null;
     // Bans decided just before the stop reach the queue and the store before it closes.
-    await Promise.allSettled([...this.applying]);
+    this.flushTickets();
+    while (this.applying.size > 0) await Promise.allSettled([...this.applying]);
     await this.queue.drain();
     this.queue.stop();
   }
@@ -131,7 +143,7 @@ export class Guard {
       if (this.cfg.trustAuthenticatedMs > 0) this.trusted.set(norm.address, this.deps.clock.now());
       return;
     }
-    if (this.deps.clock.now() >= this.bans.nextExpiry()) void this.expire();
+    if (this.deps.clock.now() >= this.bans.nextExpiry()) this.expire();
     const ticket = this.windows.record(e, norm.address, norm.family);
     if (ticket) this.onTicket(ticket);
   }
@@ -150,14 +162,11 @@ export class Guard {
       await this.audit('would-ban', norm.address, 'BAN_MANUAL', reason, { manual: true, until });
       return fail('TG_ERR_CONTROL', 'monitor mode: no ban applied (audited as would-ban)');
     }
-    const { record, extended } = await this.bans.decideManual(norm.address, norm.family, forMs, reason);
+    const { record, extended } = await this.serial(() => this.bans.decideManual(norm.address, norm.family, forMs, reason));
     this.windows.forget(norm.address);
     this.queue.ban(record.address, record.family, record.expiresAt);
     this.armExpiry();
-    await this.persist(record);
-    this.deps.log.warn('banned source address', { code: 'BAN_MANUAL', address: record.address, reason, manual: true, extended, expiresAt: record.expiresAt, count: record.count });
-    await this.audit('ban', record.address, 'BAN_MANUAL', reason, { manual: true, extended, expiresAt: record.expiresAt });
-    this.deps.onBan?.(record);
+    await this.report([{ record, code: 'BAN_MANUAL', extended, evidence: { manual: true } }]);
     return ok(record);
   }
 
@@ -199,41 +208,11 @@ export class Guard {
     }
   }
 
-  /**
-   * Compares the kernel with the bans and puts back what someone else removed: Debian's
-   * `systemctl reload nftables` runs `flush ruleset`, which deletes our table with every
-   * ban in it, and nothing tells us. Runs every `firewall.verifyEvery`; null when all was
-   * in place (or in monitor mode, or with no firewall).
-   */
+  /** See verifyKernel; runs every `firewall.verifyEvery`. */
   async verifyFirewall(): Promise<FirewallRepair | null> {
     if (this.deps.mode !== 'enforce' || this.deps.firewall.type === 'none') return null;
-    const now = this.deps.clock.now();
-    // Bans about to run out are left alone: the kernel may already have dropped them.
-    const due = this.bans.list().filter((b) => b.expiresAt - now > 2000);
-    let state;
-    try {
-      state = await this.deps.firewall.inspect();
-    } catch (err) {
-      this.deps.log.error('could not read the firewall to verify the bans', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
-      return null;
-    }
-    const missing = due.filter((b) => !state.addresses.has(b.address));
-    const found = !state.table ? 'no table' : !state.rules ? 'no rules' : missing.length > 0 ? 'missing elements' : null;
-    if (found === null) return null;
-    this.deps.log.warn('firewall changed outside tollguard: re-applying the bans', {
-      code: 'TG_ERR_FIREWALL', found, bansMissing: missing.length, bansActive: due.length,
-    });
-    if (found !== 'missing elements') {
-      try {
-        await this.deps.firewall.start();
-      } catch (err) {
-        // The queue re-runs start() before each retry of the bans below.
-        this.deps.log.error('could not re-create the firewall table', { code: 'TG_ERR_FIREWALL', error: errorText(err) });
-      }
-    }
-    for (const b of missing) this.queue.ban(b.address, b.family, b.expiresAt);
-    const repair = { found, reapplied: missing.length } as const;
-    this.deps.onRepaired?.(repair);
+    const repair = await verifyKernel(this.deps, this.bans.list(), (b) => this.queue.ban(b.address, b.family, b.expiresAt));
+    if (repair) this.deps.onRepaired?.(repair);
     return repair;
   }
 
@@ -254,78 +233,136 @@ export class Guard {
   }
 
   private onTicket(t: FailTicket): void {
-    const now = this.deps.clock.now();
-    const evidence = ticketEvidence(t);
     if (this.cfg.trustAuthenticatedMs > 0) {
       const at = this.trusted.get(t.address);
-      if (at !== undefined && now - at < this.cfg.trustAuthenticatedMs) {
-        this.deps.log.warn('not banned: the address authenticated recently (trustAuthenticatedMs)', { ...evidence, authenticatedAt: at });
+      if (at !== undefined && this.deps.clock.now() - at < this.cfg.trustAuthenticatedMs) {
+        this.deps.log.warn('not banned: the address authenticated recently (trustAuthenticatedMs)', { ...ticketEvidence(t), authenticatedAt: at });
         return;
       }
     }
-    const reason = describe(t);
-    const code = t.trigger === 'maxRetry' ? 'BAN_MAX_RETRY' : 'BAN_MAX_USERNAMES';
-    if (this.deps.mode === 'monitor') {
-      const until = this.wouldBanned.get(t.address);
-      if (until !== undefined && until > now) return;
-      this.wouldBanned.set(t.address, now + this.cfg.banTimeMs);
-      this.deps.log.warn('monitor mode: would ban', { code, reason, ...evidence, banTimeMs: this.cfg.banTimeMs });
-      void this.audit('would-ban', t.address, code, reason, evidence);
-      return;
-    }
-    const p = this.applyTicket(t, code, reason, evidence)
-      .catch((err: unknown) => this.deps.log.error('ban failed', { code: 'TG_ERR_FIREWALL', address: t.address, error: errorText(err) }))
-      .finally(() => this.applying.delete(p));
-    this.applying.add(p);
+    this.pending.push(t);
+    this.pendingFlush ??= setImmediate(() => this.flushTickets());
   }
 
-  private async applyTicket(t: FailTicket, code: string, reason: string, evidence: Record<string, unknown>): Promise<void> {
-    const { record, extended, historyError } = await this.bans.decide(t, reason);
-    if (historyError !== undefined) {
-      this.deps.log.error('ban history unavailable; banned for the base ban time, not escalated', {
-        code: 'TG_ERR_STORE', address: t.address, error: errorText(historyError),
+  /** The tickets of the turn, in batches: each batch is decided in a turn of its own. */
+  private flushTickets(): void {
+    if (this.pendingFlush) clearImmediate(this.pendingFlush);
+    this.pendingFlush = null;
+    const tickets = this.pending;
+    this.pending = [];
+    for (let i = 0; i < tickets.length; i += BAN_BATCH_MAX) {
+      const batch = tickets.slice(i, i + BAN_BATCH_MAX);
+      const apply = this.deps.mode === 'monitor' ? () => this.wouldBan(batch) : () => this.banBatch(batch);
+      void this.serial(apply).catch((err: unknown) => {
+        this.deps.log.error('bans failed', { code: 'TG_ERR_FIREWALL', count: batch.length, first: batch[0]?.address, error: errorText(err) });
       });
     }
-    this.queue.ban(record.address, record.family, record.expiresAt);
+  }
+
+  private async banBatch(tickets: FailTicket[]): Promise<void> {
+    const { decisions, historyError } = await this.bans.decideBatch(tickets.map((ticket) => ({ ticket, reason: describeTicket(ticket) })));
+    if (historyError !== undefined) {
+      this.deps.log.error('ban history unavailable; banned for the base ban time, not escalated', {
+        code: 'TG_ERR_STORE', count: tickets.length, first: tickets[0]?.address, error: errorText(historyError),
+      });
+    }
+    for (const { record } of decisions) this.queue.ban(record.address, record.family, record.expiresAt);
     this.armExpiry();
-    const detail = { ...evidence, count: record.count, extended, durationMs: record.expiresAt - record.bannedAt, expiresAt: record.expiresAt };
-    this.deps.log.warn(extended ? 'ban extended' : 'banned source address', { code, reason, ...detail });
-    // One audit row per ban: failures still in flight while it is being applied (a scanner's
-    // burst) only extend it, which the log says; as rows they read as the same ban twice.
-    await this.persist(record, extended ? undefined : { at: this.deps.clock.now(), action: 'ban', subject: record.address, code, reason, detail });
-    this.deps.onBan?.(record);
+    void this.report(decisions.map((d, i) => ({ ...d, code: ticketCode(tickets[i]!), evidence: ticketEvidence(tickets[i]!) })));
+    // The next batch (or anything else waiting to decide) gets a turn of its own.
+    await new Promise((r) => setImmediate(r));
+  }
+
+  /** Monitor mode: the same batch, logged and audited as would-ban, nothing applied. */
+  private async wouldBan(tickets: FailTicket[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const outcomes: BanOutcome[] = [];
+    for (const t of tickets) {
+      const until = this.wouldBanned.get(t.address);
+      if (until !== undefined && until > now) continue;
+      this.wouldBanned.set(t.address, now + this.cfg.banTimeMs);
+      const record: BanRecord = {
+        address: t.address, family: t.family, reason: describeTicket(t), count: 0, failures: t.attempts,
+        bannedAt: now, expiresAt: now + this.cfg.banTimeMs, manual: false,
+      };
+      outcomes.push({ record, code: ticketCode(t), extended: false, evidence: ticketEvidence(t) });
+    }
+    if (outcomes.length === 0) return;
+    const summary = summarizeOutcomes(outcomes);
+    this.deps.log.warn('monitor mode: would ban source addresses', { ...summary, banTimeMs: this.cfg.banTimeMs });
+    for (const o of outcomes) this.deps.log.debug('monitor mode: would ban', { code: o.code, reason: o.record.reason, ...o.evidence, banTimeMs: this.cfg.banTimeMs });
+    const audits = outcomes.map((o): AuditRecord => ({ at: now, action: 'would-ban', subject: o.record.address, code: o.code, reason: o.record.reason, detail: o.evidence }));
+    await this.write(() => this.deps.store.recordBans([], audits), (err) => {
+      this.deps.log.error('audit records not saved', { code: 'TG_ERR_STORE', action: 'would-ban', count: audits.length, first: summary.first, error: errorText(err) });
+    });
+  }
+
+  /**
+   * One batch of bans after the decision: one warn line for all, a debug line and an audit
+   * record per address, one store write, one onBans call. Resolves once written.
+   */
+  private report(outcomes: BanOutcome[]): Promise<void> {
+    const at = this.deps.clock.now();
+    const summary = summarizeOutcomes(outcomes);
+    const only = outcomes.length === 1 ? outcomes[0]! : null;
+    this.deps.log.warn('banned source addresses', only ? { ...summary, detail: banDetail(only) } : summary);
+    const audits: AuditRecord[] = [];
+    for (const o of outcomes) {
+      const detail = banDetail(o);
+      this.deps.log.debug(o.extended ? 'ban extended' : 'banned source address', detail);
+      // One audit row per ban: failures still in flight while it was applied (a scanner's
+      // burst) only extend it, which the log says; as rows they would read as the same ban twice.
+      if (!o.extended) audits.push({ at, action: 'ban', subject: o.record.address, code: o.code, reason: o.record.reason, detail });
+    }
+    this.deps.onBans?.(outcomes);
+    return this.write(() => this.deps.store.recordBans(outcomes.map((o) => o.record), audits), (err) => {
+      this.deps.log.error('bans not saved; they hold in the firewall but will not survive a restart', {
+        code: 'TG_ERR_STORE', count: outcomes.length, first: summary.first, last: summary.last, error: errorText(err),
+      });
+    });
   }
 
   private async liftBan(address: string, why: 'manual' | 'ignored'): Promise<BanRecord | null> {
-    let b: BanRecord | null;
-    try {
-      b = await this.bans.lift(address);
-    } catch (err) {
-      this.deps.log.error('could not lift ban in the store', { code: 'TG_ERR_STORE', address, error: errorText(err) });
-      b = null;
-    }
+    const b = await this.serial(async () => this.bans.forget(address));
     this.windows.forget(address);
     if (this.deps.mode === 'enforce') this.queue.unban(address);
     this.deps.log.warn('ban lifted', { address, why, wasBanned: b !== null });
-    await this.audit('unban', address, why === 'manual' ? 'UNBAN_MANUAL' : 'UNBAN_IGNORED', `unban (${why})`, { wasBanned: b !== null });
+    const audit: AuditRecord = {
+      at: this.deps.clock.now(), action: 'unban', subject: address, code: why === 'manual' ? 'UNBAN_MANUAL' : 'UNBAN_IGNORED',
+      reason: `unban (${why})`, detail: { wasBanned: b !== null },
+    };
+    await this.write(async () => {
+      await this.deps.store.liftBans([address]);
+      await this.deps.store.audit(audit);
+    }, (err) => this.deps.log.error('could not lift ban in the store', { code: 'TG_ERR_STORE', address, error: errorText(err) }));
     if (b) this.deps.onUnban?.(b, why);
     return b;
   }
 
-  private async expire(): Promise<void> {
-    let due: BanRecord[];
-    try {
-      due = await this.bans.expireDue();
-    } catch (err) {
-      this.deps.log.error('could not record ban expiry in the store', { code: 'TG_ERR_STORE', error: errorText(err) });
-      due = [];
-    }
-    for (const b of due) {
-      // The kernel drops the element itself when its timeout runs out.
-      this.deps.log.info('ban expired', { address: b.address, count: b.count, bannedAt: b.bannedAt });
-      this.deps.onUnban?.(b, 'expired');
-    }
-    this.armExpiry();
+  /** Bans that ran out: forgotten in one go, one log line, lifted in the store in batches. */
+  private expire(): void {
+    // handle() asks on every event once an expiry is due: one pass is enough.
+    if (this.expiring) return;
+    this.expiring = true;
+    void this.serial(async () => {
+      this.expiring = false;
+      const due = this.bans.takeDue();
+      this.armExpiry();
+      if (due.length === 0) return;
+      // The kernel drops the elements itself when their timeouts run out.
+      const addresses = due.map((b) => b.address);
+      this.deps.log.info('bans expired', { count: due.length, first: addresses[0], last: addresses[addresses.length - 1] });
+      for (const b of due) {
+        this.deps.log.debug('ban expired', { address: b.address, count: b.count, bannedAt: b.bannedAt });
+        this.deps.onUnban?.(b, 'expired');
+      }
+      for (let i = 0; i < addresses.length; i += BAN_BATCH_MAX) {
+        const chunk = addresses.slice(i, i + BAN_BATCH_MAX);
+        void this.write(() => this.deps.store.liftBans(chunk), (err) => {
+          this.deps.log.error('could not record ban expiry in the store', { code: 'TG_ERR_STORE', count: chunk.length, first: chunk[0], error: errorText(err) });
+        });
+      }
+    });
   }
 
   private armExpiry(): void {
@@ -339,26 +376,36 @@ export class Guard {
     this.expiryTimer = this.deps.clock.schedule(next - this.deps.clock.now(), () => {
       this.expiryTimer = null;
       this.expiryAt = Infinity;
-      void this.expire();
+      this.expire();
     });
   }
 
-  private async persist(record: BanRecord, audit?: AuditRecord): Promise<void> {
-    try {
-      await this.bans.persist(record, audit);
-    } catch (err) {
-      this.deps.log.error('ban not saved; it holds in the firewall but will not survive a restart', {
-        code: 'TG_ERR_STORE', address: record.address, error: errorText(err),
-      });
-    }
+  private async audit(action: AuditRecord['action'], subject: string, code: string, reason: string, detail: Record<string, unknown>): Promise<void> {
+    await this.write(
+      () => this.deps.store.audit({ at: this.deps.clock.now(), action, subject, code, reason, detail }),
+      (err) => this.deps.log.error('audit record not saved', { code: 'TG_ERR_STORE', subject, action, error: errorText(err) }),
+    );
   }
 
-  private async audit(action: AuditRecord['action'], subject: string, code: string, reason: string, detail: Record<string, unknown>): Promise<void> {
-    try {
-      await this.deps.store.audit({ at: this.deps.clock.now(), action, subject, code, reason, detail });
-    } catch (err) {
-      this.deps.log.error('audit record not saved', { code: 'TG_ERR_STORE', subject, action, error: errorText(err) });
-    }
+  /** Runs `fn` after every decision before it (see `decisions`). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.decisions.then(fn);
+    this.decisions = run.catch(() => undefined);
+    this.track(run);
+    return run;
+  }
+
+  /** Runs a store write after every write before it; a failure goes to `onError`, never rejects. */
+  private write(fn: () => Promise<void>, onError: (err: unknown) => void): Promise<void> {
+    const run = this.writes.then(fn).catch(onError);
+    this.writes = run;
+    this.track(run);
+    return run;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const done = p.then(() => undefined, () => undefined).finally(() => this.applying.delete(done));
+    this.applying.add(done);
   }
 
   private compileIgnore(cfg: BlocklistConfig): IgnoreList {
@@ -381,21 +428,18 @@ function windowOptions(cfg: BlocklistConfig): FailureWindowOptions {
   };
 }
 
-function ticketEvidence(t: FailTicket): Record<string, unknown> {
-  return {
-    address: t.address, family: t.family, trigger: t.trigger, failures: t.attempts, score: t.score,
-    usernames: t.usernames, userAgent: t.userAgent, scanner: t.scanner, pbx: t.pbx, reasons: t.reasons,
-    firstAt: t.firstAt, lastAt: t.lastAt,
-  };
+function summarizeOutcomes(outcomes: readonly BanOutcome[]): BatchSummary {
+  return summarize(outcomes.map((o) => ({
+    address: o.record.address, code: o.code, pbx: Array.isArray(o.evidence.pbx) ? (o.evidence.pbx as string[]) : [],
+    extended: o.extended, durationMs: o.record.expiresAt - o.record.bannedAt,
+  })));
 }
 
-function describe(t: FailTicket): string {
-  const what = t.trigger === 'maxRetry'
-    ? `${t.attempts} failed authentication attempts${t.scanner ? ' (scanner User-Agent)' : ''}`
-    : `${t.usernames.length} different usernames tried`;
-  return `${what} from ${t.address} on ${t.pbx.join(', ')}`;
+/** One address's ban as its debug line and audit record tell it. */
+function banDetail(o: BanOutcome): Record<string, unknown> {
+  const r = o.record;
+  return { code: o.code, reason: r.reason, ...o.evidence, address: r.address, count: r.count, extended: o.extended, durationMs: r.expiresAt - r.bannedAt, expiresAt: r.expiresAt };
 }
-
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;

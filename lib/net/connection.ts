@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkTiming } from '../config/types.js';
 import type { LinkStatus } from '../pbx/events.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { backoffDelay } from './backoff.js';
 import { classifyLinkError, describeLinkError, type LinkError } from './link-error.js';
+import { unreadBytes } from './unread.js';
 
 /** One socket's lifetime. Its epoch makes callbacks of an older socket do nothing. */
 export interface Link {
@@ -34,6 +36,21 @@ export interface ConnectionHooks {
   /** The socket is gone: reject whatever waits on it. */
   onClose(link: Link, error: TollguardError): void;
 }
+
+/** How well a link is being read: the figures an operator needs to see it falling behind. */
+export interface ReadStats {
+  /** Bytes the kernel has received on the socket and tollguard has not read; null when unknown. */
+  unreadBytes: number | null;
+  /**
+   * Longest time between two reads of the socket, counting only gaps that ended with a full
+   * read buffer (bytes were waiting), since the previous call: how long the event loop kept
+   * the link unread while the PBX was sending.
+   */
+  maxReadGapMs: number;
+}
+
+/** A read of this size filled node's read buffer: more was waiting in the kernel. */
+const FULL_READ = 65_536;
 
 /** A client's own options satisfy these: it passes them through. */
 export interface ConnectionOptions {
@@ -64,6 +81,8 @@ export class ManagedConnection implements LinkControl {
   private retryTimer: TimerHandle | null = null;
   private keepaliveTimer: TimerHandle | null = null;
   private stopped = true;
+  private lastReadAt = 0;
+  private maxReadGapMs = 0;
   private readonly listeners: ((s: LinkStatus, prev: LinkStatus, detail?: string) => void)[] = [];
 
   constructor(private readonly opts: ConnectionOptions, private readonly hooks: ConnectionHooks) {
@@ -94,6 +113,15 @@ export class ManagedConnection implements LinkControl {
 
   onStatus(fn: (s: LinkStatus, prev: LinkStatus, detail?: string) => void): void {
     this.listeners.push(fn);
+  }
+
+  /** The socket's unread bytes now, and the longest read gap since the previous call (then reset). */
+  readStats(): ReadStats {
+    const s = this.socket;
+    const gap = this.maxReadGapMs;
+    this.maxReadGapMs = 0;
+    const open = s !== null && !s.destroyed && s.localPort !== undefined && s.remotePort !== undefined;
+    return { unreadBytes: open ? unreadBytes(s.localAddress ?? '', s.localPort, s.remotePort) : null, maxReadGapMs: gap };
   }
 
   currentLink(): Link | null {
@@ -182,7 +210,11 @@ export class ManagedConnection implements LinkControl {
         });
     });
     socket.on('data', (chunk: Buffer) => {
-      if (epoch === this.epoch) this.hooks.onData(link, chunk);
+      if (epoch !== this.epoch) return;
+      const now = performance.now();
+      if (chunk.length >= FULL_READ && this.lastReadAt > 0) this.maxReadGapMs = Math.max(this.maxReadGapMs, now - this.lastReadAt);
+      this.lastReadAt = now;
+      this.hooks.onData(link, chunk);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => closing(err));
     socket.on('close', () => {

@@ -1,4 +1,5 @@
 import type { LinkStatus } from '../pbx/events.js';
+import type { ReadStats } from './connection.js';
 import type { LinkError } from './link-error.js';
 
 export type StatusListener = (s: LinkStatus, previous: LinkStatus, detail?: string) => void;
@@ -19,6 +20,8 @@ export interface LinkControl {
   /** What ended the last socket, classified; null if none has failed yet. */
   lastError(): LinkError | null;
   onStatus(fn: StatusListener): void;
+  /** Unread bytes and the longest read gap since the previous call (metrics). */
+  readStats(): ReadStats;
 }
 
 /**
@@ -55,5 +58,9 @@ export abstract class LinkLayer implements LinkControl {
 
   onStatus(fn: StatusListener): void {
     this.inner.onStatus(fn);
+  }
+
+  readStats(): ReadStats {
+    return this.inner.readStats();
   }
 }

@@ -11,6 +11,7 @@ import type { Transporter } from 'nodemailer';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { AlertsConfig } from '../config/types.js';
 import { TollguardError } from '../result.js';
+import { AlertDigest, type DigestSpec } from './alert-digest.js';
 import { redact, registerSecret, type Logger } from './logger.js';
 
 export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'link-setup' | 'budget' | 'firewall-error' | 'summary' | 'intel';
@@ -95,6 +96,7 @@ interface DedupEntry {
 export class Alerter {
   private readonly channels: ChannelWorker[] = [];
   private readonly dedup = new Map<string, DedupEntry>();
+  private readonly digests: AlertDigest[] = [];
   private readonly host = os.hostname();
   private stopped = false;
 
@@ -132,6 +134,20 @@ export class Alerter {
     } catch (err) {
       this.deps.log.error('alert failed', { code: 'TG_ERR_ALERT', error: err instanceof Error ? err.message : String(err) });
     }
+  }
+
+  /**
+   * A digest for things that come in floods (one ban per attacking address): one alert a
+   * minute with counts instead of one per item (see AlertDigest). Its alerts skip the dedup.
+   */
+  digest(spec: DigestSpec): AlertDigest {
+    const d = new AlertDigest(spec, this.deps.clock, (a) => {
+      if (this.stopped || this.channels.length === 0) return;
+      const out: OutgoingAlert = { ...a, at: this.deps.clock.now(), host: this.host, suppressed: 0 };
+      for (const w of this.channels) w.push(out);
+    });
+    this.digests.push(d);
+    return d;
   }
 
   private flushRepeats(id: string): void {
@@ -195,6 +211,8 @@ export class Alerter {
   /** Sends what is queued (retries included) until done or `deadlineMs` passes, then closes the channels. */
   async stop(deadlineMs = 5_000): Promise<void> {
     if (this.stopped) return;
+    // What the digests still hold goes out now.
+    for (const d of this.digests) d.flush();
     for (const e of this.dedup.values()) e.flush?.cancel();
     // Repeats still held back are worth one last alert each.
     for (const [id, e] of this.dedup) if (e.latest && e.suppressed > 0) this.send(id, e.latest, e.suppressed, this.deps.clock.now());
@@ -218,6 +236,7 @@ class ChannelWorker {
   private retry: TimerHandle | null = null;
   private waiters: (() => void)[] = [];
   private dropped = 0;
+  private kick: NodeJS.Immediate | null = null;
 
   constructor(
     readonly channel: Channel,
@@ -235,7 +254,11 @@ class ChannelWorker {
       }
     }
     this.queue.push(a);
-    this.next();
+    // The send starts after the caller's turn: building a request is not the cut's business.
+    this.kick ??= setImmediate(() => {
+      this.kick = null;
+      this.next();
+    });
   }
 
   idle(): Promise<void> {
@@ -246,6 +269,8 @@ class ChannelWorker {
   /** Gives up on what is left (at stop); returns how many alerts that was. */
   abandon(): number {
     this.retry?.cancel();
+    if (this.kick) clearImmediate(this.kick);
+    this.kick = null;
     const left = this.queue.length + (this.busy ? 1 : 0);
     this.queue.length = 0;
     return left;

@@ -1,10 +1,13 @@
 /**
  * Prometheus metrics on a private registry (never prom-client's global one, so that tests
  * and embedders get their own), and the small HTTP server that serves /metrics and /healthz.
+ * Label values are bounded: reason codes, PBX names, event kinds, configured accounts;
+ * never an address or a free text (a flood of 40,000 sources must not make 40,000 series).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReadStats } from '../net/connection.js';
 
 type Labels<K extends string> = Record<K, string>;
 
@@ -23,6 +26,8 @@ export class Metrics {
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
   private readonly firewallRepairs: Counter<'found'>;
+  private links: () => { pbx: string; stats: ReadStats }[] = () => [];
+  private floodDrops: () => Promise<number | null> = async () => null;
   private readonly spendAccounts = new Set<string>();
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
   private readonly eventChildren = new Map<string, Map<string, { inc(): void }>>();
@@ -33,7 +38,7 @@ export class Metrics {
     this.callsLive = new Gauge({ name: 'tollguard_calls_live', help: 'Calls live on the PBX now.', labelNames: ['pbx'], registers: r });
     this.cuts = new Counter({ name: 'tollguard_cuts_total', help: 'Calls hung up by tollguard, by verdict code.', labelNames: ['reason'], registers: r });
     this.wouldCuts = new Counter({ name: 'tollguard_would_cut_total', help: 'Calls tollguard would have hung up (mode: monitor), by verdict code.', labelNames: ['reason'], registers: r });
-    this.bans = new Counter({ name: 'tollguard_bans_total', help: 'Source addresses banned, by reason.', labelNames: ['reason'], registers: r });
+    this.bans = new Counter({ name: 'tollguard_bans_total', help: 'Source addresses banned, by reason code.', labelNames: ['reason'], registers: r });
     this.bansActive = new Gauge({ name: 'tollguard_bans_active', help: 'Bans in force now.', registers: r });
     this.spend = new Gauge({ name: 'tollguard_spend', help: 'Spend in the current window, in the rate deck currency.', labelNames: ['account', 'window'], registers: r });
     this.linkUp = new Gauge({ name: 'tollguard_pbx_link_up', help: '1 when the link to the PBX is ready, else 0.', labelNames: ['pbx'], registers: r });
@@ -41,6 +46,35 @@ export class Metrics {
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
     this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
     this.firewallRepairs = new Counter({ name: 'tollguard_firewall_repairs_total', help: "Times the kernel had lost tollguard's table, drop rules or bans (changed outside tollguard) and they were put back.", labelNames: ['found'], registers: r });
+    const readLinks = (): { pbx: string; stats: ReadStats }[] => this.readLinks();
+    const floodDrops = (): Promise<number | null> => this.floodDrops();
+    new Gauge({
+      name: 'tollguard_pbx_unread_bytes', help: 'Bytes the PBX sent that tollguard has not read yet (the socket\'s kernel receive queue), at the scrape.',
+      labelNames: ['pbx'], registers: r,
+      collect() {
+        this.reset();
+        for (const l of readLinks()) if (l.stats.unreadBytes !== null) this.set({ pbx: l.pbx }, l.stats.unreadBytes);
+      },
+    });
+    new Gauge({
+      name: 'tollguard_pbx_read_gap_max_seconds', help: 'Longest time the PBX link went unread while the PBX had sent a full read buffer, since the previous scrape.',
+      labelNames: ['pbx'], registers: r,
+      collect() {
+        this.reset();
+        for (const l of readLinks()) this.set({ pbx: l.pbx }, l.stats.maxReadGapMs / 1000);
+      },
+    });
+    let lastFloodDrops = 0;
+    new Counter({
+      name: 'tollguard_flood_dropped_packets_total', help: 'SIP packets the per-source flood limit (blocklist.floodLimit) dropped in the kernel.', registers: r,
+      async collect() {
+        const v = await floodDrops().catch(() => null);
+        if (v === null) return;
+        // The kernel counter starts again at 0 when the table is re-created (`flush ruleset`).
+        this.inc(v >= lastFloodDrops ? v - lastFloodDrops : v);
+        lastFloodDrops = v;
+      },
+    });
     // process_*, nodejs_* including nodejs_eventloop_lag_seconds.
     collectDefaultMetrics({ register: this.registry });
   }
@@ -76,8 +110,27 @@ export class Metrics {
     this.firewallRepairs.inc({ found });
   }
 
-  ban(reason: string): void {
-    this.bans.inc({ reason });
+  /** One ban, by reason code (BAN_MAX_RETRY, BAN_MAX_USERNAMES, BAN_MANUAL). */
+  ban(code: string): void {
+    this.bans.inc({ reason: code });
+  }
+
+  /** Where the PBX links' read figures come from (read at each scrape). */
+  watchLinks(fn: () => { pbx: string; stats: ReadStats }[]): void {
+    this.links = fn;
+  }
+
+  /** Where the kernel's flood-limit drop counter comes from (read at each scrape). */
+  watchFloodDrops(fn: () => Promise<number | null>): void {
+    this.floodDrops = fn;
+  }
+
+  private readLinks(): { pbx: string; stats: ReadStats }[] {
+    try {
+      return this.links();
+    } catch {
+      return [];
+    }
   }
 
   setActiveBans(n: number): void {

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { formatFrame, type AmiMessage } from '../pbx/asterisk/message.js';
 import { AmiParser } from '../pbx/asterisk/parser.js';
+import { outputTotals, tickEvery, WatchedSocket, type OutputTotals, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * An embedded stand-in for Asterisk's AMI (Asterisk 22, AMI 11.0.0) for tests, the demo and
@@ -21,6 +22,12 @@ export interface AmiSimServerOptions {
   authFailDelayMs?: number;
   /** PJSIP endpoints PJSIPShowEndpoints lists (default 1001, 1002, 1003, trunk-uas). */
   endpoints?: string[];
+  /**
+   * manager.conf `writetimeout`: a session whose socket takes no byte for this long is
+   * closed, as Asterisk does (its default is 100 ms; the lab's manager.conf says 5,000).
+   * null (default): never, so that a test's own pauses do not drop its client.
+   */
+  writeTimeoutMs?: number | null;
 }
 
 export interface RecordedAction {
@@ -136,6 +143,7 @@ interface CallRecord extends SimCall {
 interface Session {
   id: number;
   socket: net.Socket;
+  out: WatchedSocket;
   parser: AmiParser;
   loggedIn: boolean;
   amiSessionId: string;
@@ -152,6 +160,9 @@ export class AmiSimServer {
   readonly silentActions = new Set<string>();
   /** AstDB contents, `family/key` -> value. */
   readonly db = new Map<string, string>();
+  /** Sessions closed for not reading (writetimeout), in order. */
+  readonly slowReaderDrops: SlowReaderDrop[] = [];
+  private readonly outputs: WatchedSocket[] = [];
 
   private readonly server: net.Server;
   private readonly sessions = new Set<Session>();
@@ -170,6 +181,8 @@ export class AmiSimServer {
   private uniqueSeq = 0;
   private attemptSeq = 0;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private readonly slowReader: SlowReaderPolicy | null;
+  private slowReaderTick: NodeJS.Timeout | null = null;
 
   private constructor(opts: AmiSimServerOptions) {
     this.host = opts.host ?? '127.0.0.1';
@@ -177,6 +190,7 @@ export class AmiSimServer {
     this.endpoints = opts.endpoints ?? ['1001', '1002', '1003', 'trunk-uas'];
     this.secret = opts.secret ?? 'fraudguard-secret';
     this.authFailDelayMs = opts.authFailDelayMs ?? 1000;
+    this.slowReader = opts.writeTimeoutMs ? { kind: 'writetimeout', ms: opts.writeTimeoutMs } : null;
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -188,10 +202,12 @@ export class AmiSimServer {
     });
     const addr = s.server.address();
     if (addr !== null && typeof addr === 'object') s.port = addr.port;
+    s.startSlowReaderTick();
     return s;
   }
 
   async close(): Promise<void> {
+    if (this.slowReaderTick) clearInterval(this.slowReaderTick);
     for (const t of this.pendingTimers) clearTimeout(t);
     for (const c of this.calls) for (const t of c.timers) clearTimeout(t);
     for (const s of this.sessions) s.socket.destroy();
@@ -235,7 +251,7 @@ export class AmiSimServer {
 
   /** Writes bytes as they are to every logged-in session (garbage and framing tests). */
   inject(raw: string | Buffer): void {
-    for (const s of this.sessions) if (s.loggedIn) s.socket.write(raw);
+    for (const s of this.sessions) if (s.loggedIn) s.out.write(raw);
   }
 
   /** Sends an event (pairs in order, `Event` first) to every logged-in session. */
@@ -413,11 +429,24 @@ export class AmiSimServer {
     return sessionId;
   }
 
+  /** What the clients were sent, over every connection so far (see OutputTotals). */
+  outputStats(): OutputTotals {
+    return outputTotals(this.outputs);
+  }
+
+  private watch(socket: net.Socket, id: number): WatchedSocket {
+    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    this.outputs.push(out);
+    return out;
+  }
+
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
+    const id = ++this.sessionSeq;
     const session: Session = {
-      id: ++this.sessionSeq,
+      id,
       socket,
+      out: this.watch(socket, id),
       parser: new AmiParser(),
       loggedIn: false,
       amiSessionId: `0x${(0x7f82d4000000 + this.sessionSeq * 0x1460).toString(16)}`,
@@ -425,7 +454,7 @@ export class AmiSimServer {
     this.sessions.add(session);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sessions.delete(session));
-    if (!this.frozen) socket.write('Asterisk Call Manager/11.0.0\r\n');
+    if (!this.frozen) session.out.write('Asterisk Call Manager/11.0.0\r\n');
     socket.on('data', (chunk: Buffer) => {
       if (this.frozen) return;
       session.parser.parse(chunk, (m) => this.onAction(session, m));
@@ -446,7 +475,7 @@ export class AmiSimServer {
     }
     if (this.silentActions.has(name)) return;
     const reply = (pairs: Pairs): void => {
-      s.socket.write(frame(withActionId(pairs, actionId)));
+      s.out.write(frame(withActionId(pairs, actionId)));
     };
     const lower = name.toLowerCase();
     if (lower === 'login') return this.login(s, m, reply);
@@ -484,8 +513,8 @@ export class AmiSimServer {
           return;
         }
         reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'Result will follow']]);
-        s.socket.write(frame([['Event', 'DBGetResponse'], ['Family', family], ['Key', key], ['Val', val], ...actionIdPair(actionId)]));
-        s.socket.write(frame(withActionId([['Event', 'DBGetComplete'], ['EventList', 'Complete'], ['ListItems', 1]], actionId)));
+        s.out.write(frame([['Event', 'DBGetResponse'], ['Family', family], ['Key', key], ['Val', val], ...actionIdPair(actionId)]));
+        s.out.write(frame(withActionId([['Event', 'DBGetComplete'], ['EventList', 'Complete'], ['ListItems', 1]], actionId)));
         return;
       }
       case 'dbgettree': {
@@ -504,7 +533,7 @@ export class AmiSimServer {
       }
       default:
         reply([['Response', 'Error'], ['Message', `Invalid/unknown command: ${name}. Use Action: ListCommands to show available commands.`]]);
-        s.socket.write(frame([...amiSecurityHead('RequestBadFormat', 'Error', s), ['RequestType', `Action: ${name}`], ['SessionTV', eventTv()], ['AccountID', this.username]]));
+        s.out.write(frame([...amiSecurityHead('RequestBadFormat', 'Error', s), ['RequestType', `Action: ${name}`], ['SessionTV', eventTv()], ['AccountID', this.username]]));
     }
   }
 
@@ -516,7 +545,7 @@ export class AmiSimServer {
       s.loggedIn = true;
       reply([['Response', 'Success'], ['Message', 'Authentication accepted']]);
       const uptime = Math.floor((Date.now() - this.startedAt) / 1000);
-      s.socket.write(frame([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']]));
+      s.out.write(frame([['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', uptime], ['LastReload', uptime], ['Status', 'Fully Booted']]));
       this.broadcast(
         frame([...amiSecurityHead('SuccessfulAuth', 'Informational', s, username), ['UsingPassword', '0'], ['SessionTV', eventTv()]]),
       );
@@ -545,7 +574,7 @@ export class AmiSimServer {
     let n = 0;
     for (const c of this.channels.values()) {
       n++;
-      s.socket.write(
+      s.out.write(
         frame([
           ['Event', 'CoreShowChannel'],
           ...actionIdPair(actionId),
@@ -557,7 +586,7 @@ export class AmiSimServer {
         ]),
       );
     }
-    s.socket.write(frame([['Event', 'CoreShowChannelsComplete'], ...actionIdPair(actionId), ['EventList', 'Complete'], ['ListItems', n]]));
+    s.out.write(frame([['Event', 'CoreShowChannelsComplete'], ...actionIdPair(actionId), ['EventList', 'Complete'], ['ListItems', n]]));
   }
 
   /** As in status-db-command: EndpointList items, then EndpointListComplete. */
@@ -606,8 +635,8 @@ export class AmiSimServer {
       }
       const hit = [...this.channels.values()].filter((c) => re.test(c.name));
       reply([['Response', 'Success'], ['EventList', 'start'], ['Message', 'Channels hung up will follow']]);
-      for (const c of hit) s.socket.write(frame([['Event', 'ChannelHungup'], ['Channel', c.name], ...actionIdPair(actionId)]));
-      s.socket.write(frame(withActionId([['Event', 'ChannelsHungupListComplete'], ['EventList', 'Complete'], ['ListItems', hit.length]], actionId)));
+      for (const c of hit) s.out.write(frame([['Event', 'ChannelHungup'], ['Channel', c.name], ...actionIdPair(actionId)]));
+      s.out.write(frame(withActionId([['Event', 'ChannelsHungupListComplete'], ['EventList', 'Complete'], ['ListItems', hit.length]], actionId)));
       for (const c of hit) if (c.call.state !== 'ended') this.teardown(c.call, c, cause, 'action');
       return;
     }
@@ -678,7 +707,20 @@ export class AmiSimServer {
 
   private broadcast(data: string): void {
     if (this.frozen) return;
-    for (const s of this.sessions) if (s.loggedIn) s.socket.write(data);
+    for (const s of this.sessions) if (s.loggedIn) s.out.write(data);
+  }
+
+  private startSlowReaderTick(): void {
+    const every = tickEvery(this.slowReader);
+    if (every === null) return;
+    let last = Date.now();
+    this.slowReaderTick = setInterval(() => {
+      const now = Date.now();
+      const late = now - last - every;
+      last = now;
+      for (const s of this.sessions) s.out.tick(now, late);
+    }, every);
+    this.slowReaderTick.unref();
   }
 
   private nextUniqueid(now: number): string {

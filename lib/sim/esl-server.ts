@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { urlEncode } from '../pbx/freeswitch/event.js';
 import { FS_TEMPLATES, type EslTemplate, type EslValue } from './freeswitch-templates.js';
+import { FREESWITCH_EVENT_QUEUE, outputTotals, WatchedSocket, type OutputTotals, type SlowReaderDrop, type SlowReaderPolicy } from './slow-reader.js';
 
 /**
  * A fake FreeSWITCH event socket (mod_event_socket, inbound) for tests, the demo and the
@@ -22,6 +23,12 @@ export interface EslSimOptions {
   users?: string[];
   /** Gateways `sofia status gateway` reports (default uas, uas2, on profile internal). */
   gateways?: string[];
+  /**
+   * mod_event_socket's per-listener event queue: events wait there while the client's socket
+   * is full; past `maxQueued` they are lost, and a listener losing more than `maxLost` in a
+   * row is killed. Default FreeSWITCH's own 100,000 / 500; null = unbounded.
+   */
+  eventQueue?: { maxQueued: number; maxLost: number } | null;
 }
 
 export interface SimCallOptions {
@@ -86,6 +93,7 @@ export interface SimCommand {
 interface Conn {
   id: number;
   socket: net.Socket;
+  out: WatchedSocket;
   authed: boolean;
   format: 'json' | 'plain';
   all: boolean;
@@ -120,6 +128,10 @@ export class EslSimServer {
   readonly db = new Map<string, string>();
   /** auth commands received (right or wrong password). */
   authAttempts = 0;
+  /** Listeners killed for not reading (event queue full), in order. */
+  readonly slowReaderDrops: SlowReaderDrop[] = [];
+  private readonly outputs: WatchedSocket[] = [];
+  private readonly slowReader: SlowReaderPolicy | null;
   private password: string;
   private readonly server: net.Server;
   private readonly conns = new Set<Conn>();
@@ -137,6 +149,8 @@ export class EslSimServer {
   private constructor(private readonly opts: EslSimOptions) {
     this.password = opts.password ?? 'ClueCon';
     this.host = opts.host ?? '127.0.0.1';
+    const q = opts.eventQueue === undefined ? FREESWITCH_EVENT_QUEUE : opts.eventQueue === null ? null : { kind: 'event-queue' as const, ...opts.eventQueue };
+    this.slowReader = q;
     this.server = net.createServer((s) => this.accept(s));
   }
 
@@ -208,7 +222,7 @@ export class EslSimServer {
 
   /** Writes bytes as they are to every authenticated connection (garbage, odd frames). */
   inject(raw: string | Buffer): void {
-    for (const c of this.conns) if (c.authed && !this.frozen) c.socket.write(raw);
+    for (const c of this.conns) if (c.authed && !this.frozen) c.out.write(raw, 'reply');
   }
 
   heartbeat(): void {
@@ -313,19 +327,32 @@ export class EslSimServer {
     }
   }
 
+  /** What the clients were sent, over every connection so far (see OutputTotals). */
+  outputStats(): OutputTotals {
+    return outputTotals(this.outputs);
+  }
+
+  private watch(socket: net.Socket, id: number): WatchedSocket {
+    const out = new WatchedSocket(socket, id, this.slowReader, (d) => this.slowReaderDrops.push(d));
+    this.outputs.push(out);
+    return out;
+  }
+
   private accept(socket: net.Socket): void {
     if (this.down) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    const conn: Conn = { id: ++this.connSeq, socket, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), filters: [], buf: '' };
+    const id = ++this.connSeq;
+    const out = this.watch(socket, id);
+    const conn: Conn = { id, socket, out, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), filters: [], buf: '' };
     this.conns.add(conn);
     socket.on('error', () => undefined);
     socket.on('close', () => this.conns.delete(conn));
     socket.on('data', (d: Buffer) => this.onData(conn, d));
     if (this.frozen) socket.pause();
-    socket.write('Content-Type: auth/request\n\n');
+    out.write('Content-Type: auth/request\n\n', 'reply');
   }
 
   private onData(conn: Conn, data: Buffer): void {
@@ -407,13 +434,13 @@ export class EslSimServer {
         return;
       case 'api': {
         const out = this.api(arg);
-        conn.socket.write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(out.body)}\n\n${out.body}`);
+        conn.out.write(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(out.body)}\n\n${out.body}`, 'reply');
         out.after?.();
         return;
       }
       case 'bgapi': {
         const job = headers['Job-UUID'] ?? randomUUID();
-        conn.socket.write(`Content-Type: command/reply\nReply-Text: +OK Job-UUID: ${job}\nJob-UUID: ${job}\n\n`);
+        conn.out.write(`Content-Type: command/reply\nReply-Text: +OK Job-UUID: ${job}\nJob-UUID: ${job}\n\n`, 'reply');
         const out = this.api(arg);
         const sp2 = arg.indexOf(' ');
         this.emitEvent({
@@ -538,11 +565,11 @@ export class EslSimServer {
   }
 
   private reply(conn: Conn, text: string): void {
-    conn.socket.write(`Content-Type: command/reply\nReply-Text: ${text}\n\n`);
+    conn.out.write(`Content-Type: command/reply\nReply-Text: ${text}\n\n`, 'reply');
   }
 
   private writeNotice(conn: Conn, text: string): void {
-    conn.socket.write(`Content-Type: text/disconnect-notice\nContent-Length: ${Buffer.byteLength(text)}\n\n${text}`);
+    conn.out.write(`Content-Type: text/disconnect-notice\nContent-Length: ${Buffer.byteLength(text)}\n\n${text}`, 'reply');
   }
 
   private emitEvent(template: Record<string, EslValue>): void {
@@ -553,10 +580,10 @@ export class EslSimServer {
       if (!c.authed || this.frozen || !wants(c, ev)) continue;
       if (c.format === 'json') {
         json ??= frame('text/event-json', JSON.stringify(ev));
-        c.socket.write(json);
+        c.out.write(json);
       } else {
         plain ??= frame('text/event-plain', plainBody(ev));
-        c.socket.write(plain);
+        c.out.write(plain);
       }
     }
   }

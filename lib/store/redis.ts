@@ -386,6 +386,11 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Sent together without waiting for each reply (ioredis queues them on one connection). */
+  async liftBans(addresses: readonly string[]): Promise<void> {
+    await Promise.all(addresses.map((a) => this.liftBan(a)));
+  }
+
   async activeBans(now: number): Promise<BanRecord[]> {
     const c = this.ready('activeBans');
     let rows: Nested;
@@ -411,6 +416,28 @@ export class RedisStore implements Store {
       throw this.error('banHistory', err);
     }
     return this.toBan(address, new Map(Object.entries(h)));
+  }
+
+  /** One round trip: the reads go out as one pipeline. */
+  async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
+    const c = this.ready('banHistories');
+    const out = new Map<string, BanRecord>();
+    if (addresses.length === 0) return out;
+    const p = c.pipeline();
+    for (const a of addresses) p.hgetall(`${this.prefix}ban:${a}`);
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await p.exec();
+    } catch (err) {
+      throw this.error('banHistories', err);
+    }
+    addresses.forEach((address, i) => {
+      const [err, h] = results?.[i] ?? [new Error('no reply'), null];
+      if (err) throw this.error('banHistories', err);
+      const b = this.toBan(address, new Map(Object.entries((h ?? {}) as Record<string, string>)));
+      if (b) out.set(address, b);
+    });
+    return out;
   }
 
   async audit(rec: AuditRecord): Promise<void> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
+import { GroupCommit } from './group-commit.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 import type {
   AuditAction, AuditRecord, BanRecord, BaselineRecord, CallRecord, PruneCounts, RestrictionRecord, Store, StoredBaseline, Suspension,
@@ -106,6 +107,7 @@ function prepareAll(db: Database.Database) {
     liftBan: db.prepare<[string]>('UPDATE bans SET lifted = 1 WHERE address = ?'),
     activeBans: db.prepare<[number], BanRow>('SELECT * FROM bans WHERE lifted = 0 AND expires_at > ? ORDER BY expires_at, address'),
     banHistory: db.prepare<[string], BanRow>('SELECT * FROM bans WHERE address = ?'),
+    banHistories: db.prepare<[string], BanRow>('SELECT * FROM bans WHERE address IN (SELECT value FROM json_each(?))'),
     audit: db.prepare<[number, string, string, string, string, string]>(
       'INSERT INTO audit (at, action, subject, code, reason, detail) VALUES (?, ?, ?, ?, ?, ?)',
     ),
@@ -171,8 +173,9 @@ function toAudit(r: AuditRow): AuditRecord {
 }
 
 /**
- * The embedded store: one SQLite file in WAL mode, written synchronously by
- * better-sqlite3, so a write has been committed when its promise resolves.
+ * The embedded store: one SQLite file in WAL mode, written by better-sqlite3 in one
+ * transaction per event-loop turn (GroupCommit): a write has been committed when its
+ * promise resolves, and every read sees the writes asked for before it.
  */
 export class SqliteStore implements Store {
   private readonly file: string;
@@ -180,6 +183,7 @@ export class SqliteStore implements Store {
   private readonly synchronous: SqliteSync;
   private db: Database.Database | null = null;
   private st: Statements | null = null;
+  private readonly writes = new GroupCommit((fn) => this.db!.transaction(fn)(), (op, err) => this.error(op, err));
 
   constructor(opts: SqliteStoreOptions) {
     this.file = path.resolve(opts.file);
@@ -216,6 +220,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db) this.writes.flush();
     const db = this.db;
     this.db = null;
     this.st = null;
@@ -229,36 +234,23 @@ export class SqliteStore implements Store {
 
   async saveCall(rec: CallRecord): Promise<void> {
     const st = this.ready('saveCall');
-    try {
-      st.saveCall.run(
-        rec.pbx,
-        rec.callId,
-        rec.account,
-        rec.destination,
-        rec.startedAt,
-        rec.answeredAt,
-        rec.endedAt,
-        rec.cost,
-        rec.rate === null ? null : JSON.stringify(rec.rate),
-      );
-    } catch (err) {
-      throw this.error('saveCall', err);
-    }
+    const rate = rec.rate === null ? null : JSON.stringify(rec.rate);
+    await this.writes.write('saveCall', () => {
+      st.saveCall.run(rec.pbx, rec.callId, rec.account, rec.destination, rec.startedAt, rec.answeredAt, rec.endedAt, rec.cost, rate);
+    });
   }
 
   async endCall(pbx: string, callId: string, endedAt: number, cost: number): Promise<void> {
     const st = this.ready('endCall');
-    let changes: number;
-    try {
+    let changes = 0;
+    await this.writes.write('endCall', () => {
       changes = st.endCall.run(endedAt, cost, pbx, callId).changes;
-    } catch (err) {
-      throw this.error('endCall', err);
-    }
+    });
     if (changes === 0) this.log.warn('store: endCall for a call never saved; its cost is not counted', { code: 'TG_ERR_STORE', pbx, callId, cost });
   }
 
   async liveCalls(): Promise<CallRecord[]> {
-    const st = this.ready('liveCalls');
+    const st = this.read('liveCalls');
     try {
       return st.liveCalls.all().map(toCall);
     } catch (err) {
@@ -267,7 +259,7 @@ export class SqliteStore implements Store {
   }
 
   async spendSince(since: number): Promise<Map<string, number>> {
-    const st = this.ready('spendSince');
+    const st = this.read('spendSince');
     try {
       const out = new Map<string, number>();
       for (const r of st.spendSince.all(since)) out.set(r.account, r.spend);
@@ -278,7 +270,7 @@ export class SqliteStore implements Store {
   }
 
   async lastAlive(): Promise<number | null> {
-    const st = this.ready('lastAlive');
+    const st = this.read('lastAlive');
     try {
       return st.lastAlive.get()?.at ?? null;
     } catch (err) {
@@ -288,20 +280,16 @@ export class SqliteStore implements Store {
 
   async markAlive(at: number): Promise<void> {
     const st = this.ready('markAlive');
-    try {
+    await this.writes.write('markAlive', () => {
       st.markAlive.run(at);
-    } catch (err) {
-      throw this.error('markAlive', err);
-    }
+    });
   }
 
   async resetAccount(account: string, at: number): Promise<void> {
     const st = this.ready('resetAccount');
-    try {
+    await this.writes.write('resetAccount', () => {
       st.resetAccount.run(account, at);
-    } catch (err) {
-      throw this.error('resetAccount', err);
-    }
+    });
   }
 
   async knownAccounts(): Promise<string[]> {
@@ -315,20 +303,16 @@ export class SqliteStore implements Store {
 
   async suspend(s: Suspension): Promise<void> {
     const st = this.ready('suspend');
-    try {
+    await this.writes.write('suspend', () => {
       st.suspend.run(s.account, s.at, s.code, s.reason);
-    } catch (err) {
-      throw this.error('suspend', err);
-    }
+    });
   }
 
   async resume(account: string): Promise<void> {
     const st = this.ready('resume');
-    try {
+    await this.writes.write('resume', () => {
       st.resume.run(account);
-    } catch (err) {
-      throw this.error('resume', err);
-    }
+    });
   }
 
   async suspensions(): Promise<Suspension[]> {
@@ -342,37 +326,36 @@ export class SqliteStore implements Store {
 
   async saveBan(b: BanRecord): Promise<void> {
     const st = this.ready('saveBan');
-    try {
+    await this.writes.write('saveBan', () => {
       st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
-    } catch (err) {
-      throw this.error('saveBan', err);
-    }
+    });
   }
 
   async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
     const st = this.ready('recordBans');
-    const db = this.db!;
-    try {
-      db.transaction(() => {
-        for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
-        for (const a of audits) st.audit.run(a.at, a.action, a.subject, a.code, a.reason, JSON.stringify(a.detail));
-      })();
-    } catch (err) {
-      throw this.error('recordBans', err);
-    }
+    const details = audits.map((a) => JSON.stringify(a.detail));
+    await this.writes.write('recordBans', () => {
+      for (const b of bans) st.saveBan.run(b.address, b.family, b.reason, b.count, b.failures, b.bannedAt, b.expiresAt, b.manual ? 1 : 0);
+      audits.forEach((a, i) => st.audit.run(a.at, a.action, a.subject, a.code, a.reason, details[i]!));
+    });
   }
 
   async liftBan(address: string): Promise<void> {
     const st = this.ready('liftBan');
-    try {
+    await this.writes.write('liftBan', () => {
       st.liftBan.run(address);
-    } catch (err) {
-      throw this.error('liftBan', err);
-    }
+    });
+  }
+
+  async liftBans(addresses: readonly string[]): Promise<void> {
+    const st = this.ready('liftBans');
+    await this.writes.write('liftBans', () => {
+      for (const a of addresses) st.liftBan.run(a);
+    });
   }
 
   async activeBans(now: number): Promise<BanRecord[]> {
-    const st = this.ready('activeBans');
+    const st = this.read('activeBans');
     try {
       return st.activeBans.all(now).map(toBan);
     } catch (err) {
@@ -381,7 +364,7 @@ export class SqliteStore implements Store {
   }
 
   async banHistory(address: string): Promise<BanRecord | null> {
-    const st = this.ready('banHistory');
+    const st = this.read('banHistory');
     try {
       const r = st.banHistory.get(address);
       return r ? toBan(r) : null;
@@ -390,17 +373,27 @@ export class SqliteStore implements Store {
     }
   }
 
+  async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
+    const st = this.read('banHistories');
+    const out = new Map<string, BanRecord>();
+    try {
+      for (const r of st.banHistories.all(JSON.stringify(addresses))) out.set(r.address, toBan(r));
+    } catch (err) {
+      throw this.error('banHistories', err);
+    }
+    return out;
+  }
+
   async audit(rec: AuditRecord): Promise<void> {
     const st = this.ready('audit');
-    try {
-      st.audit.run(rec.at, rec.action, rec.subject, rec.code, rec.reason, JSON.stringify(rec.detail));
-    } catch (err) {
-      throw this.error('audit', err);
-    }
+    const detail = JSON.stringify(rec.detail);
+    await this.writes.write('audit', () => {
+      st.audit.run(rec.at, rec.action, rec.subject, rec.code, rec.reason, detail);
+    });
   }
 
   async auditSince(since: number): Promise<AuditRecord[]> {
-    const st = this.ready('auditSince');
+    const st = this.read('auditSince');
     try {
       return st.auditSince.all(since).map(toAudit);
     } catch (err) {
@@ -459,7 +452,7 @@ export class SqliteStore implements Store {
     const counts: PruneCounts = { calls: 0, audit: 0, bans: 0, intel: 0 };
     try {
       // The audit trigger refuses any delete at or after the horizon.
-      this.ready('prune').setPruneHorizon.run(before);
+      this.read('prune').setPruneHorizon.run(before);
       for (const what of ['calls', 'audit', 'bans', 'baselines', 'restrictions'] as const) {
         for (;;) {
           const st = this.ready('prune');
@@ -476,6 +469,13 @@ export class SqliteStore implements Store {
       throw err instanceof TollguardError ? err : this.error('prune', err);
     }
     return counts;
+  }
+
+  /** The statements for a read, after the writes asked for before it are committed. */
+  private read(op: string): Statements {
+    const st = this.ready(op);
+    this.writes.flush();
+    return st;
   }
 
   private ready(op: string): Statements {

@@ -112,10 +112,14 @@ export interface Store {
   recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void>;
   /** Removes the active ban but keeps the count for escalation. */
   liftBan(address: string): Promise<void>;
+  /** liftBan of many addresses in one write (bans of a flood running out together). */
+  liftBans(addresses: readonly string[]): Promise<void>;
   /** Bans whose expiry is after `now`. */
   activeBans(now: number): Promise<BanRecord[]>;
   /** The latest ban of the address, active or not (for escalation). */
   banHistory(address: string): Promise<BanRecord | null>;
+  /** banHistory of many addresses in one read (a burst of bans); addresses never banned are absent. */
+  banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>>;
 
   audit(rec: AuditRecord): Promise<void>;
   auditSince(since: number): Promise<AuditRecord[]>;

@@ -14,6 +14,7 @@ export function blocklistConfig(over: Partial<BlocklistConfig> = {}): BlocklistC
     scannerUserAgents: ['friendly-scanner', 'sipvicious', 'sipcli', 'VaxSIPUserAgent'],
     scannerWeight: 1,
     maxTracked: 10_000,
+    floodLimit: null,
     firewall: { type: 'nftables', table: 'tollguard', ports: [5060, 5061], conntrack: false, verifyEveryMs: 0 },
     ...over,
   };

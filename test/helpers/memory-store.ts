@@ -13,6 +13,8 @@ export class MemoryStore implements Store {
   alive: number | null = null;
   /** Make every ban method reject (store outage). */
   failing = false;
+  /** Writes of bans with their audit records, one per recordBans call: how many and how large. */
+  readonly banWrites: { bans: number; audits: number }[] = [];
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
@@ -68,6 +70,9 @@ export class MemoryStore implements Store {
     this.check();
     this.bans.delete(address);
   }
+  async liftBans(addresses: readonly string[]): Promise<void> {
+    for (const a of addresses) await this.liftBan(a);
+  }
   async activeBans(now: number): Promise<BanRecord[]> {
     this.check();
     return [...this.bans.values()].filter((b) => b.expiresAt > now).map((b) => ({ ...b }));
@@ -76,6 +81,16 @@ export class MemoryStore implements Store {
     this.check();
     const h = this.history.get(address);
     return h ? { ...h } : null;
+  }
+
+  async banHistories(addresses: readonly string[]): Promise<Map<string, BanRecord>> {
+    this.check();
+    const out = new Map<string, BanRecord>();
+    for (const a of addresses) {
+      const h = this.history.get(a);
+      if (h) out.set(a, { ...h });
+    }
+    return out;
   }
 
   async audit(rec: AuditRecord): Promise<void> {
@@ -119,6 +134,7 @@ export class MemoryStore implements Store {
   }
 
   async recordBans(bans: BanRecord[], audits: AuditRecord[]): Promise<void> {
+    this.banWrites.push({ bans: bans.length, audits: audits.length });
     for (const b of bans) await this.saveBan(b);
     for (const a of audits) await this.audit(a);
   }

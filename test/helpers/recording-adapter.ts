@@ -2,6 +2,7 @@ import type { PbxAdapter } from '../../lib/pbx/adapter.js';
 import type { CallRef, HangupCauseCode, LinkStatus, PbxEvent } from '../../lib/pbx/events.js';
 import { fail, ok, type Result } from '../../lib/result.js';
 import type { Clock } from '../../lib/clock.js';
+import type { ReadStats } from '../../lib/net/connection.js';
 
 /**
  * An adapter that records what the enforcer asks of the PBX, for the enforcer's unit tests
@@ -37,6 +38,9 @@ export class RecordingAdapter implements PbxAdapter {
     this.listeners.push(listener);
   }
   onStatus(): void {}
+  readStats(): ReadStats {
+    return { unreadBytes: null, maxReadGapMs: 0 };
+  }
   async hangup(call: CallRef, cause: HangupCauseCode): Promise<Result<void>> {
     this.hangups.push({ call, cause, at: this.clock.now() });
     if (this.failHangups > 0) {

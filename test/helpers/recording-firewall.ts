@@ -44,6 +44,9 @@ export class RecordingFirewall implements Firewall {
   async remove(): Promise<void> {
     this.elements.clear();
   }
+  async floodDropped(): Promise<number | null> {
+    return null;
+  }
 
   private check(): void {
     if (this.failing) {

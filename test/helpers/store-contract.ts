@@ -246,6 +246,27 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await store.recordBans([], []);
       });
 
+      it('reads the history of many addresses at once, leaving out those never banned', async function () {
+        const a = ban({ address: '198.51.100.7', count: 3 });
+        const b = ban({ address: '2001:db8::7', family: 6, count: 1 });
+        await store.recordBans([a, b], []);
+        await store.liftBan('198.51.100.7');
+        const h = await store.banHistories(['198.51.100.7', '203.0.113.77', '2001:db8::7']);
+        assert.deepEqual([...h.keys()].sort(), ['198.51.100.7', '2001:db8::7']);
+        assert.deepEqual(h.get('198.51.100.7'), a);
+        assert.deepEqual(h.get('2001:db8::7'), b);
+        assert.equal((await store.banHistories([])).size, 0);
+      });
+
+      it('lifts many bans in one write, keeping their history', async function () {
+        const bans = Array.from({ length: 20 }, (_, i) => ban({ address: `198.51.100.${i}`, expiresAt: T0 + HOUR }));
+        await store.recordBans(bans, []);
+        await store.liftBans(bans.slice(0, 15).map((b) => b.address));
+        await store.liftBans([]);
+        assert.deepEqual((await store.activeBans(T0)).map((b) => b.address), bans.slice(15).map((b) => b.address));
+        assert.equal((await store.banHistories(bans.map((b) => b.address))).size, 20);
+      });
+
       it('knows nothing of an address never banned; lifting it is harmless', async function () {
         await store.liftBan('192.0.2.200');
         assert.equal(await store.banHistory('192.0.2.200'), null);

@@ -93,7 +93,7 @@ describe('nftables firewall and guard against the real kernel (network namespace
     const listed = await fw.list();
     assert.deepEqual(listed.map((e) => [e.address, e.family]), [['192.0.2.1', 4], ['2001:db8::1', 6]]);
     assert.ok(listed[0]!.expiresInSec! > 290 && listed[0]!.expiresInSec! <= 300);
-    const rules = nftIn(ns, 'list', 'chain', 'inet', TABLE, 'input');
+    const rules = nftIn(ns, 'list', 'chain', 'inet', TABLE, 'prerouting');
     assert.equal(rules.match(/drop/g)?.length, 2, 'start twice does not duplicate rules');
     assert.match(rules, /th dport \{ 5060, 5061 \} ip saddr @banned4 drop/);
     await assert.rejects(fw.ban([{ address: '999.1.1.1', family: 4, timeoutSec: 60 }]), (e: TollguardError) => e.code === 'TG_ERR_FIREWALL');
@@ -197,14 +197,14 @@ describe('nftables firewall and guard against the real kernel (network namespace
     assert.doesNotMatch(nftIn(ns, 'list', 'tables'), new RegExp(TABLE));
     await waitFor('table and bans back', () => nftIn(ns, 'list', 'tables').includes(TABLE) && bannedNow().length === 3, 5000);
     assert.deepEqual(bannedNow(), ['192.0.2.81', '192.0.2.82', '2001:db8::82']);
-    assert.equal(nftIn(ns, 'list', 'chain', 'inet', TABLE, 'input').match(/drop/g)?.length, 2);
+    assert.equal(nftIn(ns, 'list', 'chain', 'inet', TABLE, 'prerouting').match(/drop/g)?.length, 2);
     const t = kernelSet(ns, 'banned4').get('192.0.2.81')?.timeout ?? 0;
     assert.ok(t > 590 && t <= 600, `the remaining time, not a fresh ban: ${t}`);
     assert.equal(log.find('firewall changed outside tollguard: re-applying the bans')[0]?.meta.found, 'no table');
 
     // Rules flushed, sets kept: the drop rules come back.
-    nftIn(ns, 'flush', 'chain', 'inet', TABLE, 'input');
-    await waitFor('rules back', () => nftIn(ns, 'list', 'chain', 'inet', TABLE, 'input').match(/drop/g)?.length === 2, 5000);
+    nftIn(ns, 'flush', 'chain', 'inet', TABLE, 'prerouting');
+    await waitFor('rules back', () => nftIn(ns, 'list', 'chain', 'inet', TABLE, 'prerouting').match(/drop/g)?.length === 2, 5000);
     assert.equal(bannedNow().length, 3);
 
     // One element deleted by hand, not through tollguard: put back.

@@ -105,7 +105,7 @@ describe('security: secrets never logged', function () {
       assert.equal(cuba.endedBy, 'action');
       assert.ok(mails.length >= 1, 'alerts were mailed with the SMTP password (so the client used it)');
     } finally {
-      await new Promise<void>((resolve) => fileLog.on('finish', resolve).end());
+      await fileLog.close();
       await ami.close();
       await esl.close();
       await new Promise<void>((resolve) => smtp.close(() => resolve()));

@@ -44,6 +44,16 @@ describe('config loader', () => {
     assert.equal(accountRules(c, 'anyone').international, false, 'international is off by default');
   });
 
+  it('blocklist.floodLimit: off by default; the burst is twice the rate unless given', () => {
+    const off = parseConfig(minimal, 'min.yaml', { AMI_SECRET: 'x' });
+    assert.ok(off.ok);
+    assert.equal(off.value.config.blocklist.floodLimit, null);
+    const on = parseConfig(`${minimal}blocklist: { floodLimit: { rate: 50 } }\n`, 'f.yaml', { AMI_SECRET: 'x' });
+    assert.ok(on.ok, on.ok ? '' : on.error.message);
+    assert.deepEqual(on.value.config.blocklist.floodLimit, { rate: 50, burst: 100 });
+    assert.equal(on.value.config.blocklist.firewall.conntrack, false, 'conntrack deletion is off by default');
+  });
+
   it('substitutes ${ENV} secrets and registers them for redaction', () => {
     const res = parseConfig(minimal, 'min.yaml', { AMI_SECRET: 'swordfish-42' });
     assert.ok(res.ok);

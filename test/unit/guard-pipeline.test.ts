@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ManualClock } from '../../lib/clock.js';
 import type { BlocklistConfig } from '../../lib/config/types.js';
-import { Guard, type GuardDeps } from '../../lib/guard/guard.js';
+import { BAN_BATCH_MAX, Guard, type GuardDeps } from '../../lib/guard/guard.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import type { AuthFailed, AuthSucceeded } from '../../lib/pbx/events.js';
 import type { BanRecord } from '../../lib/store/store.js';
@@ -33,7 +33,7 @@ class Rig {
     this.guard = new Guard(blocklistConfig(cfg), {
       store: this.store, firewall: this.firewall, clock: this.clock, log: this.log, mode: 'enforce',
       trunkAddresses: ['198.51.100.10'],
-      onBan: (b) => this.banned.push(b),
+      onBans: (bans) => this.banned.push(...bans.map((o) => o.record)),
       onUnban: (b) => this.unbanned.push(b.address),
       firewallQueue: { retryInitialMs: 1000, retryMaxMs: 8000 },
       ...deps,
@@ -67,6 +67,11 @@ function fail(address: string, over: Partial<AuthFailed> = {}): AuthFailed {
     kind: 'AuthFailed', pbx: 'pbx1', at: 0, address, port: 5060, service: 'PJSIP', username: '1001',
     userAgent: null, reason: 'ChallengeResponseFailed', attemptId: `call-${seq++}`, ...over,
   };
+}
+
+/** The last octet of an IPv4 address. */
+function i(address: string): number {
+  return Number(address.split('.')[3]);
 }
 
 function hammer(r: Rig, address: string, n: number, over: Partial<AuthFailed> = {}): void {
@@ -157,6 +162,43 @@ describe('guard: the ban pipeline', () => {
     await r.tick();
     assert.equal(r.firewall.batches.length, 1);
     assert.equal(r.firewall.batches[0]!.length, 3);
+  });
+
+  it('a burst of bans is one batch: one warn line with count, first and last, one store write with the audit rows, one nft batch, one onBans', async () => {
+    const batches: number[] = [];
+    const r = new Rig({ maxRetry: 2 }, { onBans: (b) => batches.push(b.length) });
+    await r.guard.start();
+    const attackers = Array.from({ length: 200 }, (_, i) => `198.18.0.${i}`);
+    for (const a of attackers) hammer(r, a, 2, { pbx: i(a) % 2 === 0 ? 'office' : 'branch' });
+    await r.tick();
+    await r.tick();
+    const summary = r.log.find('banned source addresses');
+    assert.equal(summary.length, 1, 'one summary line for the batch');
+    assert.equal(summary[0]!.level, 'warn');
+    assert.deepEqual(
+      { count: summary[0]!.meta.count, first: summary[0]!.meta.first, last: summary[0]!.meta.last, reasons: summary[0]!.meta.reasons, pbx: summary[0]!.meta.pbx },
+      { count: 200, first: '198.18.0.0', last: '198.18.0.199', reasons: { BAN_MAX_RETRY: 200 }, pbx: { office: 100, branch: 100 } },
+    );
+    const perAddress = r.log.find('banned source address');
+    assert.equal(perAddress.length, 200, 'each address at debug level');
+    assert.ok(perAddress.every((l) => l.level === 'debug'));
+    assert.deepEqual(perAddress.map((l) => l.meta.address), attackers);
+    assert.equal(r.log.lines.filter((l) => l.level === 'warn').length, 1, 'no other warn line');
+    assert.deepEqual(r.store.banWrites, [{ bans: 200, audits: 200 }]);
+    assert.deepEqual(r.store.audits.map((a) => a.subject), attackers);
+    assert.equal(r.firewall.batches.length, 1);
+    assert.deepEqual(batches, [200]);
+  });
+
+  it(`bans of one turn beyond ${BAN_BATCH_MAX} are split in batches of ${BAN_BATCH_MAX}, each written and logged once`, async () => {
+    const r = new Rig({ maxRetry: 1, maxTracked: 5000 });
+    await r.guard.start();
+    const n = BAN_BATCH_MAX * 2 + 37;
+    for (let k = 0; k < n; k++) hammer(r, `198.19.${k >> 8}.${k & 255}`, 1);
+    for (let k = 0; k < 6; k++) await r.tick();
+    assert.deepEqual(r.log.find('banned source addresses').map((l) => l.meta.count), [BAN_BATCH_MAX, BAN_BATCH_MAX, 37]);
+    assert.deepEqual(r.store.banWrites.map((w) => w.bans), [BAN_BATCH_MAX, BAN_BATCH_MAX, 37]);
+    assert.equal(r.inFirewall().length, n);
   });
 
   it('doubles the ban of a repeat offender up to maxBanTime, and extends an active ban instead of duplicating it', async () => {

