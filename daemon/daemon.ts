@@ -20,6 +20,8 @@ import type { PbxAdapter } from '../lib/pbx/adapter.js';
 import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
+import type { PrecallOutcome } from '../lib/precall/authorizer.js';
+import { PrecallService } from '../lib/precall/service.js';
 import { fail, ok, TollguardError, type Result } from '../lib/result.js';
 import { openStore } from '../lib/store/open.js';
 import type { BanRecord, Store } from '../lib/store/store.js';
@@ -57,6 +59,7 @@ export class Daemon {
   private guard: Guard | null = null;
   private firewall!: Firewall;
   private alerter!: Alerter;
+  private precall!: PrecallService;
   readonly metrics = new Metrics();
   private readonly adapters = new Map<string, PbxAdapter>();
   private closers: (() => Promise<void>)[] = [];
@@ -108,9 +111,17 @@ export class Daemon {
     this.enforcer = new Enforcer(this.rules, {
       clock, log, store: this.store, adapters: this.adapters,
       onAction: (a) => this.onAction(a),
+      admitted: (call) => this.precall.claim(call),
     });
     await this.enforcer.start();
     this.closers.unshift(() => this.enforcer.stop());
+    this.precall = new PrecallService({
+      clock, log, store: this.store, adapters: this.adapters, config: () => this.config, rules: () => this.rules,
+      state: this.enforcer.state, suspend: (account, reason, code) => void this.enforcer.suspend(account, reason, code),
+      onOutcome: (o) => this.onPrecall(o),
+      onServed: (pbx, seconds) => this.metrics.precall.served(pbx, seconds),
+      onFailed: (via) => this.metrics.precall.failed(via),
+    });
 
     this.firewall = config.blocklist.firewall.type === 'nftables' && config.mode === 'enforce'
       ? new NftablesFirewall({ table: config.blocklist.firewall.table, ports: config.blocklist.firewall.ports, conntrack: config.blocklist.firewall.conntrack, log, ...(this.opts.netns ? { netns: this.opts.netns } : {}) })
@@ -152,6 +163,8 @@ export class Daemon {
       adapter.start();
       this.closers.unshift(() => adapter.stop());
     }
+    await this.precall.start();
+    this.closers.unshift(() => this.precall.stop());
 
     if (config.metrics.listen) {
       try {
@@ -267,6 +280,19 @@ export class Daemon {
     this.opts.onAction?.(a);
   }
 
+  private onPrecall(o: PrecallOutcome): void {
+    if (o.type === 'answered') {
+      this.metrics.precall.answered(o.req.pbx, o.answer.verdict);
+      return;
+    }
+    this.metrics.precall.refused(o.verdict.code, o.monitor);
+    this.alerter.alert({
+      kind: 'cut', severity: 'warning', key: `cut:${o.req.origin.account}:${o.verdict.code}`,
+      title: `${o.monitor ? 'Would refuse' : 'Refused'} call of ${o.req.origin.account} before it left: ${o.verdict.code}`,
+      text: o.verdict.reason, detail: { pbx: o.req.pbx, channel: o.req.channel, account: o.req.origin.account, dialed: o.req.dialed, rule: o.verdict.rule },
+    });
+  }
+
   /** Writes the flags the dialplan hooks read, on one PBX; called again when its link is ready. */
   private syncFlags(pbx: string): void {
     const adapter = this.adapters.get(pbx);
@@ -325,7 +351,8 @@ export class Daemon {
       return { ok: false, message: loaded.error.message };
     }
     const next = loaded.value.config;
-    const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type;
+    const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type
+      || next.precall.listen !== this.config.precall.listen || next.precall.eslListen !== this.config.precall.eslListen;
     const rules = buildRules(next);
     if (!rules.ok) {
       this.log.error('reload refused: keeping the running config', { code: rules.error.code, error: rules.error.message });
@@ -336,7 +363,7 @@ export class Daemon {
     this.enforcer.reload(rules.value);
     void this.guard?.reload(next.blocklist);
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
-    const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';
+    const message = changedLinks ? 'reloaded; PBX links, pre-call listeners and store settings take effect on restart' : 'reloaded';
     this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, note: message });
     return { ok: true, message };
   }

@@ -35,6 +35,8 @@ export interface EnforcerDeps {
   store: Store;
   adapters: ReadonlyMap<string, PbxAdapter>;
   onAction?: (a: EnforcerAction) => void;
+  /** A dial the pre-call server admitted already: watched from then on, not admitted twice. */
+  admitted?: (call: LiveCall) => boolean;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -163,6 +165,7 @@ export class Enforcer {
 
   /** Judges a call whose destination is known: `dial` admits it, `recheck` judges it again. */
   private judge(call: LiveCall, phase: 'dial' | 'recheck'): void {
+    if (phase === 'dial' && this.deps.admitted?.(call)) phase = 'recheck';
     const now = this.deps.clock.now();
     const key = callKey(call.pbx, call.callId);
     const j = judgeCall(
