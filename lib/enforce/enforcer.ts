@@ -40,6 +40,8 @@ export interface EnforcerDeps {
 }
 
 const HEARTBEAT_MS = 1000;
+/** Accounts not in the config are said once each (bounded: names may come from endpoints). */
+const MAX_UNLISTED_SAID = 10_000;
 /** Idle accounts' activity is swept this often (accounts come and go with the traffic). */
 const ACTIVITY_SWEEP_MS = 60_000;
 
@@ -64,6 +66,7 @@ export class Enforcer {
   private sharedTimer: TimerHandle | null = null;
   private nextSweep = 0;
   private stopped = false;
+  private readonly unlistedSaid = new Set<string>();
 
   constructor(rules: JudgeRules, private readonly deps: EnforcerDeps) {
     this.rules = rules;
@@ -180,6 +183,7 @@ export class Enforcer {
     );
     call.number = j.number;
     call.rate = j.rate;
+    if (phase === 'dial' && !call.internal) this.sayUnlisted(call);
     if (j.verdict.action === 'exempt') {
       if (phase === 'dial') {
         this.deps.log.info('emergency call: exempt from every rule', this.callMeta(call));
@@ -198,6 +202,20 @@ export class Enforcer {
     if (!call.internal) this.persist(call);
     this.timers.scheduleCall(call);
     this.timers.reschedule(call.account);
+  }
+
+  /**
+   * An account the config does not name is judged under `accounts["*"]` (the owner's default,
+   * international off unless they chose otherwise): said once per account, never silently.
+   */
+  private sayUnlisted(call: LiveCall): void {
+    const account = call.account;
+    if (Object.hasOwn(this.rules.config.accounts, account) || this.unlistedSaid.has(account)) return;
+    if (this.unlistedSaid.size >= MAX_UNLISTED_SAID) this.unlistedSaid.clear();
+    this.unlistedSaid.add(account);
+    this.deps.log.warn('account not in the config: judged under accounts["*"]', {
+      account, accountFrom: call.origin.accountFrom, pbx: call.pbx, endpoint: call.origin.endpoint, code: 'TG_ERR_UNKNOWN_ACCOUNT',
+    });
   }
 
   private answered(call: LiveCall): void {

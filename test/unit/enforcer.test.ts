@@ -129,11 +129,14 @@ describe('enforcer', () => {
       assert.match(String(line.meta.reason), /transferred by acct-1002/);
     });
 
-    it('names the config entry that matched: accounts["*"] for an account without its own', async () => {
+    it('names the config entry that matched: accounts["*"] for an account without its own, and says so once per account', async () => {
       const r = await rig(config());
       dial(r, '1002', '011442079460000');
+      dial(r, '1002', '2025550123');
       await Promise.resolve();
       assert.equal(r.log.find('cutting call')[0]?.meta.rule, 'accounts["*"].international=false');
+      const said = r.log.find('account not in the config: judged under accounts["*"]');
+      assert.deepEqual(said.map((l) => [l.meta.account, l.meta.code]), [['1002', 'TG_ERR_UNKNOWN_ACCOUNT']]);
     });
 
     it('lets acct-1001 call 00442079460000 (international on, GB allowed)', async () => {
