@@ -78,6 +78,11 @@ export class Daemon {
     return this.config;
   }
 
+  /** Where the pre-call servers listen (null = off or not started). */
+  get precallPorts(): { agi: number | null; esl: number | null } {
+    return { ...this.precall.ports };
+  }
+
   async start(): Promise<Result<void>> {
     const loaded = loadConfigFile(this.opts.configFile, this.opts.env);
     if (!loaded.ok) return loaded;
