@@ -38,6 +38,8 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   private held: AmiMessage[] | null = [];
   private heldOverflow = false;
   private readonly waiters: ChannelWaiters;
+  /** Whether this Asterisk has func_timeout, asked at every connect; null until asked. */
+  private timeoutFunction: boolean | null = null;
 
   constructor(
     private readonly cfg: AsteriskPbxConfig,
@@ -168,6 +170,7 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   private async resync(): Promise<void> {
     if (this.held === null) this.hold();
     await this.checkEndpoints();
+    await this.checkTimeoutFunction();
     const r = await this.client.actionList([['Action', 'CoreShowChannels']], {
       timeoutMs: this.timing.actionTimeoutMs * RESYNC_TIMEOUT_FACTOR,
     });
@@ -213,6 +216,24 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     }
     for (const w of warnings) if (!this.setupWarnings.includes(w)) this.deps.log.warn(`${this.name}: ${w}`, { pbx: this.name, code: 'TG_ERR_UNKNOWN_TRUNK' });
     this.setupWarnings = warnings;
+  }
+
+  /**
+   * Whether the pre-call hook can bound its wait for tollguard: it does so with
+   * TIMEOUT(absolute), which func_timeout provides (a standard module, but a minimal build may
+   * lack it). Without it the hook waits for tollguard's answer as long as the caller does.
+   */
+  hasTimeoutFunction(): boolean | null {
+    return this.timeoutFunction;
+  }
+
+  private async checkTimeoutFunction(): Promise<void> {
+    const r = await this.client.action([['Action', 'ModuleCheck'], ['Module', 'func_timeout']]);
+    const had = this.timeoutFunction;
+    this.timeoutFunction = r.ok;
+    if (!r.ok && had !== false) {
+      this.deps.log.warn(`${this.name}: Asterisk has no func_timeout (ModuleCheck: ${r.error.message}): the pre-call hook cannot bound its wait for tollguard, and calls wait for its answer instead of falling back after precall.timeout`, { pbx: this.name });
+    }
   }
 
   /**
