@@ -61,12 +61,12 @@ export class AgiServer {
         socket.destroy();
         return;
       }
-      const { pbx, adapter, q, guard, prior } = ask;
+      const { pbx, adapter, q, guard, prior, byDial } = ask;
       const { origin, known } = await adapter.askingOrigin(q, this.deps.channelWaitMs());
       const answer = this.deps.authorize({ pbx, via: 'agi', channel: q.channel, channelId: q.uniqueid, origin, known, dialed: ask.dialed });
       await conn.command(`SET VARIABLE TOLLGUARD_REASON ${agiQuote(variableText(answer.reason))}`);
       await conn.command(`SET VARIABLE TOLLGUARD_MAXSECONDS ${agiQuote(answer.maxSeconds === null ? '' : formatSeconds(answer.maxSeconds))}`);
-      const hangupIn = autohangup(answer, guard, prior);
+      const hangupIn = autohangup(answer, { guard, prior, byDial });
       if (hangupIn !== null) {
         const r = await conn.command(`SET AUTOHANGUP ${hangupIn}`);
         if (r.code !== 200) throw new Error(`SET AUTOHANGUP refused: ${r.text}`);
@@ -85,7 +85,7 @@ export class AgiServer {
   }
 
   private request(env: AgiEnv, peer: string): {
-    pbx: string; adapter: AsteriskAsking; dialed: string; guard: boolean; prior: number;
+    pbx: string; adapter: AsteriskAsking; dialed: string; guard: boolean; prior: number; byDial: boolean;
     q: { uniqueid: string; channel: string; accountcode: string | null; callerId: string | null };
   } | null {
     const script = agiValue(env, 'agi_network_script') ?? '';
@@ -105,7 +105,7 @@ export class AgiServer {
     const prior = Number(agiValue(env, 'agi_arg_3') ?? '0');
     return {
       pbx: found.name, adapter: found.adapter, dialed,
-      guard: agiValue(env, 'agi_arg_2') === '1', prior: Number.isFinite(prior) && prior > 0 ? prior : 0,
+      guard: agiValue(env, 'agi_arg_2') === '1', prior: Number.isFinite(prior) && prior > 0 ? prior : 0, byDial: agiValue(env, 'agi_arg_4') === 'dial',
       q: { uniqueid, channel, accountcode: agiValue(env, 'agi_accountcode'), callerId: agiValue(env, 'agi_callerid') },
     };
   }
@@ -113,11 +113,13 @@ export class AgiServer {
 
 /**
  * The channel's absolute timeout to set, in seconds, or null to leave it alone: the call's
- * limit; else, when the hook armed its wait guard (TIMEOUT(absolute)), the timeout the channel
- * had before the hook (0 = none). A limit never outlasts a timeout the dialplan had set.
+ * limit (unless the hook was called with `dial`: the Dial line's S() counts it from the
+ * answer); else, when the hook armed its wait guard (TIMEOUT(absolute)), the timeout the
+ * channel had before the hook (0 = none). A limit never outlasts a timeout the dialplan had set.
  */
-export function autohangup(answer: PrecallAnswer, guard: boolean, prior: number): string | null {
-  if (answer.verdict === 'allow' && answer.maxSeconds !== null) {
+export function autohangup(answer: PrecallAnswer, hook: { guard: boolean; prior: number; byDial: boolean }): string | null {
+  const { guard, prior } = hook;
+  if (answer.verdict === 'allow' && answer.maxSeconds !== null && !hook.byDial) {
     // Never 0: SET AUTOHANGUP 0 would remove the timeout.
     return formatSeconds(Math.max(0.001, prior > 0 ? Math.min(prior, answer.maxSeconds) : answer.maxSeconds));
   }

@@ -108,6 +108,12 @@ describe('pre-call: the FastAGI server (Asterisk)', () => {
     assert.equal((await agiAsk({ port, args: ['011442079460000', '', ''] })).autohangup, null, 'no guard: the channel\'s timeout is left alone');
   });
 
+  it('called with `dial` (the Dial line counts the limit from the answer with S()), sets no hangup time for the limit', async () => {
+    const x = await agiAsk({ port, args: ['011442079460000', '', '', 'dial'] });
+    assert.deepEqual([x.vars.get('TOLLGUARD_MAXSECONDS'), x.autohangup], ['5.000', null]);
+    assert.equal((await agiAsk({ port, args: ['011442079460000', '1', '0', 'dial'] })).autohangup, '0', 'the guard is still removed');
+  });
+
   it('reads an environment that arrives one byte at a time', async () => {
     const x = await agiAsk({ port, trickle: true, args: ['011442079460000'] });
     assert.equal(x.vars.get('TOLLGUARD_VERDICT'), 'allow');
