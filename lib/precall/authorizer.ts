@@ -60,7 +60,9 @@ export class Authorizer {
       return this.answered(req, { verdict: 'allow', code: 'EMERGENCY_EXEMPT', reason: j.verdict.reason, maxSeconds: null });
     }
     const own = rulesOf(rules.config, o.account).rules;
-    this.deps.state.activity.record(o.account, key, now, own.maxSequential !== null ? j.number.e164 : null);
+    // Only a channel the PBX itself reported counts: a request naming one it did not (a local
+    // process on the pre-call port, or a channel whose event is late) changes no account's state.
+    if (req.known) this.deps.state.activity.record(o.account, key, now, own.maxSequential !== null ? j.number.e164 : null);
 
     // A limit reached already: the live path would cut the call the instant it is admitted.
     const verdict = j.verdict.action === 'cut' ? j.verdict : j.limit !== null && j.limit.at <= now ? limitVerdict(j.number, o.account, j.limit) : null;
@@ -70,7 +72,7 @@ export class Authorizer {
       return this.answered(req, { verdict: 'deny', code: verdict.code, reason: verdict.reason, maxSeconds: null });
     }
 
-    this.pending.add({ pbx: req.pbx, account: o.account, destination: j.number.e164 ?? j.number.dialed, at: now });
+    if (req.known) this.pending.add({ pbx: req.pbx, account: o.account, destination: j.number.e164 ?? j.number.dialed, at: now });
     const maxSeconds = j.limit !== null && !monitor ? (j.limit.at - now) / 1000 : null;
     this.deps.log.debug('pre-call: allowed', { ...meta(), maxSeconds, limit: j.limit?.rule ?? null });
     return this.answered(req, { verdict: 'allow', code: null, reason: j.limit ? `allowed until ${j.limit.rule}` : 'allowed', maxSeconds });
@@ -92,7 +94,7 @@ export class Authorizer {
     this.deps.journal.audit(monitor ? 'would-refuse' : 'refuse', `${req.pbx}/${req.channel}`, verdict.code, verdict.reason, detail);
     this.deps.onOutcome?.({ type: 'refused', req, verdict, monitor });
     const rules = this.deps.rules();
-    if (rulesOf(rules.config, req.origin.account).rules.onBreach === 'suspend' && verdict.code !== 'ACCOUNT_SUSPENDED') {
+    if (req.known && rulesOf(rules.config, req.origin.account).rules.onBreach === 'suspend' && verdict.code !== 'ACCOUNT_SUSPENDED') {
       this.deps.suspend(req.origin.account, verdict.reason, verdict.code);
     }
   }

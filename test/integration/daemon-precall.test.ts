@@ -17,10 +17,23 @@ describe('daemon: pre-call authorization', function () {
   beforeEach(async () => {
     rig = await DaemonRig.start({
       freeswitch: true,
-      accounts: '  acct-2001: { international: true, allow: [GB], maxConcurrent: 1, spend: { day: 0.05 } }',
+      accounts: '  acct-2001: { international: true, allow: [GB], maxConcurrent: 1, maxCallsPerMinute: 1, spend: { day: 0.05 } }',
     });
   });
   afterEach(() => rig.stop());
+
+  let chan = 0x40;
+  /** A phone's channel as Asterisk reports it when the call comes in, before its dialplan asks. */
+  const phoneChannel = (endpoint: string, account: string): { uniqueid: string; channel: string } => {
+    const uniqueid = `1795527100.${chan}`;
+    const channel = `PJSIP/${endpoint}-000000${(chan++).toString(16)}`;
+    rig.ami!.emitEvent([
+      ['Event', 'Newchannel'], ['Privilege', 'call,all'], ['Channel', channel], ['ChannelState', '4'], ['ChannelStateDesc', 'Ring'],
+      ['CallerIDNum', endpoint], ['CallerIDName', endpoint], ['ConnectedLineNum', '<unknown>'], ['ConnectedLineName', '<unknown>'], ['Language', 'en'],
+      ['AccountCode', account], ['Context', 'from-internal'], ['Exten', '011442079460000'], ['Priority', '1'], ['Uniqueid', uniqueid], ['Linkedid', uniqueid],
+    ]);
+    return { uniqueid, channel };
+  };
 
   const audit = async (): Promise<AuditRecord[]> => {
     const r = await controlRequest(rig.daemon.currentConfig.control.socket, 'audit', { sinceMs: 3_600_000 }, 5000);
@@ -53,15 +66,15 @@ describe('daemon: pre-call authorization', function () {
     assert.match(metrics, /tollguard_precall_seconds_count\{pbx="branch"\} 1/);
   });
 
-  it('an authorized call is claimed at its dial: not refused as a second concurrent call, and still cut when its budget runs out', async () => {
+  it('an authorized call is claimed at its dial: not admitted a second time, and still cut when its budget runs out', async () => {
     const ports = rig.daemon.precallPorts;
-    const a = await agiAsk({ port: ports.agi!, channel: 'PJSIP/2001-00000021', uniqueid: '1795527000.21', accountcode: 'acct-2001', args: ['011442079460000'] });
+    const a = await agiAsk({ port: ports.agi!, ...phoneChannel('2001', 'acct-2001'), accountcode: 'acct-2001', args: ['011442079460000'] });
     assert.equal(a.vars.get('TOLLGUARD_VERDICT'), 'allow');
     assert.equal(a.vars.get('TOLLGUARD_MAXSECONDS'), '5.000');
     assert.equal(a.autohangup, '5.000');
     const call = rig.ami!.call({ endpoint: '2001', account: 'acct-2001', dialed: '011442079460000', answerAfterMs: 0 });
     await rig.waitFor(() => rig.daemon.status().liveCalls.length === 1, 5000, 'the live path has the call');
-    assert.equal(rig.cuts().length, 0, 'admitted once, by the authorization (maxConcurrent 1)');
+    assert.equal(rig.cuts().length, 0, 'admitted once, by the authorization (maxCallsPerMinute 1: a second admission would cut it)');
     await rig.waitFor(() => rig.cuts().length === 1, 10_000, 'the live path cuts at the budget');
     assert.equal(rig.cuts()[0]!.verdict.code, 'SPEND_ACCOUNT');
     assert.equal(rig.cuts()[0]!.call.callId, call.peerCallId);
@@ -70,9 +83,9 @@ describe('daemon: pre-call authorization', function () {
 
   it('the second authorization of an account with maxConcurrent 1 is refused while the first has not dialed yet', async () => {
     const ports = rig.daemon.precallPorts;
-    const ask = (n: number): ReturnType<typeof agiAsk> => agiAsk({ port: ports.agi!, channel: `PJSIP/2001-0000003${n}`, uniqueid: `1795527000.3${n}`, accountcode: 'acct-2001', args: ['011442079460000'] });
-    assert.equal((await ask(1)).vars.get('TOLLGUARD_VERDICT'), 'allow');
-    const second = await ask(2);
+    const ask = (): ReturnType<typeof agiAsk> => agiAsk({ port: ports.agi!, ...phoneChannel('2001', 'acct-2001'), accountcode: 'acct-2001', args: ['011442079460000'] });
+    assert.equal((await ask()).vars.get('TOLLGUARD_VERDICT'), 'allow');
+    const second = await ask();
     assert.equal(second.vars.get('TOLLGUARD_VERDICT'), 'deny');
     assert.match(second.vars.get('TOLLGUARD_REASON')!, /calls at once/);
   });

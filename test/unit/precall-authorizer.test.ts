@@ -72,9 +72,9 @@ async function rig(cfg: Config): Promise<Rig> {
 }
 
 let seq = 0;
-function ask(r: Rig, account: string, dialed: string, over: Partial<CallOrigin> = {}): PrecallAnswer {
+function ask(r: Rig, account: string, dialed: string, over: Partial<CallOrigin> = {}, known = true): PrecallAnswer {
   const id = `1795527952.${seq++}`;
-  return r.authorizer.authorize({ pbx: 'office', via: 'agi', channel: `PJSIP/1001-${id}`, channelId: id, origin: origin(account, over), known: true, dialed });
+  return r.authorizer.authorize({ pbx: 'office', via: 'agi', channel: `PJSIP/1001-${id}`, channelId: id, origin: origin(account, over), known, dialed });
 }
 function dial(r: Rig, account: string, dialed: string): string {
   const callId = `1795527999.${seq++}`;
@@ -201,6 +201,18 @@ describe('pre-call: the authorizer', () => {
     await new Promise((res) => setImmediate(res));
     assert.equal(r.enforcer.isSuspended('acct-1002'), true);
     assert.equal(ask(r, 'acct-1002', '2025550123').code, 'ACCOUNT_SUSPENDED');
+  });
+
+  it('a request for a channel the PBX never reported is answered, but changes no account: no place held, no suspension', async () => {
+    const r = await rig(config(`  "*": { international: false, onBreach: suspend }
+  acct-1001: { international: true, maxConcurrent: 1 }`));
+    assert.equal(ask(r, 'acct-1002', UK, {}, false).verdict, 'deny');
+    await new Promise((res) => setImmediate(res));
+    assert.equal(r.enforcer.isSuspended('acct-1002'), false, 'a forged request cannot suspend an account');
+    assert.equal((await r.store.auditSince(0)).filter((x) => x.action === 'refuse').length, 1, 'the refusal is still audited');
+    assert.equal(ask(r, 'acct-1001', UK, {}, false).verdict, 'allow');
+    assert.equal(ask(r, 'acct-1001', UK, {}, false).verdict, 'allow', 'holds no place in maxConcurrent');
+    assert.equal(r.authorizer.pending.size, 0);
   });
 
   it('a transfer never grants more: the transferring account must allow the call too', async () => {
