@@ -8,6 +8,9 @@ import { parseDuration } from '../lib/duration.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { createLogger } from '../lib/notify/logger.js';
 import { Daemon, buildRules } from './daemon.js';
+import { runCommand } from './commands/command.js';
+import { explainCommand } from './commands/explain.js';
+import { replayCommand } from './commands/replay.js';
 import { runDemo } from './demo.js';
 
 const USAGE = `tollguard: stops toll fraud on Asterisk and FreeSWITCH while it happens
@@ -27,6 +30,8 @@ Usage:
   tollguard reload                       same as SIGHUP
   tollguard firewall-remove --config FILE  delete tollguard's nftables table
   tollguard config-reference             print the configuration reference (Markdown)
+  tollguard explain --config FILE --account A --number N   the verdict on a call, and why
+  tollguard replay --config FILE --cdr FILE                what tollguard would have done to call records
 
 Control commands find the daemon through --socket PATH, or the control.socket of --config
 FILE, or /run/tollguard/control.sock.
@@ -42,6 +47,11 @@ function die(message: string, code = 2): never {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const own = [explainCommand, replayCommand].find((c) => c.name === argv[0]);
+  if (own) {
+    process.exitCode = await runCommand(own, argv.slice(1));
+    return;
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

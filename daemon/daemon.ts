@@ -7,6 +7,7 @@ import type { Config, PbxConfig } from '../lib/config/types.js';
 import { startControlServer, type ControlHandler, type StatusReport } from '../lib/control/server.js';
 import { Enforcer, type EnforcerAction } from '../lib/enforce/enforcer.js';
 import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
+import { snapshotOf } from '../lib/judge/snapshot.js';
 import type { Firewall } from '../lib/firewall/firewall.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { NoFirewall } from '../lib/firewall/none.js';
@@ -424,6 +425,7 @@ export class Daemon {
       },
       audit: async (sinceMs) => this.store.auditSince(this.clock.now() - sinceMs),
       reload: async () => this.reload(),
+      judgeState: async (accounts) => snapshotOf(this.enforcer.state, accounts, this.clock.now()),
     };
   }
 

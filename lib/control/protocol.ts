@@ -4,6 +4,7 @@
  *   response {"id": 1, "ok": true, "result": ...} | {"id": 1, "ok": false, "error": {"code", "message"}}
  * Codes are TG_ERR_* (TG_ERR_CONTROL for a malformed request or an unknown command).
  */
+import type { JudgeStateSnapshot } from '../judge/snapshot.js';
 import type { AuditRecord, BanRecord } from '../store/store.js';
 
 export interface StatusReport {
@@ -28,6 +29,8 @@ export interface ControlHandler {
   unban(address: string): Promise<boolean>;
   audit(sinceMs: number): Promise<AuditRecord[]>;
   reload(): Promise<{ ok: boolean; message: string }>;
+  /** Read-only: what the judge would know of these accounts now (explain). */
+  judgeState(accounts: string[]): Promise<JudgeStateSnapshot>;
 }
 
 export type ControlCommand = keyof ControlHandler;

@@ -60,7 +60,16 @@ const COMMANDS: Record<ControlCommand, { mutating: boolean; run(h: ControlHandle
     },
   },
   reload: { mutating: true, run: (h) => h.reload() },
+  judgeState: { mutating: false, run: (h, a) => h.judgeState(accounts(a)) },
 };
+
+function accounts(args: Args): string[] {
+  const v = args.accounts;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 16 || !v.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 256)) {
+    throw new BadRequest('args.accounts must be 1 to 16 account names');
+  }
+  return v as string[];
+}
 
 async function answer(line: string, handler: ControlHandler, log: Logger): Promise<ControlResponse> {
   let id: number | string | null = null;

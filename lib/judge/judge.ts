@@ -1,5 +1,5 @@
 import type { NumberInfo } from '../numbers/number-info.js';
-import { budgetVerdict, evaluateCall, type Verdict } from '../policy/evaluate.js';
+import { budgetVerdict, evaluateCall, type RuleTrace, type Verdict } from '../policy/evaluate.js';
 import type { Rate } from '../rating/rate.js';
 import { budgetExhaustion, budgetLimit, callLimits, earliest, type Limit } from './limits.js';
 import { rateOf, rulesOf, type JudgeRules } from './rules.js';
@@ -39,14 +39,15 @@ export interface Judgement {
  * Judges one call: the one place a verdict is made, with no sockets and no timers. The live
  * enforcer, the pre-call servers and the replay all ask it, each with its own JudgeState.
  * `dial` admits a new call; `recheck` judges an admitted one again (suspension, resync).
+ * `trace` (explain) is told of every rule considered, for each account that must allow it.
  */
-export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial'): Judgement {
+export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', trace?: RuleTrace): Judgement {
   const number = rules.classifier.classify(call.dialed);
   const rated = !call.internal && !number.emergency ? rateOf(rules, number) : undefined;
   const rate = rated ?? null;
   let verdict: Verdict | null = null;
   for (const account of accountsOf(call)) {
-    const v = verdictFor(rules, call, account, number, rated, state, now, phase);
+    const v = verdictFor(rules, call, account, number, rated, state, now, phase, trace);
     if (v.action === 'allow') continue;
     verdict = account === call.account || v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
     break;
@@ -62,7 +63,7 @@ function accountsOf(call: DialFacts): string[] {
 
 function verdictFor(
   rules: JudgeRules, call: DialFacts, account: string, number: NumberInfo, rate: Rate | null | undefined,
-  state: JudgeState, now: number, phase: 'dial' | 'recheck',
+  state: JudgeState, now: number, phase: 'dial' | 'recheck', trace: RuleTrace | undefined,
 ): Verdict {
   const c = rules.config;
   const own = rulesOf(c, account);
@@ -82,6 +83,7 @@ function verdictFor(
       global: { maxConcurrent: c.global.maxConcurrent }, sequentialWindowMs: c.sequentialWindowMs, rate, unrated: c.rates.unrated,
     },
     now,
+    trace,
   );
 }
 

@@ -1,49 +1,54 @@
-import type { NumberInfo } from '../numbers/number-info.js';
-import { HangupCause, type HangupCauseCode } from '../pbx/events.js';
+import { HangupCause } from '../pbx/events.js';
 import { accountRulesOf, destinationRulesOf } from './compile.js';
-import type { DestinationEntry } from './destination-list.js';
-import { rangeNeighbours } from './sequential.js';
-import type { AccountFacts, CallFacts, CutVerdict, PolicyContext, ReasonCode, Verdict } from './verdict.js';
+import { callerIdRule, callsPerMinuteRule, concurrencyRule, emergencyRule, emergencyVerdict, globalConcurrencyRule, sourceRule, suspendedRule } from './account-rules.js';
+import { accountAllowRule, accountDenyRule, connectFeeRule, globalDenyRule, hoursRule, internationalRule, sequentialRule, unratedRule } from './destination-rules.js';
+import { cut, type PolicyRule, type RuleInput, type RuleTrace } from './rule.js';
+import type { AccountFacts, CallFacts, PolicyContext, ReasonCode, Verdict } from './verdict.js';
 
 export type { AccountFacts, CallFacts, CutVerdict, PolicyContext, ReasonCode, Verdict } from './verdict.js';
+export { describeDestination, type PolicyRule, type RuleInput, type RuleOutcome, type RuleTrace } from './rule.js';
 
 const allow: Verdict = Object.freeze({ action: 'allow' });
 
-function cut(code: ReasonCode, rule: string, reason: string, cause: HangupCauseCode = HangupCause.callRejected): CutVerdict {
-  return { action: 'cut', code, rule, reason, cause };
-}
-
-/** `+442079460000 (GB fixed-line)` — what a person reading the log needs to recognise the call. */
-export function describeDestination(n: NumberInfo): string {
-  const where = n.country ?? (n.shortCode ? 'short code' : 'no country');
-  return `${n.e164 ?? n.dialed} (${where} ${n.type})`;
-}
-
 /**
- * Emergency calls are exempt from every rule, whatever the account's state: checked first,
- * here and nowhere else. Also for mid-call cuts (budgets, duration), see budgetVerdict.
+ * The rules in the order they are considered; the first that matches gives the verdict.
+ *
+ *  1. emergency number → exempt, whatever else holds;
+ *  2. internal calls (a local phone) cost nothing: only the source lock applies to them
+ *     (stolen credentials), not suspension, limits or destination rules;
+ *  3. external: suspended → source → caller ID → concurrency → global concurrency → calls
+ *     per minute → destination (deny lists, then the international rules unless
+ *     destinations.allow covers the number: international, account allow, hours) →
+ *     sequential → unrated → connect fee over the per-call maximum.
+ *
+ * A new rule is one PolicyRule here, in its place; `explain` and the replay show it by its
+ * code and key with nothing more to do.
  */
-function emergency(call: CallFacts): Verdict | null {
-  const n = call.number;
-  if (!n?.emergency) return null;
-  return {
-    action: 'exempt',
-    code: 'EMERGENCY_EXEMPT',
-    reason: `${call.account} called emergency number ${n.dialed}: exempt from every rule`,
-  };
-}
+export const RULES: readonly PolicyRule[] = [
+  emergencyRule,
+  suspendedRule,
+  sourceRule,
+  callerIdRule,
+  concurrencyRule,
+  globalConcurrencyRule,
+  callsPerMinuteRule,
+  globalDenyRule,
+  accountDenyRule,
+  // Invalid numbers (destinations.invalid, DEST_INVALID) are judged here: after the deny
+  // lists, before the international rules.
+  internationalRule,
+  accountAllowRule,
+  hoursRule,
+  sequentialRule,
+  unratedRule,
+  connectFeeRule,
+];
 
 /**
  * The verdict on a call placed by an account, from its facts, the account's state and the
  * configuration; pure and cheap (config-derived structures are compiled once per config
- * object). Rules in order, first match wins:
- *
- *  1. emergency number → exempt, whatever else holds;
- *  2. internal calls (a local phone) cost nothing: only the source lock applies (stolen
- *     credentials), not suspension, limits or destination rules;
- *  3. external: suspended → source → caller ID → concurrency → global concurrency → calls
- *     per minute → destination (deny, invalid, global allow, international, account allow)
- *     → hours → sequential → unrated → connect fee over the per-call maximum.
+ * object). Walks RULES; `trace`, when given, is told of every rule (explain); the live path
+ * passes none and pays nothing for it.
  *
  * Phase `dial` is the admission of a new call; `recheck` judges a call already admitted
  * again (a suspension, a resync), so the admission counters (concurrency, calls per minute,
@@ -52,82 +57,33 @@ function emergency(call: CallFacts): Verdict | null {
  * A call forwarded from a trunk is judged like any other, under the account its origin
  * names (the PBX's inbound account): never under a header the caller controls.
  */
-export function evaluateCall(phase: 'dial' | 'recheck', call: CallFacts, acct: AccountFacts, ctx: PolicyContext, now: number): Verdict {
-  const exempt = emergency(call);
-  if (exempt) return exempt;
-  const n = call.number;
-  if (n === null) return allow;
-  const a = ctx.account;
-  const rules = accountRulesOf(a, call.account);
-  const who = call.account;
-  const rule = (key: string): string => `${ctx.accountKey}.${key}`;
-  const admission = phase === 'dial';
-
-  if (!call.internal && acct.suspended) {
-    return cut('ACCOUNT_SUSPENDED', rule('suspended'), `${who} is suspended; refused its call to ${describeDestination(n)}`, HangupCause.outgoingCallBarred);
-  }
-  // An unknown source (the PBX did not say, or said something that is no address) passes:
-  // refusing it would cut every call of a PBX whose events carry no address.
-  if (call.source !== null && rules.sourceNets.allows(call.source) === false) {
-    return cut('SOURCE', rule('sourceNets'), `${who} called ${describeDestination(n)} from ${call.source}, outside its allowed networks [${rules.sourceNets.entries.join(', ')}]`);
-  }
-  if (call.internal) return allow;
-  if (call.callerId !== null && !anonymous(call.callerId) && !rules.callerIds.allows(call.callerId, ctx.home.country)) {
-    return cut('CALLER_ID', rule('callerIds'), `${who} presented caller ID ${call.callerId}, not one of its own [${rules.callerIds.entries.join(', ')}], calling ${describeDestination(n)}`);
-  }
-  if (admission && a.maxConcurrent !== null && acct.liveCalls > a.maxConcurrent) {
-    return cut('CONCURRENCY', rule(`maxConcurrent=${a.maxConcurrent}`), `${who} has ${acct.liveCalls} calls at once, more than its ${a.maxConcurrent}; refused its call to ${describeDestination(n)}`);
-  }
-  const g = ctx.global.maxConcurrent;
-  if (admission && g !== null && acct.globalLiveCalls > g) {
-    return cut('GLOBAL_CONCURRENCY', `global.maxConcurrent=${g}`, `${acct.globalLiveCalls} outbound calls at once on all PBXs, more than ${g}; refused ${who}'s call to ${describeDestination(n)}`);
-  }
-  if (admission && a.maxCallsPerMinute !== null && acct.callStartsLastMinute > a.maxCallsPerMinute) {
-    return cut('CALLS_PER_MINUTE', rule(`maxCallsPerMinute=${a.maxCallsPerMinute}`), `${who} started ${acct.callStartsLastMinute} calls within a minute, more than its ${a.maxCallsPerMinute}; refused its call to ${describeDestination(n)}`);
-  }
-
-  const dest = destinationRulesOf(ctx.destinations);
-  const denied = dest.deny.match(n);
-  if (denied) return deniedBy(who, n, `destinations.deny`, denied);
-  const accountDenied = rules.deny.match(n);
-  if (accountDenied) return deniedBy(who, n, rule('deny'), accountDenied);
-
-  if (n.international && !dest.allow.match(n)) {
-    if (!a.international) {
-      return cut('DEST_INTERNATIONAL_DISABLED', rule('international=false'), `${who} may not call abroad; refused its call to ${describeDestination(n)}`);
-    }
-    if (!rules.allow.empty && !rules.allow.match(n)) {
-      return cut('DEST_NOT_ALLOWED', rule(`allow=[${a.allow.join(',')}]`), `${describeDestination(n)} is not in ${who}'s allowed destinations [${a.allow.join(', ')}]`);
-    }
-    if (rules.hours && !rules.hours.isOpen(now, ctx.home.timezone)) {
-      return cut('HOURS', rule(`internationalHours="${rules.hours.spec}"`), `${who} may call abroad only ${rules.hours.spec} (${ctx.home.timezone}); refused its call to ${describeDestination(n)}`);
-    }
-  }
-
-  if (admission && a.maxSequential !== null && n.e164 !== null) {
-    const walk = rangeNeighbours(n.e164, acct.recentDialed, now - ctx.sequentialWindowMs);
-    if (walk.length + 1 >= a.maxSequential) {
-      return cut('SEQUENTIAL', rule(`maxSequential=${a.maxSequential}`), `${who} called ${walk.length + 1} numbers of one range within ${Math.round(ctx.sequentialWindowMs / 1000)} s (${[...walk, n.e164].join(', ')}): range walk`);
-    }
-  }
-
-  if (ctx.rate === null && ctx.unrated === 'deny' && !n.shortCode) {
-    return cut('DEST_UNRATED', 'rates.unrated=deny', `${describeDestination(n)} has no rate in the rate deck; refused ${who}'s call`);
-  }
-  if (ctx.rate && a.maxCallCost !== null && ctx.rate.connectFee >= a.maxCallCost) {
-    return cut('CALL_COST', rule(`maxCallCost=${a.maxCallCost}`), `the connect fee to ${describeDestination(n)} (${ctx.rate.connectFee}) alone reaches ${who}'s per-call maximum ${a.maxCallCost}`);
+export function evaluateCall(phase: 'dial' | 'recheck', call: CallFacts, acct: AccountFacts, ctx: PolicyContext, now: number, trace?: RuleTrace): Verdict {
+  const number = call.number;
+  if (number === null) return allow;
+  const input: RuleInput = {
+    phase, call, number, acct, ctx, now, abroad: null,
+    rules: accountRulesOf(ctx.account, call.account), destinations: destinationRulesOf(ctx.destinations),
+  };
+  if (trace) return traced(input, trace);
+  for (const rule of RULES) {
+    if (!rule.applies(input)) continue;
+    const v = rule.matches(input);
+    if (v !== null) return v;
   }
   return allow;
 }
 
-function deniedBy(who: string, n: NumberInfo, list: string, e: DestinationEntry): CutVerdict {
-  return cut('DEST_DENIED', `${list}[${e.index}]=${e.text}`, `${describeDestination(n)} is denied by ${list}[${e.index}]=${e.text}; refused ${who}'s call`);
-}
-
-/** Caller IDs that claim no number: nothing to check ownership of. */
-function anonymous(callerId: string): boolean {
-  const c = callerId.trim().toLowerCase();
-  return c === '' || c === 'anonymous' || c === 'restricted' || c === 'unknown' || c === 'unavailable';
+function traced(input: RuleInput, trace: RuleTrace): Verdict {
+  let verdict: Verdict | null = null;
+  for (const rule of RULES) {
+    if (verdict !== null) trace(rule, 'not-reached', input, null);
+    else if (!rule.applies(input)) trace(rule, 'not-applicable', input, null);
+    else {
+      verdict = rule.matches(input);
+      trace(rule, verdict ? 'matched' : 'passed', input, verdict);
+    }
+  }
+  return verdict ?? allow;
 }
 
 export type BudgetCode = Extract<ReasonCode, 'SPEND_ACCOUNT' | 'SPEND_GLOBAL' | 'CALL_COST' | 'CALL_DURATION'>;
@@ -137,5 +93,6 @@ export type BudgetCode = Extract<ReasonCode, 'SPEND_ACCOUNT' | 'SPEND_GLOBAL' | 
  * the same emergency exemption first, then a cut with cause 16 (normal clearing).
  */
 export function budgetVerdict(call: CallFacts, code: BudgetCode, rule: string, reason: string): Verdict {
-  return emergency(call) ?? cut(code, rule, reason, HangupCause.normalClearing);
+  if (call.number?.emergency) return emergencyVerdict(call.account, call.number);
+  return cut(code, rule, reason, HangupCause.normalClearing);
 }

@@ -35,6 +35,7 @@ function recordingHandler(): { handler: ControlHandler; calls: unknown[][] } {
     unban: async (address) => { calls.push(['unban', address]); return address === '192.0.2.7'; },
     audit: async (sinceMs) => { calls.push(['audit', sinceMs]); return []; },
     reload: async () => ({ ok: false, message: 'line 3: bad' }),
+    judgeState: async (accounts) => { calls.push(['judgeState', accounts]); return { at: 0, accounts: {}, global: { liveCalls: 0, spend: {} as never } }; },
   };
   return { handler, calls };
 }

@@ -1,0 +1,71 @@
+import { asteriskRow } from './asterisk-csv.js';
+import type { CdrFormat, CdrRow } from './cdr.js';
+import { freeswitchCsvRow } from './freeswitch-csv.js';
+import { freeswitchJsonRecord } from './freeswitch-json.js';
+import type { LegRules } from './leg.js';
+import { readLines, type Line } from './line-reader.js';
+import { LocalTimes } from './local-time.js';
+
+/** A pretty-printed JSON record longer than this is taken for garbage (mod_json_cdr writes a few KB). */
+const MAX_JSON_LINES = 10_000;
+
+export interface SourceOptions {
+  format: CdrFormat;
+  rules: LegRules;
+  /** Zone of the CSV formats' local times. */
+  timeZone: string;
+  onBytes?: (read: number) => void;
+}
+
+/**
+ * The rows of a CDR file in file order, in batches, streamed: one record per line (CSV, and
+ * JSON one object per line), or a JSON object printed over several lines (a `{` line to a
+ * `}` line, as one record per file is often kept). A bad row is a row too: the caller reports
+ * it with its line number and goes on.
+ */
+export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<CdrRow[]> {
+  const times = new LocalTimes(o.timeZone);
+  let pending: { line: number; text: string[] } | null = null;
+  for await (const lines of readLines(file, o.onBytes)) {
+    const rows: CdrRow[] = [];
+    for (const l of lines) {
+      if (o.format !== 'freeswitch-json') {
+        if (l.text.trim() !== '') rows.push(o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times) : freeswitchCsvRow(l.number, l.text, o.rules, times));
+        continue;
+      }
+      pending = jsonLine(l, pending, rows, o.rules);
+    }
+    yield rows;
+  }
+  if (pending) yield [{ kind: 'bad', line: pending.line, error: 'JSON record not closed by a "}" line (truncated?)' }];
+}
+
+function jsonLine(l: Line, pending: { line: number; text: string[] } | null, rows: CdrRow[], rules: LegRules): { line: number; text: string[] } | null {
+  const t = l.text.trim();
+  if (pending) {
+    pending.text.push(l.text);
+    if (l.text === '}' || l.text === '}\r') {
+      rows.push(parseJson(pending.line, pending.text.join('\n'), rules));
+      return null;
+    }
+    if (pending.text.length > MAX_JSON_LINES) {
+      rows.push({ kind: 'bad', line: pending.line, error: `JSON record not closed within ${MAX_JSON_LINES} lines` });
+      return null;
+    }
+    return pending;
+  }
+  if (t === '') return null;
+  if (t === '{') return { line: l.number, text: [t] };
+  rows.push(parseJson(l.number, t, rules));
+  return null;
+}
+
+function parseJson(line: number, text: string, rules: LegRules): CdrRow {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'bad', line, error: `not JSON: ${(err as Error).message}` };
+  }
+  return freeswitchJsonRecord(line, value, rules);
+}
