@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-const ALL = ['ami-parser', 'esl-parser', 'rating', 'replay', 'notify', 'store', 'ban-latency', 'fail2ban-vs-tollguard', 'load', 'precall', 'faults', 'crash', 'fuzz'];
+const ALL = ['ami-parser', 'esl-parser', 'rating', 'intel', 'replay', 'notify', 'store', 'ban-latency', 'fail2ban-vs-tollguard', 'load', 'precall', 'faults', 'crash', 'fuzz'];
 const NEEDS_ROOT = new Set(['ban-latency', 'fail2ban-vs-tollguard']);
 const dir = import.meta.dirname;
 const short = process.env.BENCH_SHORT === '1';

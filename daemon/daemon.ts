@@ -12,6 +12,7 @@ import type { Firewall } from '../lib/firewall/firewall.js';
 import { NftablesFirewall } from '../lib/firewall/nftables.js';
 import { NoFirewall } from '../lib/firewall/none.js';
 import { Guard } from '../lib/guard/guard.js';
+import { IntelLive } from '../lib/intel/live.js';
 import { Alerter } from '../lib/notify/alerts.js';
 import { linkHealth } from '../lib/notify/health.js';
 import type { Logger } from '../lib/notify/logger.js';
@@ -57,6 +58,7 @@ export class Daemon {
   private rules!: JudgeRules;
   private store!: Store;
   private enforcer!: Enforcer;
+  private intel!: IntelLive;
   private guard: Guard | null = null;
   private firewall!: Firewall;
   private alerter!: Alerter;
@@ -114,8 +116,18 @@ export class Daemon {
 
     for (const p of config.pbx) this.adapters.set(p.name, createAdapter(p, config, clock, log));
 
+    this.intel = new IntelLive(this.rules, {
+      clock, log, store: this.store,
+      suspend: (account, reason, code) => this.enforcer.suspend(account, reason, code),
+      recheck: (account) => this.enforcer.recheckAccount(account),
+      alert: (a) => this.alerter.alert({ kind: 'intel', ...a }),
+      recentFailures: (address) => this.guard?.recentFailures(address) ?? null,
+    });
+    const intel = await this.intel.start();
+    if (!intel.ok) return intel;
+    this.closers.unshift(() => this.intel.stop());
     this.enforcer = new Enforcer(this.rules, {
-      clock, log, store: this.store, adapters: this.adapters,
+      clock, log, store: this.store, adapters: this.adapters, intel: this.intel,
       onAction: (a) => this.onAction(a),
       admitted: (call) => this.precall.claim(call),
     });
@@ -123,7 +135,7 @@ export class Daemon {
     this.closers.unshift(() => this.enforcer.stop());
     this.precall = new PrecallService({
       clock, log, store: this.store, adapters: this.adapters, config: () => this.config, rules: () => this.rules,
-      state: this.enforcer.state, suspend: (account, reason, code) => void this.enforcer.suspend(account, reason, code),
+      state: this.enforcer.state, suspend: (account, reason, code) => void this.enforcer.suspend(account, reason, code), intel: this.intel,
       onOutcome: (o) => this.onPrecall(o),
       onServed: (pbx, seconds) => this.metrics.precall.served(pbx, seconds),
       onFailed: (via) => this.metrics.precall.failed(via),
@@ -195,7 +207,7 @@ export class Daemon {
     gauges.unref();
     this.closers.push(async () => clearInterval(gauges));
     this.schedulePrune();
-    log.info('tollguard started', { mode: config.mode, pbx: config.pbx.map((p) => `${p.name}(${p.type})`), home: config.home.country, rates: this.rules.deck ? this.rules.deck.size : 0 });
+    log.info('tollguard started', { mode: config.mode, pbx: config.pbx.map((p) => `${p.name}(${p.type})`), home: config.home.country, rates: this.rules.deck ? this.rules.deck.size : 0, listed: this.rules.lists?.size ?? 0 });
     this.notifier.ready();
     return ok(undefined);
   }
@@ -213,7 +225,7 @@ export class Daemon {
       const retentionMs = this.config.store.retentionMs;
       running = this.store.prune(this.clock.now() - retentionMs).then(
         (n) => {
-          if (n.calls + n.audit + n.bans > 0) this.log.info('store: pruned what ended before the retention', { ...n, retentionDays: retentionMs / 86_400_000 });
+          if (n.calls + n.audit + n.bans + n.intel > 0) this.log.info('store: pruned what ended before the retention', { ...n, retentionDays: retentionMs / 86_400_000 });
         },
         (err: unknown) => {
           if (!stopped) this.log.warn('store: prune failed; retried in 6 hours', { code: 'TG_ERR_STORE', error: (err as Error).message });
@@ -239,9 +251,11 @@ export class Daemon {
     this.metrics.eventSeen(e.pbx, e.kind);
     if (e.kind === 'AuthFailed' || e.kind === 'AuthSucceeded') {
       this.guard?.handle(e);
+      this.intel.handle(e);
       return;
     }
     this.enforcer.handle(e);
+    this.intel.handle(e);
     this.metrics.setLiveCalls(e.pbx, this.enforcer.table.countOf(e.pbx));
   }
 
@@ -359,7 +373,7 @@ export class Daemon {
     const next = loaded.value.config;
     const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type
       || next.precall.listen !== this.config.precall.listen || next.precall.eslListen !== this.config.precall.eslListen;
-    const rules = buildRules(next);
+    const rules = buildRules(next, this.rules);
     if (!rules.ok) {
       this.log.error('reload refused: keeping the running config', { code: rules.error.code, error: rules.error.message });
       return { ok: false, message: rules.error.message };
@@ -367,10 +381,11 @@ export class Daemon {
     this.config = next;
     this.rules = rules.value;
     this.enforcer.reload(rules.value);
+    void this.intel.reload(rules.value);
     void this.guard?.reload(next.blocklist);
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
     const message = changedLinks ? 'reloaded; PBX links, pre-call listeners and store settings take effect on restart' : 'reloaded';
-    this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, note: message });
+    this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, listed: rules.value.lists?.size ?? 0, note: message });
     return { ok: true, message };
   }
 
@@ -408,7 +423,10 @@ export class Daemon {
     return {
       status: async () => this.status(),
       suspend: async (account, reason) => this.enforcer.suspend(account, reason ?? 'suspended by an operator', 'MANUAL'),
-      resume: async (account) => { await this.enforcer.resume(account); },
+      resume: async (account) => {
+        await this.enforcer.resume(account);
+        await this.intel.lift(account);
+      },
       reset: async (account) => this.enforcer.reset(account),
       bans: async () => this.guard?.list() ?? [],
       ban: async (address, forMs, reason) => {

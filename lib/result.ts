@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'TG_ERR_CONFIG'
   | 'TG_ERR_RATES'
+  | 'TG_ERR_LISTS'
   | 'TG_ERR_PBX_AUTH'
   | 'TG_ERR_PBX_TIMEOUT'
   | 'TG_ERR_PBX_CLOSED'

@@ -6,6 +6,7 @@ import { parseDuration } from '../duration.js';
 import { registerSecret } from '../notify/logger.js';
 import { fail, ok, type Result } from '../result.js';
 import { validateAlertsConfig } from '../notify/alerts.js';
+import { buildIntel, buildLists, SUSPECT_PROFILE } from '../intel/config.js';
 import { compileAccountRules } from '../policy/compile.js';
 import { configSchema } from './schema.js';
 import type { AccountConfig, Config, PbxConfig, SpendLimits } from './types.js';
@@ -179,7 +180,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
 
 type RawAccount = Partial<{
   international: boolean; allow: string[]; deny: string[]; maxConcurrent: number | null; maxCallsPerMinute: number | null;
-  maxSequential: number | null; spend: SpendLimits; maxCallCost: number | null; maxCallDuration: string | number | null;
+  maxSequential: number | null; spend: SpendLimits; maxCallCost: number | null; maxRatePerMinute: number | null; maxCallDuration: string | number | null;
   internationalHours: string | null; sourceNets: string[]; callerIds: string[]; onBreach: 'cut' | 'suspend';
 }>;
 
@@ -190,8 +191,10 @@ interface RawConfig {
   pbx: (Record<string, unknown> & { name: string; type: 'asterisk' | 'freeswitch' })[];
   link?: Record<string, string | number>;
   emergency?: { numbers: string[] };
-  destinations?: { deny?: string[]; allow?: string[] };
+  destinations?: { deny?: string[]; allow?: string[]; lists?: Record<string, unknown>[] };
   accounts?: Record<string, RawAccount>;
+  profiles?: Record<string, RawAccount>;
+  intel?: Record<string, unknown>;
   global?: { spend?: SpendLimits; maxConcurrent?: number | null };
   sequentialWindow: string | number;
   rates?: Partial<Config['rates']> & { file?: string | null };
@@ -206,7 +209,7 @@ interface RawConfig {
 
 const DEFAULT_ACCOUNT: AccountConfig = {
   international: false, allow: [], deny: [], maxConcurrent: null, maxCallsPerMinute: null, maxSequential: null,
-  spend: {}, maxCallCost: null, maxCallDurationMs: null, internationalHours: null, sourceNets: [], callerIds: [], onBreach: 'cut',
+  spend: {}, maxCallCost: null, maxRatePerMinute: null, maxCallDurationMs: null, internationalHours: null, sourceNets: [], callerIds: [], onBreach: 'cut',
 };
 
 /** An account's rules: its own keys over the `"*"` defaults over the built-in ones. */
@@ -283,17 +286,18 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     maxFrameBytes: (l.maxFrameBytes as number | undefined) ?? 4 * 1024 * 1024,
   };
 
-  const destinations = { deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [] };
+  const profileNames = new Set(['suspect', ...Object.keys(raw.profiles ?? {})]);
+  const destinations = { deny: raw.destinations?.deny ?? [], allow: raw.destinations?.allow ?? [], lists: buildLists(raw.destinations?.lists, profileNames, at) };
   destinations.deny.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'deny', i], e); });
   destinations.allow.forEach((d, i) => { const e = checkDestination(d); if (e) at(['destinations', 'allow', i], e); });
 
   const rawAccounts = raw.accounts ?? {};
   const star = rawAccounts['*'] ?? {};
   const accounts: Record<string, AccountConfig> = {};
-  const toAccount = (a: RawAccount, name: string, base: AccountConfig): AccountConfig => {
-    (a.allow ?? []).forEach((d, i) => { const e = checkDestination(d); if (e) at(['accounts', name, 'allow', i], e); });
-    (a.deny ?? []).forEach((d, i) => { const e = checkDestination(d); if (e) at(['accounts', name, 'deny', i], e); });
-    (a.sourceNets ?? []).forEach((d, i) => { const e = checkCidr(d); if (e) at(['accounts', name, 'sourceNets', i], e); });
+  const toAccount = (a: RawAccount, name: string, base: AccountConfig, root = 'accounts'): AccountConfig => {
+    (a.allow ?? []).forEach((d, i) => { const e = checkDestination(d); if (e) at([root, name, 'allow', i], e); });
+    (a.deny ?? []).forEach((d, i) => { const e = checkDestination(d); if (e) at([root, name, 'deny', i], e); });
+    (a.sourceNets ?? []).forEach((d, i) => { const e = checkCidr(d); if (e) at([root, name, 'sourceNets', i], e); });
     return {
       international: a.international ?? base.international,
       allow: a.allow ?? base.allow,
@@ -303,7 +307,8 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
       maxSequential: a.maxSequential !== undefined ? a.maxSequential : base.maxSequential,
       spend: a.spend ?? base.spend,
       maxCallCost: a.maxCallCost !== undefined ? a.maxCallCost : base.maxCallCost,
-      maxCallDurationMs: a.maxCallDuration !== undefined ? (a.maxCallDuration === null ? null : ms(a.maxCallDuration, ['accounts', name, 'maxCallDuration'], 0)) : base.maxCallDurationMs,
+      maxRatePerMinute: a.maxRatePerMinute !== undefined ? a.maxRatePerMinute : (base.maxRatePerMinute ?? null),
+      maxCallDurationMs: a.maxCallDuration !== undefined ? (a.maxCallDuration === null ? null : ms(a.maxCallDuration, [root, name, 'maxCallDuration'], 0)) : base.maxCallDurationMs,
       internationalHours: a.internationalHours !== undefined ? a.internationalHours : base.internationalHours,
       sourceNets: a.sourceNets ?? base.sourceNets,
       callerIds: a.callerIds ?? base.callerIds,
@@ -312,19 +317,27 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
   };
   accounts['*'] = toAccount(star, '*', DEFAULT_ACCOUNT);
   for (const [name, a] of Object.entries(rawAccounts)) if (name !== '*') accounts[name] = toAccount(a, name, accounts['*']);
+  // A profile is only what it says: it is judged beside the account's own rules, never instead.
+  const rawProfiles: Record<string, RawAccount> = { suspect: { ...SUSPECT_PROFILE }, ...raw.profiles };
+  const profiles: Record<string, AccountConfig> = {};
+  for (const [name, p] of Object.entries(rawProfiles)) profiles[name] = toAccount(p, name, DEFAULT_ACCOUNT, 'profiles');
   if (!problems.length) {
     // The policy compiles hour specs, CIDRs and caller-ID lists itself: ask it, so that the
     // loader and the rules can never disagree on what is valid.
-    for (const [name, account] of Object.entries(accounts)) {
-      const compiled = compileAccountRules(account, name);
-      if (compiled.ok) continue;
-      const prefix = `accounts.${name}.`;
-      const msg = compiled.error.message;
-      const key = msg.startsWith(prefix) ? /^[A-Za-z]+/.exec(msg.slice(prefix.length))?.[0] : undefined;
-      const segs = key && key in (rawAccounts[name] ?? {}) ? ['accounts', name, key] : ['accounts', name];
-      problems.push({ path: pathText(segs), line: lineOf(doc, lc, segs), message: msg.startsWith(prefix) ? msg.slice(prefix.length + (key?.length ?? 0)).replace(/^[:\s]+/, '') : msg });
+    const sets = [['accounts', accounts, rawAccounts], ['profiles', profiles, rawProfiles]] as const;
+    for (const [root, set, rawSet] of sets) {
+      for (const [name, account] of Object.entries(set)) {
+        const compiled = compileAccountRules(account, name);
+        if (compiled.ok) continue;
+        const prefix = `accounts.${name}.`;
+        const msg = compiled.error.message;
+        const key = msg.startsWith(prefix) ? /^[A-Za-z]+/.exec(msg.slice(prefix.length))?.[0] : undefined;
+        const segs = key && key in (rawSet[name] ?? {}) ? [root, name, key] : [root, name];
+        problems.push({ path: pathText(segs), line: lineOf(doc, lc, segs), message: msg.startsWith(prefix) ? msg.slice(prefix.length + (key?.length ?? 0)).replace(/^[:\s]+/, '') : msg });
+      }
     }
   }
+  const intel = buildIntel(raw.intel, new Set(Object.keys(profiles)), at);
 
   const r = raw.rates ?? {};
   const dr = (r.defaultRate ?? {}) as Partial<Config['rates']['defaultRate']>;
@@ -407,6 +420,8 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     emergency: { numbers: raw.emergency?.numbers ?? [] },
     destinations,
     accounts,
+    profiles,
+    intel,
     global: { spend: raw.global?.spend ?? {}, maxConcurrent: raw.global?.maxConcurrent ?? null },
     sequentialWindowMs: ms(raw.sequentialWindow, ['sequentialWindow'], 600_000),
     rates,

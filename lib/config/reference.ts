@@ -25,6 +25,8 @@ function rows(n: Node, prefix: string, out: string[]): void {
     const desc = text(child.description ?? '').replace(/\|/g, '\\|');
     out.push(`| \`${name}\` | ${typeText(child)} | ${dflt} | ${desc} |`);
     if (child.properties && child.type !== 'array') rows(child, `${name}.`, out);
+    const items = child.items as Node | undefined;
+    if (child.type === 'array' && items?.properties) rows(items, `${name}[].`, out);
   }
 }
 

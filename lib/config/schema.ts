@@ -1,3 +1,5 @@
+import { intelSchema, numberListsSchema } from '../intel/config.js';
+
 /**
  * The configuration file's schema: the product's interface. Every property carries a
  * description, from which docs/configuration.md is generated (`tollguard config-reference`),
@@ -49,6 +51,7 @@ export const accountSchema: Schema = {
     maxSequential: nullableInt('Most calls to consecutive or near-identical numbers within sequentialWindow (IRSF range walk).'),
     spend: spendLimits,
     maxCallCost: { type: ['number', 'null'], minimum: 0, description: 'Most one call may cost; it is cut at that instant.' },
+    maxRatePerMinute: { type: ['number', 'null'], minimum: 0, description: 'Price ceiling: destinations whose deck rate per minute is above this get intel.priceCeiling.action (refused by default).' },
     maxCallDuration: { ...duration('Longest a call may last (from answer; from start while ringing).'), type: ['string', 'number', 'null'] },
     internationalHours: {
       type: ['string', 'null'],
@@ -172,6 +175,7 @@ export const configSchema: Schema = {
       properties: {
         deny: destinationList('Always denied, for every account.'),
         allow: destinationList('Allowed for every account even when its international calling is off (e.g. `CA` from the US).'),
+        lists: numberListsSchema,
       },
     },
     accounts: {
@@ -179,6 +183,12 @@ export const configSchema: Schema = {
       description: 'Per-account rules. `"*"` gives the defaults of every account.',
       additionalProperties: accountSchema,
     },
+    profiles: {
+      type: 'object',
+      description: 'Stricter rule sets an account can be restricted to for a while (`restrict` actions of intel rules and lists). Same keys as an account; only the keys given apply, and a restricted call must pass both its account\'s rules and the profile. `suspect` exists by default: `{ international: false, maxConcurrent: 1 }`.',
+      additionalProperties: accountSchema,
+    },
+    intel: intelSchema,
     global: {
       type: 'object',
       additionalProperties: false,

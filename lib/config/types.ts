@@ -1,3 +1,5 @@
+import type { IntelConfig, NumberListConfig } from '../intel/config.js';
+
 /**
  * The validated configuration, as the rest of the daemon sees it. The YAML schema
  * (lib/config/schema.ts) is the interface for users; durations are already in ms here,
@@ -71,6 +73,8 @@ export interface AccountConfig {
   maxSequential: number | null;
   spend: SpendLimits;
   maxCallCost: number | null;
+  /** Destinations whose deck rate per minute is above this are refused (intel.priceCeiling). */
+  maxRatePerMinute?: number | null;
   maxCallDurationMs: number | null;
   /** e.g. "Mon-Fri 08:00-19:00"; null = any time. */
   internationalHours: string | null;
@@ -142,8 +146,11 @@ export interface Config {
   pbx: PbxConfig[];
   link: LinkTiming;
   emergency: { numbers: string[] };
-  destinations: { deny: string[]; allow: string[] };
+  destinations: { deny: string[]; allow: string[]; lists?: NumberListConfig[] };
   accounts: Record<string, AccountConfig>;
+  /** Stricter rule sets an account can be restricted to for a while (built on no defaults: only what they say). */
+  profiles: Record<string, AccountConfig>;
+  intel: IntelConfig;
   global: { spend: SpendLimits; maxConcurrent: number | null };
   sequentialWindowMs: number;
   rates: RatesConfig;

@@ -1,5 +1,7 @@
 import { callKey, type LiveCall } from '../calls/call.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { IntelFacts } from '../intel/facts.js';
+import type { IntelObserver } from '../intel/live.js';
 import type { SpendWindow } from '../config/types.js';
 import { judgeCall, limitVerdict, type Limit } from '../judge/judge.js';
 import { rulesOf, type JudgeRules } from '../judge/rules.js';
@@ -35,6 +37,8 @@ export interface EnforcerDeps {
   store: Store;
   adapters: ReadonlyMap<string, PbxAdapter>;
   onAction?: (a: EnforcerAction) => void;
+  /** Fraud intelligence (lib/intel): its facts go to the judge, every judgement and ended call to it. */
+  intel?: IntelFacts & IntelObserver;
   /** A dial the pre-call server admitted already: watched from then on, not admitted twice. */
   admitted?: (call: LiveCall) => boolean;
 }
@@ -175,11 +179,12 @@ export class Enforcer {
       this.rules,
       {
         key, account: call.account, alsoAccounts: call.origin.alsoAccounts, callerId: call.origin.callerId, source: call.origin.source,
-        internal: call.internal, dialed: call.dialed, answeredAt: call.answeredAt,
+        endpoint: call.origin.endpoint, internal: call.internal, dialed: call.dialed, answeredAt: call.answeredAt,
       },
       this.state,
       now,
       phase,
+      { facts: this.deps.intel ?? null },
     );
     call.number = j.number;
     call.rate = j.rate;
@@ -197,11 +202,12 @@ export class Enforcer {
     }
     if (j.verdict.action === 'cut') {
       this.cut(call, j.verdict);
-      return;
+    } else {
+      if (!call.internal) this.persist(call);
+      this.timers.scheduleCall(call);
+      this.timers.reschedule(call.account);
     }
-    if (!call.internal) this.persist(call);
-    this.timers.scheduleCall(call);
-    this.timers.reschedule(call.account);
+    this.deps.intel?.judged(call, j, phase);
   }
 
   /**
@@ -231,6 +237,7 @@ export class Enforcer {
       const cost = call.rate && call.answeredAt !== null ? billedCost(call.rate, Math.max(0, at - call.answeredAt) / 1000) : 0;
       if (call.answeredAt !== null) this.state.ledger.add(call.account, call.answeredAt, cost);
       if (this.persisted.has(call)) this.journal.write('end call', this.deps.store.endCall(call.pbx, call.callId, at, cost));
+      this.deps.intel?.ended(call, at, cost);
     }
     this.timers.reschedule(call.account);
   }
@@ -346,8 +353,8 @@ export class Enforcer {
     this.timers.reschedule(account);
   }
 
-  /** The account's live external calls judged again (a suspension cuts them). */
-  private recheckAccount(account: string): void {
+  /** The account's live external calls judged again (a suspension or a restriction cuts them). */
+  recheckAccount(account: string): void {
     for (const call of [...this.state.table.ofAccount(account)]) {
       if (call.number && !call.cut && !call.internal) this.judge(call, 'recheck');
     }

@@ -1,3 +1,4 @@
+import type { IntelFacts } from '../intel/facts.js';
 import { judgeCall, type DialFacts, type Judgement } from '../judge/judge.js';
 import type { JudgeRules } from '../judge/rules.js';
 import type { JudgeState } from '../judge/state.js';
@@ -27,14 +28,19 @@ export interface Explanation {
   /** For an allowed external call: the longest it may run from its answer, and what would cut it then. */
   maxDuration: { seconds: number; code: string; rule: string; reason: string } | null;
   rules: RuleStep[];
+  /** What the intelligence rules found (lists and the price ceiling always; the others with facts), and the restriction in force. */
+  intel: Judgement['intel'];
 }
 
 /** The live path's verdict on one call, with every rule it considered on the way (judgeCall's trace). */
-export function explainCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number): Explanation {
+export function explainCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, facts: IntelFacts | null = null): Explanation {
   const steps: RuleStep[] = [];
-  const j = judgeCall(rules, call, state, now, 'dial', (rule, outcome, input, verdict) => {
-    const considered = outcome === 'passed' || outcome === 'matched';
-    steps.push({ account: input.call.account, code: rule.code, key: rule.key(input), outcome, facts: considered ? rule.facts(input) : null, verdict });
+  const j = judgeCall(rules, call, state, now, 'dial', {
+    trace: (rule, outcome, input, verdict) => {
+      const considered = outcome === 'passed' || outcome === 'matched';
+      steps.push({ account: input.call.account, code: rule.code, key: rule.key(input), outcome, facts: considered ? rule.facts(input) : null, verdict });
+    },
+    facts,
   });
   const l = j.limit;
   const from = call.answeredAt ?? now;
@@ -48,6 +54,7 @@ export function explainCall(rules: JudgeRules, call: DialFacts, state: JudgeStat
     rate: j.rate,
     maxDuration: l ? { seconds: Math.max(0, (l.at - from) / 1000), code: l.code, rule: l.rule, reason: l.reason } : null,
     rules: steps,
+    intel: j.intel,
   };
 }
 
@@ -80,6 +87,12 @@ export function formatExplanation(e: Explanation, state: string, currency: strin
       out.push('', `rules for ${s.account}${s.account !== e.account ? ' (it transferred the call: it must allow it too)' : ''}, in the order considered:`);
     }
     out.push(`  ${s.code.padEnd(codeWidth)}  ${s.key.padEnd(keyWidth)}  ${OUTCOME[s.outcome].padEnd(14)}${s.facts ? `  ${s.facts}` : ''}`);
+  }
+  const { findings, restriction } = e.intel;
+  if (findings.length || restriction) {
+    out.push('', 'fraud intelligence (docs/intelligence.md):');
+    if (restriction) out.push(`  restricted to profile ${restriction.profile} until ${new Date(restriction.until).toISOString()} (${restriction.code}: ${restriction.reason})`);
+    for (const f of findings) out.push(`  ${f.code} [${f.rule}] ${f.learning ? 'report only (learning)' : f.action}${f.refuse ? ', refuses the call' : ''}: ${f.reason}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -30,6 +30,13 @@ export interface FailTicket {
   lastAt: number;
 }
 
+/** What a source failed recently (lib/intel links a later success to it). */
+export interface RecentFailures {
+  attempts: number;
+  usernames: string[];
+  lastAt: number;
+}
+
 /**
  * How long an event without an attempt id may follow a keyed one and still be taken as the
  * same request: FreeSWITCH reports one failed REGISTER as `register_attempt` (with call-id)
@@ -144,6 +151,16 @@ export class FailureWindows {
       userAgent: s.userAgent, scanner: s.scanner, pbx: s.pbx, reasons: s.reasons,
       firstAt: s.times[0] ?? now, lastAt: now,
     };
+  }
+
+  /** A source's attempts still inside findTime, read-only (its window is not renewed). */
+  recent(address: string): RecentFailures | null {
+    const s = this.sources.peek(address);
+    if (!s) return null;
+    const since = this.clock.now() - this.opts.findTimeMs;
+    const times = s.times.filter((t) => t > since);
+    const last = times[times.length - 1];
+    return last === undefined ? null : { attempts: times.length, usernames: [...s.names], lastAt: last };
   }
 
   /** Forgets a source (after a manual ban or unban, so old failures do not linger). */

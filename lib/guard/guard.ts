@@ -8,7 +8,7 @@ import { fail, ok, type Result } from '../result.js';
 import type { AuditRecord, BanRecord, Store } from '../store/store.js';
 import { normalizeAddress } from './address.js';
 import { BanManager } from './bans.js';
-import { FailureWindows, type FailTicket, type FailureWindowOptions } from './failures.js';
+import { FailureWindows, type FailTicket, type FailureWindowOptions, type RecentFailures } from './failures.js';
 import { defaultFirewallQueueOptions, FirewallQueue, type FirewallQueueOptions } from './firewall-queue.js';
 import { IgnoreList } from './ignore.js';
 
@@ -169,6 +169,12 @@ export class Guard {
 
   list(): BanRecord[] {
     return this.bans.list();
+  }
+
+  /** Failed attempts from an address within findTime, read-only (lib/intel: a success after failures). */
+  recentFailures(address: string): RecentFailures | null {
+    const norm = normalizeAddress(address);
+    return norm ? this.windows.recent(norm.address) : null;
   }
 
   /** Sources tracked right now (bounded by maxTracked). */

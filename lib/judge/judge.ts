@@ -1,3 +1,5 @@
+import type { IntelFacts } from '../intel/facts.js';
+import { judgeIntel, type IntelJudgement } from '../intel/judge-intel.js';
 import type { NumberInfo } from '../numbers/number-info.js';
 import { budgetVerdict, evaluateCall, type RuleTrace, type Verdict } from '../policy/evaluate.js';
 import type { Rate } from '../rating/rate.js';
@@ -16,6 +18,8 @@ export interface DialFacts {
   alsoAccounts: readonly string[];
   callerId: string | null;
   source: string | null;
+  /** The endpoint / directory user that placed it (a restriction may name it: an authenticated user). */
+  endpoint?: string | null;
   /** Rings a local phone. */
   internal: boolean;
   /** Digits as the carrier routes them. */
@@ -33,15 +37,26 @@ export interface Judgement {
    * budget (its account's or the global one) runs out, if it is (or was) answered now.
    */
   limit: Limit | null;
+  /** What the intelligence rules found (lib/intel), and the restriction in force. */
+  intel: IntelJudgement;
+}
+
+/** What a caller may add to a judgement: explain's trace, and the intelligence facts it has. */
+export interface JudgeExtras {
+  /** Told of every rule considered, for each account that must allow the call (explain). */
+  trace?: RuleTrace;
+  /** The facts the intelligence rules read (lib/intel); without them only the lists and the price ceiling judge. */
+  facts?: IntelFacts | null;
 }
 
 /**
  * Judges one call: the one place a verdict is made, with no sockets and no timers. The live
  * enforcer, the pre-call servers and the replay all ask it, each with its own JudgeState.
  * `dial` admits a new call; `recheck` judges an admitted one again (suspension, resync).
- * `trace` (explain) is told of every rule considered, for each account that must allow it.
  */
-export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', trace?: RuleTrace): Judgement {
+export function judgeCall(
+  rules: JudgeRules, call: DialFacts, state: JudgeState, now: number, phase: 'dial' | 'recheck' = 'dial', { trace, facts = null }: JudgeExtras = {},
+): Judgement {
   const number = rules.classifier.classify(call.dialed);
   const rated = !call.internal && !number.emergency ? rateOf(rules, number) : undefined;
   const rate = rated ?? null;
@@ -52,9 +67,14 @@ export function judgeCall(rules: JudgeRules, call: DialFacts, state: JudgeState,
     verdict = account === call.account || v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
     break;
   }
-  verdict ??= { action: 'allow' };
+  const profiles = rules.config.profiles;
+  const judged = judgeIntel(rules, call, number, rated, facts, now, phase, verdict ?? { action: 'allow' }, (profile) => {
+    const p = profiles[profile] ?? profiles.suspect;
+    return p ? verdictFor(rules, call, call.account, number, rated, state, now, phase, undefined, { rules: p, key: `profiles.${profile}` }) : { action: 'allow' };
+  });
+  verdict = judged.verdict;
   const limit = verdict.action === 'allow' && !call.internal ? firstLimit(rules, call, number, rate, state, now) : null;
-  return { verdict, number, rate, limit };
+  return { verdict, number, rate, limit, intel: judged.intel };
 }
 
 function accountsOf(call: DialFacts): string[] {
@@ -63,10 +83,9 @@ function accountsOf(call: DialFacts): string[] {
 
 function verdictFor(
   rules: JudgeRules, call: DialFacts, account: string, number: NumberInfo, rate: Rate | null | undefined,
-  state: JudgeState, now: number, phase: 'dial' | 'recheck', trace: RuleTrace | undefined,
+  state: JudgeState, now: number, phase: 'dial' | 'recheck', trace: RuleTrace | undefined, own = rulesOf(rules.config, account),
 ): Verdict {
   const c = rules.config;
-  const own = rulesOf(c, account);
   const external = !call.internal;
   return evaluateCall(
     phase,

@@ -1,5 +1,6 @@
 import { accountRules } from '../config/load.js';
 import type { AccountConfig, Config } from '../config/types.js';
+import { NumberLists } from '../intel/number-lists.js';
 import { NumberClassifier } from '../numbers/classify.js';
 import type { NumberInfo } from '../numbers/number-info.js';
 import { RateDeck, type Rate } from '../rating/deck.js';
@@ -11,17 +12,22 @@ export interface JudgeRules {
   classifier: NumberClassifier;
   /** null when no rate deck is configured: spend rules are off. */
   deck: RateDeck | null;
+  /** destinations.lists; absent = none. */
+  lists?: NumberLists;
 }
 
-export function buildRules(config: Config): Result<JudgeRules> {
+/** `previous`: the rules in force, whose unchanged list files are taken over (SIGHUP). */
+export function buildRules(config: Config, previous?: JudgeRules): Result<JudgeRules> {
   let deck: RateDeck | null = null;
   if (config.rates.file) {
     const loaded = RateDeck.load(config.rates.file, { currency: config.rates.currency });
     if (!loaded.ok) return loaded;
     deck = loaded.value;
   }
+  const lists = NumberLists.load(config.destinations.lists ?? [], previous?.lists ?? null);
+  if (!lists.ok) return lists;
   const classifier = new NumberClassifier({ homeCountry: config.home.country, emergencyNumbers: config.emergency.numbers });
-  return ok({ config, classifier, deck });
+  return ok({ config, classifier, deck, lists: lists.value });
 }
 
 /** An account's rules and the config key they come from (`accounts.acct-1001`, `accounts["*"]`). */

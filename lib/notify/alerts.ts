@@ -13,7 +13,7 @@ import type { AlertsConfig } from '../config/types.js';
 import { TollguardError } from '../result.js';
 import { redact, registerSecret, type Logger } from './logger.js';
 
-export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'budget' | 'firewall-error' | 'summary';
+export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'budget' | 'firewall-error' | 'summary' | 'intel';
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 export interface Alert {

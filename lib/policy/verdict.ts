@@ -1,4 +1,5 @@
 import type { AccountConfig } from '../config/types.js';
+import type { IntelCode } from '../intel/facts.js';
 import type { NumberInfo } from '../numbers/number-info.js';
 import type { HangupCauseCode } from '../pbx/events.js';
 import type { Rate } from '../rating/rate.js';
@@ -20,7 +21,8 @@ export type ReasonCode =
   | 'SPEND_ACCOUNT'
   | 'SPEND_GLOBAL'
   | 'CALL_COST'
-  | 'CALL_DURATION';
+  | 'CALL_DURATION'
+  | IntelCode;
 
 export type Verdict =
   | { action: 'allow' }

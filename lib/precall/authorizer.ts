@@ -1,7 +1,9 @@
 import type { LiveCall } from '../calls/call.js';
 import type { Clock } from '../clock.js';
 import type { Journal } from '../enforce/journal.js';
-import { judgeCall, limitVerdict } from '../judge/judge.js';
+import type { IntelFacts } from '../intel/facts.js';
+import type { IntelObserver } from '../intel/live.js';
+import { judgeCall, limitVerdict, type Judgement } from '../judge/judge.js';
 import { rulesOf, type JudgeRules } from '../judge/rules.js';
 import type { JudgeState } from '../judge/state.js';
 import type { Logger } from '../notify/logger.js';
@@ -24,6 +26,8 @@ export interface AuthorizerDeps {
   state: JudgeState & { activity: { record(account: string, key: string, at: number, e164: string | null): void } };
   /** A refusal of an account whose rules say `onBreach: suspend` (the live path's rule too). */
   suspend: (account: string, reason: string, code: string) => void;
+  /** Fraud intelligence, as the live path has it: its facts go to the judge, each admission to it. */
+  intel?: IntelFacts & IntelObserver;
   onOutcome?: (o: PrecallOutcome) => void;
 }
 
@@ -51,8 +55,8 @@ export class Authorizer {
     const o = req.origin;
     const key = `precall\u0000${req.pbx}\u0000${req.channelId}\u0000${this.seq++}`;
     const j = judgeCall(rules, {
-      key, account: o.account, alsoAccounts: o.alsoAccounts, callerId: o.callerId, source: o.source, internal: false, dialed: req.dialed, answeredAt: null,
-    }, this.state, now, 'dial');
+      key, account: o.account, alsoAccounts: o.alsoAccounts, callerId: o.callerId, source: o.source, endpoint: o.endpoint, internal: false, dialed: req.dialed, answeredAt: null,
+    }, this.state, now, 'dial', { facts: this.deps.intel ?? null });
     const meta = (): Record<string, unknown> => this.meta(req, j.number);
 
     if (j.verdict.action === 'exempt') {
@@ -62,7 +66,11 @@ export class Authorizer {
     const own = rulesOf(rules.config, o.account).rules;
     // Only a channel the PBX itself reported counts: a request naming one it did not (a local
     // process on the pre-call port, or a channel whose event is late) changes no account's state.
-    if (req.known) this.deps.state.activity.record(o.account, key, now, own.maxSequential !== null ? j.number.e164 : null);
+    if (req.known) {
+      this.deps.state.activity.record(o.account, key, now, own.maxSequential !== null ? j.number.e164 : null);
+      // The admission is the dial for fraud intelligence: the live path's claimed dial is a recheck.
+      this.deps.intel?.judged(asDial(req, j, now), j, 'dial');
+    }
 
     // A limit reached already: the live path would cut the call the instant it is admitted.
     const verdict = j.verdict.action === 'cut' ? j.verdict : j.limit !== null && j.limit.at <= now ? limitVerdict(j.number, o.account, j.limit) : null;
@@ -112,4 +120,12 @@ export class Authorizer {
       destination: n.e164 ?? n.dialed, dialed: req.dialed, country: n.country, type: n.type, source: o.source, callerId: o.callerId, inbound: o.inbound,
     };
   }
+}
+
+/** The call a request announces, as the live path will know it once dialed. */
+function asDial(req: PrecallRequest, j: Judgement, now: number): LiveCall {
+  return {
+    pbx: req.pbx, callId: req.channelId, channel: req.channel, group: req.channelId, origin: req.origin, startedAt: now, dialed: req.dialed,
+    trunk: null, answeredAt: null, account: req.origin.account, internal: false, number: j.number, rate: j.rate, cut: null,
+  };
 }

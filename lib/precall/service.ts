@@ -19,6 +19,7 @@ export interface PrecallDeps {
   adapters: ReadonlyMap<string, PbxAdapter>;
   state: AuthorizerDeps['state'];
   suspend: AuthorizerDeps['suspend'];
+  intel?: AuthorizerDeps['intel'];
   onOutcome?: (o: PrecallOutcome) => void;
   onServed?: (pbx: string, seconds: number) => void;
   onFailed?: (why: string) => void;
@@ -47,7 +48,7 @@ export class PrecallService {
   constructor(private readonly deps: PrecallDeps) {
     this.authorizer = new Authorizer({
       clock: deps.clock, log: deps.log, journal: new Journal({ store: deps.store, clock: deps.clock, log: deps.log }),
-      rules: deps.rules, state: deps.state, suspend: deps.suspend, ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
+      rules: deps.rules, state: deps.state, suspend: deps.suspend, ...(deps.intel ? { intel: deps.intel } : {}), ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
     });
   }
 

@@ -53,6 +53,12 @@ export class PrefixTrie<T> {
     return best >= 0 ? (this.values[best] ?? null) : null;
   }
 
+  /** Gives back the room kept for growth (up to half the arrays) once everything is inserted. */
+  compact(): void {
+    this.children = this.children.slice(0, this.nodes * 10);
+    this.slots = this.slots.slice(0, this.nodes);
+  }
+
   private newNode(): number {
     const id = this.nodes++;
     if (id >= this.slots.length) {

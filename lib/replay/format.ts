@@ -31,6 +31,10 @@ export function formatReplay(r: ReplayReport): string {
         out.push(`    ${e.at} line ${e.line} ${e.dialed} -> ${e.destination}: cut ${e.cutAfter.toFixed(1)} s after ${e.answered ? 'answer' : 'the dial (ringing)'}, ran ${e.ran} s [${e.rule}]`);
       }
     }
+    for (const [code, t] of Object.entries(a.flagged)) {
+      out.push(`  flagged ${code} x${count(t.count)} (allowed; alerted)`);
+      for (const e of t.examples) out.push(`    ${e.at} line ${e.line} ${e.dialed} -> ${e.destination}: ${e.reason} [${e.rule}]`);
+    }
     const spend = spendLine(a.spend, r.currency);
     if (spend) out.push(`  spend (highest in one window, without / with tollguard): ${spend}`);
   }
@@ -46,7 +50,7 @@ export function formatReplay(r: ReplayReport): string {
 }
 
 function eventful(a: AccountReport): boolean {
-  return Object.keys(a.refused).length > 0 || Object.keys(a.cut).length > 0 || a.suspended !== null;
+  return Object.keys(a.refused).length > 0 || Object.keys(a.cut).length > 0 || Object.keys(a.flagged).length > 0 || a.suspended !== null;
 }
 
 function accountLine(a: AccountReport, currency: string): string {

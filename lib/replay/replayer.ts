@@ -1,5 +1,6 @@
 import type { SpendWindow } from '../config/types.js';
-import { judgeCall, limitVerdict, type Limit } from '../judge/judge.js';
+import { OfflineIntel } from '../intel/offline.js';
+import { judgeCall, limitVerdict, type Judgement, type Limit } from '../judge/judge.js';
 import { budgetExhaustion, budgetLimit, callLimits, type Exhaustion } from '../judge/limits.js';
 import { rulesOf, type JudgeRules } from '../judge/rules.js';
 import type { Verdict } from '../policy/evaluate.js';
@@ -41,6 +42,8 @@ export interface ReplayOptions {
  */
 export class Replayer {
   readonly state: ReplayState;
+  /** What the intelligence rules would have learnt and held (baselines, restrictions), as the records go. */
+  readonly intel: OfflineIntel;
   private readonly queue = new EventQueue<ReplayEvent>();
   private readonly accounts = new Map<string, AccountReport>();
   private readonly peaksWithout: SpendPeaks;
@@ -58,6 +61,7 @@ export class Replayer {
   constructor(private readonly rules: JudgeRules, private readonly opts: ReplayOptions, private readonly onBad?: (line: number, error: string) => void) {
     const c = rules.config;
     this.state = new ReplayState(c.home.timezone, c.sequentialWindowMs);
+    this.intel = new OfflineIntel(rules);
     this.peaksWithout = new SpendPeaks(c.home.timezone);
     this.peaksWith = new SpendPeaks(c.home.timezone);
   }
@@ -132,7 +136,7 @@ export class Replayer {
     const j = judgeCall(
       this.rules,
       { key: c.key, account: r.account, alsoAccounts: [], callerId: r.callerId, source: r.source, internal: c.internal, dialed: r.dialed, answeredAt: null },
-      this.state, now, 'dial',
+      this.state, now, 'dial', { facts: this.intel },
     );
     c.number = j.number;
     c.rate = j.rate;
@@ -155,6 +159,8 @@ export class Replayer {
     }
     const own = rulesOf(this.rules.config, r.account).rules;
     this.state.activity.record(r.account, c.key, now, own.maxSequential !== null ? j.number.e164 : null);
+    this.intel.judged(r.account, j, now);
+    this.findings(c, j, now);
     if (j.verdict.action === 'cut') {
       this.refused(c, j.verdict, now);
       return;
@@ -186,6 +192,7 @@ export class Replayer {
     if (c.exempt || c.answeredAt === null || c.rate === null) return;
     const cost = billedCost(c.rate, (now - c.answeredAt) / 1000);
     this.spent(c, cost);
+    this.intel.ended(c.record.account, c.answeredAt, cost);
     this.report(c.record.account).cost.with += cost;
     this.reschedule(c.record.account, now);
   }
@@ -283,9 +290,22 @@ export class Replayer {
     this.reschedule(r.account, now);
   }
 
+  /** What the intelligence rules asked beyond the verdict: alerts and restrictions are reported, suspensions made. */
+  private findings(c: ReplayCall, j: Judgement, now: number): void {
+    for (const f of j.intel.findings) {
+      if (f.action === 'suspend' && !f.learning) this.suspend(c.record.account, f, now);
+      else if (!f.refuse) tally(this.report(c.record.account).flagged, f.code, () => this.example(c, f));
+    }
+  }
+
   /** onBreach: suspend, as the live path's cut(): the account is suspended and its live calls judged again. */
   private breach(account: string, v: Extract<Verdict, { action: 'cut' }>, now: number): void {
-    if (v.code === 'ACCOUNT_SUSPENDED' || rulesOf(this.rules.config, account).rules.onBreach !== 'suspend' || this.state.suspended(account)) return;
+    if (v.code === 'ACCOUNT_SUSPENDED' || rulesOf(this.rules.config, account).rules.onBreach !== 'suspend') return;
+    this.suspend(account, v, now);
+  }
+
+  private suspend(account: string, v: { code: string; reason: string }, now: number): void {
+    if (this.state.suspended(account)) return;
     this.state.suspensions.set(account, { at: now, code: v.code, reason: v.reason });
     this.report(account).suspended = { at: new Date(now).toISOString(), code: v.code, reason: v.reason };
     for (const c of [...this.state.liveOf(account)]) {
@@ -299,7 +319,7 @@ export class Replayer {
     }
   }
 
-  private example(c: ReplayCall, v: Extract<Verdict, { action: 'cut' }>): CallExample {
+  private example(c: ReplayCall, v: { rule: string; reason: string }): CallExample {
     const r = c.record;
     return { line: r.line, id: r.id, at: new Date(r.startedAt).toISOString(), dialed: r.dialed, destination: c.number?.e164 ?? r.dialed, rule: v.rule, reason: v.reason };
   }
@@ -308,7 +328,7 @@ export class Replayer {
     let a = this.accounts.get(account);
     if (!a) {
       a = {
-        account, calls: 0, internal: 0, emergency: 0, refused: {}, cut: {}, unrated: 0,
+        account, calls: 0, internal: 0, emergency: 0, refused: {}, cut: {}, flagged: {}, unrated: 0,
         spend: {} as AccountReport['spend'], suspended: null, cost: { without: 0, with: 0, saved: 0 },
       };
       this.accounts.set(account, a);

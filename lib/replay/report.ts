@@ -44,6 +44,8 @@ export interface AccountReport {
   emergency: number;
   refused: Record<string, Tally<CallExample>>;
   cut: Record<string, Tally<CutExample>>;
+  /** Calls the intelligence rules (lib/intel) only alerted on, or that made a restriction: allowed. */
+  flagged: Record<string, Tally<CallExample>>;
   /** Calls whose destination has no rate (their cost is not counted). */
   unrated: number;
   spend: Record<SpendWindow, WindowReport>;

@@ -23,6 +23,13 @@
  *   <p>audit               ZSET    score at, member "<16-digit seq>|<JSON record>"; trimmed
  *                                  to retainMs
  *   <p>audit:seq           STRING  the sequence (ties at one instant keep their order)
+ *   <p>baseline:<account>  HASH    node -> JSON { data, updatedAt }: each node's learned baseline of
+ *                                  the account (they add up); expires retainMs after the last write
+ *   <p>baselines           ZSET    "<node URI-encoded>:<account>" scored by updatedAt, so other
+ *                                  nodes read only what changed; trimmed to retainMs
+ *   <p>restrictions        HASH    subject -> JSON { profile, at, until, code, reason }; one per
+ *                                  subject (a new one replaces it), so it stays as small as the
+ *                                  accounts and users ever restricted
  *
  * Writes that touch several keys run as one Lua script or MULTI/EXEC, so a node dying in
  * between cannot leave a call ended but still counted live, or a ban active but unlisted.
@@ -38,7 +45,9 @@ import type { Logger } from '../notify/logger.js';
 import { registerSecret } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { ACTIVE_BANS, AUDIT, END_CALL, LIFT_BAN, LIVE_CALLS, RESET_ACCOUNT, SAVE_CALL, SPEND_SINCE } from './redis-scripts.js';
-import type { AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from './store.js';
+import type {
+  AuditRecord, BanRecord, BaselineRecord, CallRecord, PruneCounts, RestrictionRecord, Store, StoredBaseline, Suspension,
+} from './store.js';
 
 const LAYOUT_VERSION = '1';
 const DAY_MS = 86_400_000;
@@ -407,9 +416,91 @@ export class RedisStore implements Store {
     return members.map((m) => JSON.parse(m.slice(m.indexOf('|') + 1)) as AuditRecord);
   }
 
+  async saveBaselines(records: BaselineRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const c = this.ready('saveBaselines');
+    const node = encodeURIComponent(this.node);
+    const tx = c.multi();
+    let latest = 0;
+    for (const r of records) {
+      const key = `${this.prefix}baseline:${r.account}`;
+      tx.hset(key, this.node, JSON.stringify({ data: r.data, updatedAt: r.updatedAt }))
+        .pexpire(key, this.retainMs)
+        .zadd(`${this.prefix}baselines`, String(r.updatedAt), `${node}:${r.account}`);
+      latest = Math.max(latest, r.updatedAt);
+    }
+    tx.zremrangebyscore(`${this.prefix}baselines`, '-inf', `(${latest - this.retainMs}`);
+    try {
+      const results = await tx.exec();
+      if (!results) throw new Error('transaction aborted');
+      const failed = results.find(([e]) => e !== null)?.[0];
+      if (failed) throw failed;
+    } catch (err) {
+      throw this.error('saveBaselines', err);
+    }
+  }
+
+  async baselinesSince(since: number): Promise<StoredBaseline[]> {
+    const c = this.ready('baselinesSince');
+    try {
+      const members = await c.zrangebyscore(`${this.prefix}baselines`, score(since), '+inf');
+      const wanted = members.map((m) => {
+        const sep = m.indexOf(':');
+        return { node: decodeURIComponent(m.slice(0, sep)), account: m.slice(sep + 1) };
+      });
+      const pipe = c.pipeline();
+      for (const w of wanted) pipe.hget(`${this.prefix}baseline:${w.account}`, w.node);
+      const replies = wanted.length ? ((await pipe.exec()) ?? []) : [];
+      const out: StoredBaseline[] = [];
+      wanted.forEach((w, i) => {
+        const json = replies[i]?.[1];
+        if (typeof json !== 'string') return;
+        const v = JSON.parse(json) as { data: string; updatedAt: number };
+        out.push({ account: w.account, node: w.node, data: v.data, updatedAt: v.updatedAt, mine: w.node === this.node });
+      });
+      return out;
+    } catch (err) {
+      throw this.error('baselinesSince', err);
+    }
+  }
+
+  async saveRestriction(r: RestrictionRecord): Promise<void> {
+    const c = this.ready('saveRestriction');
+    try {
+      await c.hset(`${this.prefix}restrictions`, r.subject, JSON.stringify({ profile: r.profile, at: r.at, until: r.until, code: r.code, reason: r.reason }));
+    } catch (err) {
+      throw this.error('saveRestriction', err);
+    }
+  }
+
+  async liftRestriction(subject: string): Promise<void> {
+    const c = this.ready('liftRestriction');
+    try {
+      await c.hdel(`${this.prefix}restrictions`, subject);
+    } catch (err) {
+      throw this.error('liftRestriction', err);
+    }
+  }
+
+  async restrictions(now: number): Promise<RestrictionRecord[]> {
+    const c = this.ready('restrictions');
+    let all: Record<string, string>;
+    try {
+      all = await c.hgetall(`${this.prefix}restrictions`);
+    } catch (err) {
+      throw this.error('restrictions', err);
+    }
+    const out: RestrictionRecord[] = [];
+    for (const [subject, json] of Object.entries(all)) {
+      const v = JSON.parse(json) as Omit<RestrictionRecord, 'subject'>;
+      if (v.until > now) out.push({ subject, ...v });
+    }
+    return out.sort((a, b) => a.at - b.at || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+  }
+
   /** Nothing to do: every key expires `retainMs` after its record ended (see the key map above). */
   async prune(): Promise<PruneCounts> {
-    return { calls: 0, audit: 0, bans: 0 };
+    return { calls: 0, audit: 0, bans: 0, intel: 0 };
   }
 
   private callId(pbx: string, callId: string): string {

@@ -96,6 +96,29 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit is append-only (only rows older than the retention are pruned)'); END;
     `,
   },
+  {
+    // Fraud intelligence: learned baselines per account (and node: a Redis store shares them,
+    // a file has one node) and restrictions to a stricter profile for a period.
+    version: 3,
+    sql: `
+      CREATE TABLE baselines (
+        account    TEXT    NOT NULL,
+        node       TEXT    NOT NULL,
+        data       TEXT    NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, node)
+      );
+      CREATE INDEX baselines_updated ON baselines (updated_at);
+      CREATE TABLE restrictions (
+        subject TEXT    PRIMARY KEY,
+        profile TEXT    NOT NULL,
+        at      INTEGER NOT NULL,
+        until   INTEGER NOT NULL,
+        code    TEXT    NOT NULL,
+        reason  TEXT    NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -4,7 +4,12 @@ import Database from 'better-sqlite3';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
-import type { AuditAction, AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from './store.js';
+import type {
+  AuditAction, AuditRecord, BanRecord, BaselineRecord, CallRecord, PruneCounts, RestrictionRecord, Store, StoredBaseline, Suspension,
+} from './store.js';
+
+/** A file is one node: its baselines are all its own. */
+const NODE = 'local';
 
 /** Rows deleted per statement when pruning: a few ms each, then the event loop runs. */
 const PRUNE_BATCH = 2000;
@@ -99,6 +104,19 @@ function prepareAll(db: Database.Database) {
     pruneCalls: db.prepare<[number, number]>('DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE ended_at IS NOT NULL AND ended_at < ? LIMIT ?)'),
     pruneAudit: db.prepare<[number, number]>('DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?)'),
     pruneBans: db.prepare<[number, number]>('DELETE FROM bans WHERE rowid IN (SELECT rowid FROM bans WHERE expires_at < ? LIMIT ?)'),
+    saveBaseline: db.prepare<[string, string, string, number]>(`
+      INSERT INTO baselines (account, node, data, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (account, node) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`),
+    baselinesSince: db.prepare<[number], { account: string; node: string; data: string; updated_at: number }>(
+      'SELECT account, node, data, updated_at FROM baselines WHERE updated_at >= ? ORDER BY account, node',
+    ),
+    saveRestriction: db.prepare<[string, string, number, number, string, string]>(`
+      INSERT INTO restrictions (subject, profile, at, until, code, reason) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (subject) DO UPDATE SET profile = excluded.profile, at = excluded.at, until = excluded.until, code = excluded.code, reason = excluded.reason`),
+    liftRestriction: db.prepare<[string]>('DELETE FROM restrictions WHERE subject = ?'),
+    restrictions: db.prepare<[number], RestrictionRecord>('SELECT subject, profile, at, until, code, reason FROM restrictions WHERE until > ? ORDER BY at, subject'),
+    pruneBaselines: db.prepare<[number, number]>('DELETE FROM baselines WHERE rowid IN (SELECT rowid FROM baselines WHERE updated_at < ? LIMIT ?)'),
+    pruneRestrictions: db.prepare<[number, number]>('DELETE FROM restrictions WHERE rowid IN (SELECT rowid FROM restrictions WHERE until < ? LIMIT ?)'),
   };
 }
 
@@ -371,17 +389,66 @@ export class SqliteStore implements Store {
     }
   }
 
+  async saveBaselines(records: BaselineRecord[]): Promise<void> {
+    const st = this.ready('saveBaselines');
+    try {
+      this.db!.transaction(() => {
+        for (const r of records) st.saveBaseline.run(r.account, NODE, r.data, r.updatedAt);
+      })();
+    } catch (err) {
+      throw this.error('saveBaselines', err);
+    }
+  }
+
+  async baselinesSince(since: number): Promise<StoredBaseline[]> {
+    const st = this.ready('baselinesSince');
+    try {
+      return st.baselinesSince.all(since).map((r) => ({ account: r.account, node: r.node, data: r.data, updatedAt: r.updated_at, mine: r.node === NODE }));
+    } catch (err) {
+      throw this.error('baselinesSince', err);
+    }
+  }
+
+  async saveRestriction(r: RestrictionRecord): Promise<void> {
+    const st = this.ready('saveRestriction');
+    try {
+      st.saveRestriction.run(r.subject, r.profile, r.at, r.until, r.code, r.reason);
+    } catch (err) {
+      throw this.error('saveRestriction', err);
+    }
+  }
+
+  async liftRestriction(subject: string): Promise<void> {
+    const st = this.ready('liftRestriction');
+    try {
+      st.liftRestriction.run(subject);
+    } catch (err) {
+      throw this.error('liftRestriction', err);
+    }
+  }
+
+  async restrictions(now: number): Promise<RestrictionRecord[]> {
+    const st = this.ready('restrictions');
+    try {
+      return st.restrictions.all(now);
+    } catch (err) {
+      throw this.error('restrictions', err);
+    }
+  }
+
   async prune(before: number): Promise<PruneCounts> {
-    const counts: PruneCounts = { calls: 0, audit: 0, bans: 0 };
+    const counts: PruneCounts = { calls: 0, audit: 0, bans: 0, intel: 0 };
     try {
       // The audit trigger refuses any delete at or after the horizon.
       this.ready('prune').setPruneHorizon.run(before);
-      for (const what of ['calls', 'audit', 'bans'] as const) {
+      for (const what of ['calls', 'audit', 'bans', 'baselines', 'restrictions'] as const) {
         for (;;) {
           const st = this.ready('prune');
-          const stmt = what === 'calls' ? st.pruneCalls : what === 'audit' ? st.pruneAudit : st.pruneBans;
+          const stmt = {
+            calls: st.pruneCalls, audit: st.pruneAudit, bans: st.pruneBans, baselines: st.pruneBaselines, restrictions: st.pruneRestrictions,
+          }[what];
           const n = stmt.run(before, PRUNE_BATCH).changes;
-          counts[what] += n;
+          counts[what === 'baselines' || what === 'restrictions' ? 'intel' : what] += n;
           if (n < PRUNE_BATCH) break;
           await new Promise((r) => setImmediate(r));
         }

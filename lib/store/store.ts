@@ -34,7 +34,7 @@ export interface BanRecord {
   manual: boolean;
 }
 
-export type AuditAction = 'cut' | 'would-cut' | 'refuse' | 'would-refuse' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag';
+export type AuditAction = 'cut' | 'would-cut' | 'refuse' | 'would-refuse' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag' | 'restrict' | 'would-restrict' | 'intel';
 
 export interface AuditRecord {
   at: number;
@@ -49,6 +49,30 @@ export interface AuditRecord {
 export interface Suspension {
   account: string;
   at: number;
+  code: string;
+  reason: string;
+}
+
+/** This node's learned baseline of one account (lib/intel): an opaque JSON document. */
+export interface BaselineRecord {
+  account: string;
+  data: string;
+  updatedAt: number;
+}
+
+/** A baseline as read back: one per account and node (several nodes' baselines add up). */
+export interface StoredBaseline extends BaselineRecord {
+  node: string;
+  /** Written by this node (it already holds it in memory). */
+  mine: boolean;
+}
+
+/** An account or user held to a stricter profile until `until` (lib/intel restrictions). */
+export interface RestrictionRecord {
+  subject: string;
+  profile: string;
+  at: number;
+  until: number;
   code: string;
   reason: string;
 }
@@ -91,9 +115,20 @@ export interface Store {
   audit(rec: AuditRecord): Promise<void>;
   auditSince(since: number): Promise<AuditRecord[]>;
 
+  /** Replaces this node's baselines of these accounts (one write). */
+  saveBaselines(records: BaselineRecord[]): Promise<void>;
+  /** Every node's baselines updated at or after `since`. */
+  baselinesSince(since: number): Promise<StoredBaseline[]>;
+  /** Sets (or replaces) the restriction of a subject. */
+  saveRestriction(r: RestrictionRecord): Promise<void>;
+  liftRestriction(subject: string): Promise<void>;
+  /** Restrictions still in force at `now`. */
+  restrictions(now: number): Promise<RestrictionRecord[]>;
+
   /**
-   * Forgets what ended before `before`: ended calls, audit records, and bans (with their
-   * escalation history) that ran out. Live calls, suspensions and active bans are kept.
+   * Forgets what ended before `before`: ended calls, audit records, bans (with their
+   * escalation history) that ran out, baselines not updated since and restrictions that ran
+   * out. Live calls, suspensions and active bans are kept.
    * Works in small steps so that the event loop is never held long.
    */
   prune(before: number): Promise<PruneCounts>;
@@ -103,4 +138,6 @@ export interface PruneCounts {
   calls: number;
   audit: number;
   bans: number;
+  /** Baselines and restrictions. */
+  intel: number;
 }

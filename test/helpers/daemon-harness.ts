@@ -36,6 +36,8 @@ export interface HarnessConfig {
   esl?: { port: number; passwordVar: string; eventFormat?: 'json' | 'plain' };
   accounts: string;
   extra?: string;
+  /** YAML lines under `destinations:` after `deny` (two-space indent), e.g. `lists:`. */
+  destinations?: string;
   link?: string;
   mode?: 'enforce' | 'monitor';
   /** The rate deck (default RATES). */
@@ -61,6 +63,7 @@ link: ${c.link ?? '{ connectTimeout: 500ms, actionTimeout: 500ms, keepaliveInter
 emergency: { numbers: ["933"] }
 destinations:
   deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
+${c.destinations ?? ''}
 rates: { file: ${c.dir}/rates.csv, currency: USD, unrated: deny }
 accounts:
 ${c.accounts}

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Daemon } from '../../daemon/daemon.js';
+import type { Clock } from '../../lib/clock.js';
 import type { EnforcerAction } from '../../lib/enforce/enforcer.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import type { PbxEvent } from '../../lib/pbx/events.js';
@@ -27,10 +28,18 @@ export interface RigOptions {
   accounts?: string;
   /** Extra top-level YAML. */
   extra?: string;
+  /** YAML lines under `destinations:` (two-space indent), e.g. `lists:`. */
+  destinations?: string;
   mode?: 'enforce' | 'monitor';
   eslFormat?: 'json' | 'plain';
   /** Name of the Asterisk PBX (default `office`): nodes sharing a store need distinct names. */
   amiName?: string;
+  /** The daemon's clock (default the system's). */
+  clock?: Clock;
+  /** The rate deck (default RIG_RATES). */
+  rates?: string;
+  /** Runs with the rig's directory before the daemon starts (files, state to seed). */
+  beforeStart?: (dir: string) => Promise<void>;
 }
 
 /** The real daemon against embedded PBXs over loopback TCP, with its own state and socket. */
@@ -59,15 +68,18 @@ export class DaemonRig {
       ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET', ...(opts.amiName ? { name: opts.amiName } : {}) } } : {}),
       ...(this.esl ? { esl: { port: this.esl.port, passwordVar: 'RIG_ESL_PASSWORD', eventFormat: opts.eslFormat ?? 'json' } } : {}),
       mode: opts.mode ?? 'enforce',
-      rates: RIG_RATES,
+      rates: opts.rates ?? RIG_RATES,
       link: '{ keepaliveInterval: 500ms, keepaliveTimeout: 500ms, backoffInitial: 50ms, backoffMax: 400ms, actionTimeout: 1s }',
       accounts: `  "*": { international: false }\n  acct-1001: { international: true, allow: [GB, DE] }\n${opts.accounts ?? ''}`,
       ...(opts.extra?.includes('alerts:') ? { alerts: null } : {}),
       ...(opts.extra !== undefined ? { extra: opts.extra } : {}),
+      ...(opts.destinations !== undefined ? { destinations: opts.destinations } : {}),
     });
+    await opts.beforeStart?.(this.dir);
     this.daemon = new Daemon({
       configFile: this.configFile,
       log: this.log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
       env: { RIG_AMI_SECRET: AMI_SECRET, RIG_ESL_PASSWORD: ESL_PASSWORD },
       onAction: (a) => this.actions.push(a),
       onEvent: (e) => this.events.push(e),

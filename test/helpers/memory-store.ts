@@ -1,4 +1,6 @@
-import type { AuditRecord, BanRecord, CallRecord, PruneCounts, Store, Suspension } from '../../lib/store/store.js';
+import type {
+  AuditRecord, BanRecord, BaselineRecord, CallRecord, PruneCounts, RestrictionRecord, Store, StoredBaseline, Suspension,
+} from '../../lib/store/store.js';
 
 /** A Store in memory, for unit tests of the parts above the store (guard, enforcer). */
 export class MemoryStore implements Store {
@@ -84,8 +86,29 @@ export class MemoryStore implements Store {
     if (this.failing) throw new Error('store unavailable');
   }
 
+  readonly baselines = new Map<string, BaselineRecord>();
+  readonly restricted = new Map<string, RestrictionRecord>();
+
+  async saveBaselines(records: BaselineRecord[]): Promise<void> {
+    for (const r of records) this.baselines.set(r.account, { ...r });
+  }
+  async baselinesSince(since: number): Promise<StoredBaseline[]> {
+    return [...this.baselines.values()].filter((r) => r.updatedAt >= since).map((r) => ({ ...r, node: 'memory', mine: true }));
+  }
+  async saveRestriction(r: RestrictionRecord): Promise<void> {
+    this.restricted.set(r.subject, { ...r });
+  }
+  async liftRestriction(subject: string): Promise<void> {
+    this.restricted.delete(subject);
+  }
+  async restrictions(now: number): Promise<RestrictionRecord[]> {
+    return [...this.restricted.values()].filter((r) => r.until > now);
+  }
+
   async prune(before: number): Promise<PruneCounts> {
-    const counts = { calls: 0, audit: 0, bans: 0 };
+    const counts = { calls: 0, audit: 0, bans: 0, intel: 0 };
+    for (const [k, b] of this.baselines) if (b.updatedAt < before) { this.baselines.delete(k); counts.intel++; }
+    for (const [k, r] of this.restricted) if (r.until < before) { this.restricted.delete(k); counts.intel++; }
     for (const [k, c] of this.calls) if (c.endedAt !== null && c.endedAt < before) { this.calls.delete(k); counts.calls++; }
     for (let i = this.audits.length - 1; i >= 0; i--) if (this.audits[i]!.at < before) { this.audits.splice(i, 1); counts.audit++; }
     for (const [k, b] of this.history) if (b.expiresAt < before) { this.history.delete(k); this.bans.delete(k); counts.bans++; }

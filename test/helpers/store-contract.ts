@@ -257,6 +257,33 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
       });
     });
 
+    describe('baselines', function () {
+      it('keeps one baseline per account for this node, replaced on save, read back from `since` on', async function () {
+        await store.saveBaselines([{ account: 'alice', data: '{"v":1,"n":1}', updatedAt: T0 }, { account: 'bob', data: '{"v":1,"n":2}', updatedAt: T0 + MIN }]);
+        await store.saveBaselines([{ account: 'alice', data: '{"v":1,"n":3}', updatedAt: T0 + 2 * MIN }]);
+        const all = await store.baselinesSince(0);
+        assert.deepEqual(all.map((b) => [b.account, b.data, b.updatedAt, b.mine]).sort(), [['alice', '{"v":1,"n":3}', T0 + 2 * MIN, true], ['bob', '{"v":1,"n":2}', T0 + MIN, true]]);
+        assert.equal(new Set(all.map((b) => b.node)).size, 1, 'one node wrote them');
+        assert.deepEqual((await store.baselinesSince(T0 + 2 * MIN)).map((b) => b.account), ['alice']);
+        await store.saveBaselines([]);
+      });
+    });
+
+    describe('restrictions', function () {
+      it('sets, replaces, lifts and lists the restrictions still in force', async function () {
+        const r = { subject: '1001', profile: 'suspect', at: T0, until: T0 + HOUR, code: 'AUTH_SUSPECT', reason: 'failed 4 times from 198.51.100.7' };
+        await store.saveRestriction(r);
+        await store.saveRestriction({ subject: 'acct-9', profile: 'night', at: T0 + 1, until: T0 + 10 * MIN, code: 'BASELINE_HOURS', reason: 'x' });
+        assert.deepEqual(await store.restrictions(T0), [r, { subject: 'acct-9', profile: 'night', at: T0 + 1, until: T0 + 10 * MIN, code: 'BASELINE_HOURS', reason: 'x' }]);
+        assert.deepEqual((await store.restrictions(T0 + 30 * MIN)).map((x) => x.subject), ['1001'], 'one that ran out is not in force');
+        await store.saveRestriction({ ...r, until: T0 + 2 * HOUR });
+        assert.equal((await store.restrictions(T0 + 90 * MIN))[0]?.until, T0 + 2 * HOUR);
+        await store.liftRestriction('1001');
+        await store.liftRestriction('nobody');
+        assert.deepEqual(await store.restrictions(T0), [{ subject: 'acct-9', profile: 'night', at: T0 + 1, until: T0 + 10 * MIN, code: 'BASELINE_HOURS', reason: 'x' }]);
+      });
+    });
+
     describe('lifetime', function () {
       it('another instance on the same data sees everything written', async function () {
         await spent(store, 'c1', 'alice', T0, T0 + MIN, 0.75);
@@ -265,6 +292,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         await store.saveBan(ban({ address: '198.51.100.7', count: 3 }));
         await store.audit(audit(T0, 'c1'));
         await store.markAlive(T0 + 1);
+        await store.saveBaselines([{ account: 'alice', data: '{"v":1}', updatedAt: T0 }]);
+        await store.saveRestriction({ subject: 'alice', profile: 'suspect', at: T0, until: T0 + HOUR, code: 'AUTH_SUSPECT', reason: 'r' });
         await store.close();
         const o = await second();
         assert.deepEqual(approx(await o.spendSince(0)), { alice: 0.75 });
@@ -273,6 +302,8 @@ export function storeContract(name: string, make: () => Promise<StoreFixture>): 
         assert.equal((await o.banHistory('198.51.100.7'))?.count, 3);
         assert.deepEqual(await o.auditSince(0), [audit(T0, 'c1')]);
         assert.equal(await o.lastAlive(), T0 + 1);
+        assert.deepEqual((await o.baselinesSince(0)).map((b) => [b.account, b.mine]), [['alice', true]], 'the same node reads its own baseline back');
+        assert.equal((await o.restrictions(T0)).length, 1);
       });
 
       it('a closed store rejects with TG_ERR_STORE instead of throwing', async function () {

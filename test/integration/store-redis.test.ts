@@ -88,6 +88,31 @@ describe('RedisStore on a real redis-server', function () {
     });
   });
 
+  describe('several nodes: baselines and restrictions', function () {
+    it("each node keeps its own baseline of an account and reads the other's; restrictions are shared", async function () {
+      const prefix = freshPrefix();
+      const a = new RedisStore({ url: server.url, prefix, log: new MemoryLogger(), node: 'node-a' });
+      const b = new RedisStore({ url: server.url, prefix, log: new MemoryLogger(), node: 'node-b' });
+      await a.open();
+      await b.open();
+      try {
+        const now = Date.now();
+        await a.saveBaselines([{ account: 'acct-1', data: '{"v":1,"n":"a"}', updatedAt: now }]);
+        await b.saveBaselines([{ account: 'acct-1', data: '{"v":1,"n":"b"}', updatedAt: now + 5 }]);
+        const seen = (await a.baselinesSince(now)).map((x) => [x.node, x.data, x.mine]).sort();
+        assert.deepEqual(seen, [['node-a', '{"v":1,"n":"a"}', true], ['node-b', '{"v":1,"n":"b"}', false]]);
+        assert.deepEqual((await a.baselinesSince(now + 1)).map((x) => x.node), ['node-b'], 'only what changed since');
+        await b.saveRestriction({ subject: '1001', profile: 'suspect', at: now, until: now + HOUR, code: 'AUTH_SUSPECT', reason: 'r' });
+        assert.deepEqual((await a.restrictions(now)).map((r) => r.subject), ['1001']);
+        await a.liftRestriction('1001');
+        assert.deepEqual(await b.restrictions(now), []);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+  });
+
   describe('key layout and retention', function () {
     let raw: Redis;
     beforeEach(function () {

@@ -157,13 +157,17 @@ describe('SqliteStore on a real file', function () {
     await s.saveBan({ address: '192.0.2.2', family: 4, reason: 'r', count: 1, failures: 5, bannedAt: now - DAY, expiresAt: now + DAY, manual: false });
     await s.saveBan({ address: '192.0.2.3', family: 4, reason: 'r', count: 1, failures: 0, bannedAt: before - 9 * DAY, expiresAt: Infinity, manual: true });
 
-    assert.deepEqual(await s.prune(before), { calls: 4500, audit: 1, bans: 1 });
+    await s.saveBaselines([{ account: 'stale', data: '{}', updatedAt: before - 1 }, { account: 'fresh', data: '{}', updatedAt: before }]);
+    await s.saveRestriction({ subject: 'old', profile: 'suspect', at: before - 2 * DAY, until: before - DAY, code: 'AUTH_SUSPECT', reason: 'r' });
+
+    assert.deepEqual(await s.prune(before), { calls: 4500, audit: 1, bans: 1, intel: 2 });
+    assert.deepEqual((await s.baselinesSince(0)).map((b) => b.account), ['fresh']);
     assert.deepEqual((await s.liveCalls()).map((c) => c.callId), ['live']);
     assert.deepEqual([...(await s.spendSince(now - 30 * DAY))], [['a', 0.25]]);
     assert.deepEqual((await s.auditSince(0)).map((r) => r.subject), ['kept']);
     assert.equal(await s.banHistory('192.0.2.1'), null, 'escalation history older than the retention is forgotten');
     assert.deepEqual((await s.activeBans(now)).map((b) => b.address), ['192.0.2.2', '192.0.2.3']);
-    assert.deepEqual(await s.prune(before), { calls: 0, audit: 0, bans: 0 }, 'a second prune finds nothing');
+    assert.deepEqual(await s.prune(before), { calls: 0, audit: 0, bans: 0, intel: 0 }, 'a second prune finds nothing');
     await s.close();
     // The audit is still append-only above the horizon.
     const db = new Database(file);
@@ -183,11 +187,29 @@ describe('SqliteStore on a real file', function () {
     const s = new SqliteStore({ file, log: new MemoryLogger() });
     await s.open();
     assert.deepEqual([...(await s.spendSince(0))], [['a', 0.5]]);
-    assert.deepEqual(await s.prune(100_000), { calls: 1, audit: 1, bans: 0 });
+    assert.deepEqual(await s.prune(100_000), { calls: 1, audit: 1, bans: 0, intel: 0 });
     await s.close();
     const check = new Database(file, { readonly: true });
     assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     check.close();
+  });
+
+  it('upgrades a version-2 file to baselines and restrictions (v3): old rows kept, the new tables work', async function () {
+    const file = path.join(dir, 'tollguard.db');
+    const db = new Database(file);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 2)) db.exec(m.sql);
+    db.pragma('user_version = 2');
+    db.prepare("INSERT INTO suspensions VALUES ('acct-1', 5, 'MANUAL', 'r')").run();
+    db.close();
+    const s = new SqliteStore({ file, log: new MemoryLogger() });
+    await s.open();
+    assert.deepEqual((await s.suspensions()).map((x) => x.account), ['acct-1']);
+    await s.saveBaselines([{ account: 'acct-1', data: '{"v":1}', updatedAt: 7 }]);
+    await s.saveRestriction({ subject: '1001', profile: 'suspect', at: 7, until: 100, code: 'AUTH_SUSPECT', reason: 'r' });
+    assert.deepEqual(await s.baselinesSince(0), [{ account: 'acct-1', node: 'local', data: '{"v":1}', updatedAt: 7, mine: true }]);
+    assert.deepEqual((await s.restrictions(50)).map((r) => r.subject), ['1001']);
+    await s.close();
   });
 
   it('spendSince is answered from the covering index', async function () {
