@@ -11,8 +11,10 @@ import type { CallOrigin } from '../../lib/pbx/events.js';
 import { Authorizer, type PrecallOutcome } from '../../lib/precall/authorizer.js';
 import { PENDING_MS } from '../../lib/precall/pending.js';
 import type { PrecallAnswer } from '../../lib/precall/request.js';
+import { buildRules } from '../../lib/judge/rules.js';
 import { RateDeck } from '../../lib/rating/deck.js';
 import { dialing, origin } from '../helpers/call-events.js';
+import { IntelRig } from '../helpers/intel-rig.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { RecordingAdapter } from '../helpers/recording-adapter.js';
 
@@ -230,5 +232,19 @@ describe('pre-call: the authorizer', () => {
     assert.equal(a.verdict, 'deny', 'a caller ID that names an account grants nothing');
     const audit = await r.store.auditSince(0);
     assert.deepEqual([audit[0]!.detail.account, audit[0]!.detail.accountFrom], ['trunk-uas', 'inbound']);
+  });
+
+  it('with fraud intelligence: a tripwire number is refused before it leaves and its account suspended, as the live path does', async () => {
+    const rig = await IntelRig.start({ lists: { 'irsf-test': { action: 'tripwire', content: '+4420794600\n' } } });
+    const rules = buildRules(rig.enforcer.config);
+    if (!rules.ok) throw rules.error;
+    const authorizer = new Authorizer({
+      clock: rig.clock, log: rig.log, journal: new Journal({ store: rig.store, clock: rig.clock, log: rig.log }), rules: () => rules.value,
+      state: rig.enforcer.state, suspend: (a, reason, code) => void rig.enforcer.suspend(a, reason, code), intel: rig.intel,
+    });
+    const a = authorizer.authorize({ pbx: 'office', via: 'agi', channel: 'PJSIP/1001-00000001', channelId: '1.1', origin: origin('acct-1001'), known: true, dialed: '011442079460012' });
+    assert.deepEqual([a.verdict, a.code], ['deny', 'TRIPWIRE']);
+    await rig.settle();
+    assert.equal(rig.enforcer.isSuspended('acct-1001'), true);
   });
 });
