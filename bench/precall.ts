@@ -79,7 +79,7 @@ precall: { listen: "127.0.0.1:${await freePort()}", eslListen: "127.0.0.1:${awai
 
 const logFile = path.join(dir, 'daemon.log');
 const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'daemon/cli.ts'), 'run', '--config', configFile], {
-  cwd: dir, env: { ...process.env, NODE_OPTIONS: '', BENCH_AMI_SECRET: AMI_SECRET, BENCH_ESL_PASSWORD: ESL_PASSWORD },
+  cwd: repo, env: { ...process.env, NODE_OPTIONS: '', BENCH_AMI_SECRET: AMI_SECRET, BENCH_ESL_PASSWORD: ESL_PASSWORD },
   stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')],
 });
 
@@ -88,7 +88,7 @@ async function precallPorts(): Promise<{ agi: number; esl: number }> {
   const text = fs.readFileSync(configFile, 'utf8');
   const agi = Number(/listen: "127\.0\.0\.1:(\d+)"/.exec(text)![1]);
   const eslPort = Number(/eslListen: "127\.0\.0\.1:(\d+)"/.exec(text)![1]);
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 300 && child.exitCode === null; i++) {
     await sleep(100);
     const r = await controlRequest(path.join(dir, 'control.sock'), 'status', {}, 2000);
     if (r.ok && (r.value as StatusReport).links.every((l) => l.status === 'ready')) return { agi, esl: eslPort };
@@ -159,8 +159,11 @@ try {
   const target = p99(agiMs) < 1 && p99(eslMs) < 1;
   console.log(`target p99 < 1 ms from request to answer: ${target ? 'met' : 'NOT met'} on this machine`);
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  if (child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
   await ami.close();
   await esl.close();
   fs.rmSync(dir, { recursive: true, force: true });
