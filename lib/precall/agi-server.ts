@@ -1,27 +1,16 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../notify/logger.js';
 import type { CallOrigin } from '../pbx/events.js';
 import { AgiConnection, agiQuote, agiValue, type AgiEnv } from './agi.js';
 import { listenTcp, type TcpService } from './listener.js';
-import { pbxOf, type AskingPbx } from './pbx-of.js';
-import { formatSeconds, variableText, type PrecallAnswer, type PrecallRequest } from './request.js';
+import { pbxOf } from './pbx-of.js';
+import { formatSeconds, variableText, type PrecallAnswer, type PrecallServerDeps } from './request.js';
 
 /** What the AGI server asks of an Asterisk adapter. */
 export interface AsteriskAsking {
   askingOrigin(q: { uniqueid: string; channel: string; accountcode: string | null; callerId: string | null }, waitMs: number): Promise<{ origin: CallOrigin; known: boolean }>;
 }
 
-export interface PrecallServerDeps<A> {
-  pbxs: () => readonly (AskingPbx & { adapter: A })[];
-  authorize: (req: PrecallRequest) => PrecallAnswer;
-  log: Logger;
-  /** How long a request waits for the adapter to see the channel asking. */
-  channelWaitMs: () => number;
-  /** Request (environment / channel data complete) to verdict set on the channel, in seconds. */
-  onServed?: (pbx: string, seconds: number) => void;
-  onFailed?: (why: string) => void;
-}
 
 /** A whole exchange, however slow the PBX: past this the connection is dropped (the hook falls back). */
 const SESSION_MS = 10_000;

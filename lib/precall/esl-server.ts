@@ -3,11 +3,10 @@ import { performance } from 'node:perf_hooks';
 import type { CallOrigin } from '../pbx/events.js';
 import { urlDecode } from '../pbx/freeswitch/event.js';
 import { EslParser, type EslFrame } from '../pbx/freeswitch/parser.js';
-import type { PrecallServerDeps } from './agi-server.js';
 import { scheduledHangup } from './fs-hangup.js';
 import { listenTcp, type TcpService } from './listener.js';
 import { pbxOf } from './pbx-of.js';
-import { formatSeconds, variableText } from './request.js';
+import { formatSeconds, variableText, type PrecallServerDeps } from './request.js';
 
 /** What the outbound event-socket server asks of a FreeSWITCH adapter. */
 export interface FreeswitchAsking {

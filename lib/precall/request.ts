@@ -1,4 +1,6 @@
+import type { Logger } from '../notify/logger.js';
 import type { CallOrigin } from '../pbx/events.js';
+import type { AskingPbx } from './pbx-of.js';
 
 /** A hook asking before a call leaves: which PBX, who places the call, what it dials. */
 export interface PrecallRequest {
@@ -42,4 +44,16 @@ export function formatSeconds(s: number): string {
 export function variableText(text: string): string {
   const clean = text.replace(/[\r\n\t]+/g, ' ').replace(/["'\\]/g, '').replace(/;/g, ',');
   return clean.length > 240 ? `${clean.slice(0, 239)}…` : clean;
+}
+
+/** What a pre-call server needs: the PBXs it may be asked by, the authorizer, where to report. */
+export interface PrecallServerDeps<A> {
+  pbxs: () => readonly (AskingPbx & { adapter: A })[];
+  authorize: (req: PrecallRequest) => PrecallAnswer;
+  log: Logger;
+  /** How long a request waits for the adapter to see the channel asking. */
+  channelWaitMs: () => number;
+  /** Request (environment / channel data complete) to verdict set on the channel, in seconds. */
+  onServed?: (pbx: string, seconds: number) => void;
+  onFailed?: (why: string) => void;
 }
