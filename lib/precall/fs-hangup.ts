@@ -4,7 +4,7 @@
  * polled at most 500 ms apart, so alone they would land up to 1.5 s off. The task runs
  * instead in a thread of its own (`&`) that first sleeps the milliseconds left (`expand`
  * runs `${msleep(N)}` while it builds uuid_kill's arguments) and then kills the channel.
- * `602${msleep(N)}` expands to `602+OK`, which uuid_kill reads as cause 602
+ * `802${msleep(N)}` expands to `802+OK`, which uuid_kill reads as cause 802
  * (ALLOTTED_TIMEOUT) because the text starts with a digit.
  */
 
@@ -27,5 +27,5 @@ export function scheduledHangup(uuid: string, now: number, ms: number): string {
     when = String(second);
     sleep = at - second * 1000 - POLL_MS / 2;
   }
-  return `sched_api ${when} tollguard-${uuid} expand uuid_kill ${uuid} 602\${msleep(${Math.max(0, Math.floor(sleep))})}&`;
+  return `sched_api ${when} tollguard-${uuid} expand uuid_kill ${uuid} 802\${msleep(${Math.max(0, Math.floor(sleep))})}&`;
 }

@@ -163,7 +163,7 @@ describe('pre-call: the outbound event-socket server (FreeSWITCH)', () => {
   it('schedules the hangup on the switch, sets the variables in one call, then resumes the dialplan and leaves', async () => {
     const x = await fsAsk(port, channelData({ uuid, dialed: '011442079460000', user: '1001', accountcode: 'acct-1001' }));
     assert.deepEqual(x.commands, [
-      `api sched_api +0 tollguard-${uuid} expand uuid_kill ${uuid} 602\${msleep(5000)}&`,
+      `api sched_api +0 tollguard-${uuid} expand uuid_kill ${uuid} 802\${msleep(5000)}&`,
       `api uuid_setvar_multi ${uuid} tollguard_reason=allowed until accounts[*].spend.day;tollguard_maxseconds=5.000;tollguard_verdict=allow`,
       'resume',
       'exit',

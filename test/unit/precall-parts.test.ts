@@ -18,7 +18,7 @@ describe('pre-call: the parts', () => {
     it('a near limit starts at once and sleeps exactly the milliseconds left', () => {
       const now = Date.UTC(2026, 10, 24, 12, 0, 0, 730);
       const cmd = scheduledHangup(UUID, now, 5000);
-      assert.equal(cmd, `sched_api +0 tollguard-${UUID} expand uuid_kill ${UUID} 602\${msleep(5000)}&`);
+      assert.equal(cmd, `sched_api +0 tollguard-${UUID} expand uuid_kill ${UUID} 802\${msleep(5000)}&`);
       assert.equal(killAt(cmd, now), now + 5000);
     });
 
@@ -36,8 +36,8 @@ describe('pre-call: the parts', () => {
       }
     });
 
-    it('names only the channel\'s uuid and cause 602 (ALLOTTED_TIMEOUT, read from "602+OK")', () => {
-      assert.match(scheduledHangup(UUID, 0, 1000), new RegExp(`^sched_api \\+0 tollguard-${UUID} expand uuid_kill ${UUID} 602\\$\\{msleep\\(1000\\)\\}&$`));
+    it('names only the channel\'s uuid and cause 802 (ALLOTTED_TIMEOUT, read from "802+OK")', () => {
+      assert.match(scheduledHangup(UUID, 0, 1000), new RegExp(`^sched_api \\+0 tollguard-${UUID} expand uuid_kill ${UUID} 802\\$\\{msleep\\(1000\\)\\}&$`));
     });
   });
 
