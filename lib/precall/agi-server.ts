@@ -40,8 +40,10 @@ export class AgiServer {
 
   private async serve(socket: net.Socket): Promise<void> {
     const conn = new AgiConnection(socket);
+    // A whole exchange, however slow the PBX, and the PBX's closing of its side after it.
     const deadline = setTimeout(() => socket.destroy(), SESSION_MS);
     deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     try {
       const env = await conn.environment();
       const started = performance.now();
@@ -68,8 +70,6 @@ export class AgiServer {
       this.deps.log.warn('pre-call: AGI request not answered; the hook falls back to its flags', { code: 'TG_ERR_PRECALL', error: (err as Error).message });
       this.deps.onFailed?.('agi');
       socket.destroy();
-    } finally {
-      clearTimeout(deadline);
     }
   }
 

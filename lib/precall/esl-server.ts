@@ -44,8 +44,10 @@ export class EslOutboundServer {
 
   private async serve(socket: net.Socket): Promise<void> {
     const link = new OutboundLink(socket);
+    // A whole exchange, however slow the PBX, and the PBX's closing of its side after it.
     const deadline = setTimeout(() => socket.destroy(), SESSION_MS);
     deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
     try {
       const data = await link.send('connect');
       const started = performance.now();
@@ -64,6 +66,7 @@ export class EslOutboundServer {
         this.deps.log.error(`pre-call: ${what}`, { code: 'TG_ERR_PRECALL' });
         this.deps.onFailed?.('esl');
         await link.send('exit').catch(() => undefined);
+        socket.end();
         return;
       }
       const { origin, known } = await found.adapter.askingOrigin(get, this.deps.channelWaitMs());
@@ -76,11 +79,11 @@ export class EslOutboundServer {
       this.deps.onServed?.(found.name, (performance.now() - started) / 1000);
       await link.send('resume');
       await link.send('exit');
+      // The switch closes its side after its goodbye.
+      socket.end();
     } catch (err) {
       this.deps.log.warn('pre-call: FreeSWITCH request not answered; the hook falls back to its flags', { code: 'TG_ERR_PRECALL', error: (err as Error).message });
       this.deps.onFailed?.('esl');
-    } finally {
-      clearTimeout(deadline);
       socket.destroy();
     }
   }
