@@ -72,13 +72,18 @@ export class EslOutboundServer {
       const { origin, known } = await found.adapter.askingOrigin(get, this.deps.channelWaitMs());
       const answer = this.deps.authorize({ pbx: found.name, via: 'esl', channel: get('Channel-Name') ?? uuid, channelId: uuid, origin, known, dialed });
       const max = answer.maxSeconds === null ? '' : formatSeconds(answer.maxSeconds);
+      const api: string[] = [];
       if (answer.verdict === 'allow' && answer.maxSeconds !== null) {
-        await link.api(scheduledHangup(uuid, this.deps.now(), Math.max(1, Math.floor(answer.maxSeconds * 1000))));
+        api.push(scheduledHangup(uuid, this.deps.now(), Math.max(1, Math.floor(answer.maxSeconds * 1000))));
       }
-      await link.api(`uuid_setvar_multi ${uuid} tollguard_reason=${variableText(answer.reason)};tollguard_maxseconds=${max};tollguard_verdict=${answer.verdict}`);
+      api.push(`uuid_setvar_multi ${uuid} tollguard_reason=${variableText(answer.reason)};tollguard_maxseconds=${max};tollguard_verdict=${answer.verdict}`);
+      // mod_event_socket reads and runs commands one after the other (api inline), so they go in one write.
+      const replies = await link.batch([...api.map((c) => `api ${c}`), 'resume', 'exit']);
+      replies.slice(0, api.length).forEach((r, i) => {
+        const text = r.bodyText().trim();
+        if (!text.startsWith('+OK')) throw new Error(`${api[i]!.split(' ', 1)[0]}: ${text.slice(0, 200)}`);
+      });
       this.deps.onServed?.(found.name, (performance.now() - started) / 1000);
-      await link.send('resume');
-      await link.send('exit');
       // The switch closes its side after its goodbye.
       socket.end();
     } catch (err) {
@@ -89,10 +94,10 @@ export class EslOutboundServer {
   }
 }
 
-/** One outbound connection: a command, then its reply frame (commands go one at a time). */
+/** One outbound connection: commands written, then their reply frames in order. */
 class OutboundLink {
   private readonly parser: EslParser;
-  private waiting: { resolve: (f: EslFrame) => void; reject: (e: Error) => void } | null = null;
+  private waiting: { want: number; replies: EslFrame[]; resolve: (f: EslFrame[]) => void; reject: (e: Error) => void } | null = null;
   private failure: Error | null = null;
 
   constructor(private readonly socket: net.Socket) {
@@ -109,26 +114,27 @@ class OutboundLink {
   }
 
   send(command: string): Promise<EslFrame> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.socket.write(`${command}\n\n`);
-    });
+    return this.batch([command]).then((r) => r[0]!);
   }
 
-  async api(command: string): Promise<string> {
-    const reply = await this.send(`api ${command}`);
-    const text = reply.bodyText().trim();
-    if (!text.startsWith('+OK')) throw new Error(`${command.split(' ', 1)[0]}: ${text.slice(0, 200)}`);
-    return text;
+  /** Commands written at once; resolves with their replies, in order. */
+  batch(commands: string[]): Promise<EslFrame[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = { want: commands.length, replies: [], resolve, reject };
+      this.socket.write(commands.map((c) => `${c}\n\n`).join(''));
+    });
   }
 
   private frame(f: EslFrame): void {
     // Nothing is subscribed: only replies come (a disconnect notice ends the session).
     if (f.type !== 'command/reply' && f.type !== 'api/response') return;
     const w = this.waiting;
+    if (!w) return;
+    w.replies.push(f);
+    if (w.replies.length < w.want) return;
     this.waiting = null;
-    w?.resolve(f);
+    w.resolve(w.replies);
   }
 
   private fail(err: Error): void {
