@@ -1,19 +1,23 @@
 /**
- * The simulated Asterisk and FreeSWITCH of bench/precall.ts, in a worker thread of their own so
- * that building their frames does not delay the timing of the pre-call clients. Messages: `ami`
+ * The simulated Asterisk and FreeSWITCH of bench/precall.ts, in a process of their own (forked,
+ * with an IPC channel) so that building their frames does not delay the timing of the
+ * pre-call clients. Messages: `ami`
  * / `esl` place an allowed call (answered at once, hung up after 1.5 s) and answer with the
  * channel that will ask; `cuts` places forbidden calls at a steady rate and answers with the
  * cut latencies seen (dial to Hangup / uuid_kill received).
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { AmiSimServer } from '../lib/sim/ami-server.js';
 import { EslSimServer } from '../lib/sim/esl-server.js';
 
-const { amiSecret, eslPassword } = workerData as { amiSecret: string; eslPassword: string };
-const ami = await AmiSimServer.start({ username: 'tollguard', secret: amiSecret });
-const esl = await EslSimServer.start({ password: eslPassword });
+const ami = await AmiSimServer.start({ username: 'tollguard', secret: process.env.BENCH_AMI_SECRET! });
+const esl = await EslSimServer.start({ password: process.env.BENCH_ESL_PASSWORD! });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const port = parentPort!;
+type Request = { id: number; kind: 'ami' | 'esl' | 'cuts' | 'close'; seconds?: number; perSec?: number };
+const port = {
+  postMessage: (m: unknown): void => void process.send!(m),
+  on: (_: 'message', fn: (m: Request) => void): void => void process.on('message', (m) => fn(m as Request)),
+  close: (): void => process.disconnect(),
+};
 
 async function forbidden(seconds: number, perSec: number): Promise<number[]> {
   const cut: number[] = [];
@@ -39,7 +43,7 @@ async function forbidden(seconds: number, perSec: number): Promise<number[]> {
   return cut;
 }
 
-port.on('message', (m: { id: number; kind: 'ami' | 'esl' | 'cuts' | 'close'; seconds?: number; perSec?: number }) => {
+port.on('message', (m) => {
   void (async () => {
     switch (m.kind) {
       case 'ami': {

@@ -1,6 +1,6 @@
 /**
  * Pre-call authorization latency: `tollguard run` (a child process) with an embedded
- * Asterisk (AMI) and FreeSWITCH (ESL) (bench/precall-pbx.ts, in a worker thread), asked over loopback by the hooks' protocols as the
+ * Asterisk (AMI) and FreeSWITCH (ESL) (bench/precall-pbx.ts, a process of their own), asked over loopback by the hooks' protocols as the
  * PBXs speak them (test/helpers/precall-clients.ts) at a steady rate of call setups. Each
  * setup is a real call on the simulated PBX first (so that the daemon knows the channel
  * asking, and the live path has the traffic it has in production), then its FastAGI /
@@ -17,14 +17,13 @@
  *   BENCH_SHORT=1 node --import tsx bench/precall.ts   # 10 s per protocol
  *   PRECALL_RATE=400 PRECALL_SECONDS=30 node --import tsx bench/precall.ts
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import { agiAsk, channelData, fsAsk } from '../test/helpers/precall-clients.js';
@@ -58,8 +57,10 @@ function freePort(): Promise<number> {
 
 const metricsPort = await freePort();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-bench-precall-'));
-// The simulated PBXs in a worker: their frame building must not delay the clients' timing.
-const worker = new Worker(path.join(import.meta.dirname, 'precall-pbx.ts'), { workerData: { amiSecret: AMI_SECRET, eslPassword: ESL_PASSWORD }, execArgv: ['--import', 'tsx'] });
+// The simulated PBXs in a process of their own: their frame building must not delay the clients' timing.
+const worker = fork(path.join(import.meta.dirname, 'precall-pbx.ts'), [], {
+  execArgv: ['--import', 'tsx'], cwd: repo, env: { ...process.env, BENCH_AMI_SECRET: AMI_SECRET, BENCH_ESL_PASSWORD: ESL_PASSWORD }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
 const replies = new Map<number, (v: Record<string, unknown>) => void>();
 let nextId = 1;
 const sims = await new Promise<{ ami: number; esl: number }>((resolve) => {
@@ -73,7 +74,7 @@ function ask(m: Record<string, unknown>): Promise<Record<string, unknown>> {
   const id = nextId++;
   return new Promise((resolve) => {
     replies.set(id, resolve);
-    worker.postMessage({ ...m, id });
+    worker.send({ ...m, id });
   });
 }
 const ami = { port: sims.ami };
