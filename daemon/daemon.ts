@@ -23,6 +23,7 @@ import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
 import type { PrecallOutcome } from '../lib/precall/authorizer.js';
+import { precallFlags } from '../lib/precall/flags.js';
 import { PrecallService } from '../lib/precall/service.js';
 import { fail, ok, TollguardError, type Result } from '../lib/result.js';
 import { openStore } from '../lib/store/open.js';
@@ -322,6 +323,7 @@ export class Daemon {
     for (const d of this.config.destinations.deny) {
       if (d.startsWith('+')) void adapter.setFlag(family, `blocked/${d.slice(1)}`, 'deny');
     }
+    for (const [key, value] of precallFlags(this.config, adapter)) void adapter.setFlag(family, key, value);
   }
 
   private familyOf(pbx: string): string {

@@ -41,6 +41,14 @@ describe('daemon: pre-call authorization', function () {
     return r.value as AuditRecord[];
   };
 
+  it('writes the hooks\' fallback flags: precall/whenDown, and no wait bound on an Asterisk without func_timeout', async () => {
+    await rig.waitFor(() => rig.ami!.actionsNamed('DBPut').some((a) => a.get('Key') === 'precall/whenDown'), 5000, 'the whenDown flag');
+    const put = rig.ami!.actionsNamed('DBPut').find((a) => a.get('Key') === 'precall/whenDown')!;
+    assert.deepEqual([put.get('Family'), put.get('Val')], ['tollguard', 'deny']);
+    assert.ok(rig.ami!.actionsNamed('DBDel').some((a) => a.get('Key') === 'precall/timeout'), 'the simulator answers ModuleCheck func_timeout with an error');
+    assert.equal(rig.ami!.actionsNamed('DBPut').filter((a) => a.get('Key') === 'precall/timeout').length, 0);
+  });
+
   it('refuses over AGI and over the event socket; both refusals are in tollguard audit and the metrics', async () => {
     const ports = rig.daemon.precallPorts;
     assert.ok(ports.agi !== null && ports.esl !== null, 'both servers listen');

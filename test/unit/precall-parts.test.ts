@@ -5,8 +5,11 @@ import { autohangup } from '../../lib/precall/agi-server.js';
 import { agiQuote } from '../../lib/precall/agi.js';
 import { scheduledHangup } from '../../lib/precall/fs-hangup.js';
 import { PendingAdmissions, PENDING_MS } from '../../lib/precall/pending.js';
+import { precallFlags } from '../../lib/precall/flags.js';
 import { pbxOf } from '../../lib/precall/pbx-of.js';
 import { formatSeconds, variableText, type PrecallAnswer } from '../../lib/precall/request.js';
+import { parseConfig } from '../../lib/config/load.js';
+import { RecordingAdapter } from '../helpers/recording-adapter.js';
 
 const UUID = '2c8d3b7e-5a1f-4f2b-9a77-0c0e3a4b1d01';
 
@@ -64,6 +67,22 @@ describe('pre-call: the parts', () => {
     });
     it('an AGI argument is quoted with its quotes and backslashes escaped', () => {
       assert.equal(agiQuote('say "hi" \\ there\n'), '"say \\"hi\\" \\\\ there "');
+    });
+  });
+
+  describe('the hooks\' fallback flags', () => {
+    const config = (extra: string) => {
+      const r = parseConfig(`home: { country: US }\npbx:\n  - { name: office, type: asterisk, host: h, username: u, secret: s, trunks: [t] }\n${extra}`, 'x.yaml', {});
+      if (!r.ok) throw r.error;
+      return r.value.config;
+    };
+    it('whenDown everywhere; the wait bound only on an Asterisk that has func_timeout, removed elsewhere', () => {
+      const ast = Object.assign(new RecordingAdapter('office', new ManualClock()), { hasTimeoutFunction: (): boolean | null => true });
+      assert.deepEqual(precallFlags(config('precall: { whenDown: allow, timeout: 250ms }'), ast), [['precall/whenDown', 'allow'], ['precall/timeout', '0.250']]);
+      ast.hasTimeoutFunction = () => false;
+      assert.deepEqual(precallFlags(config(''), ast), [['precall/whenDown', 'deny'], ['precall/timeout', null]]);
+      const fs = Object.assign(new RecordingAdapter('branch', new ManualClock()), { type: 'freeswitch' as const });
+      assert.deepEqual(precallFlags(config(''), fs), [['precall/whenDown', 'deny']]);
     });
   });
 
