@@ -49,7 +49,7 @@ function parseExtensionsConf(text: string): Context[] {
       const comma = rest.indexOf(',');
       name = rest.slice(0, comma);
       rest = rest.slice(comma + 1);
-      assert.match(name, /^(_[0-9A-Z+*#.!\[\]-]+|[0-9+*#]+|[a-z][a-z0-9-]*)$/, `line ${n}: extension name ${name}`);
+      assert.match(name, /^(_[0-9A-Z+*#.!\[\]-]+|[0-9+*#]+|[a-z][a-z0-9-]*|T)$/, `line ${n}: extension name ${name}`);
       assert.ok(!(ctx).extensions.some((e) => e.name === name), `line ${n}: extension ${name} defined twice`);
       ext = { name, firstLine: n, priorities: [] };
       (ctx).extensions.push(ext);
@@ -172,13 +172,14 @@ describe('Asterisk dialplan hook (dialplan/asterisk/tollguard.conf)', () => {
     assert.equal(resolve(check!, '0')!.name, '_X');
   });
 
-  it('normalizes to E.164 digits without "+" and sends every non-emergency number through the checks', () => {
+  it('keeps the number as dialed for tollguard, normalizes it to E.164 digits for the flags, and asks tollguard for every non-emergency number', () => {
     const e164: Record<string, string> = {};
     for (const ext of check!.extensions.filter((e) => e.name.startsWith('_'))) {
-      const set = /^LOCAL\(TG_E164\)=(.*)$/.exec(ext.priorities[0]!.data);
-      assert.ok(ext.priorities[0]!.app === 'Set' && set, `${ext.name} must set TG_E164 first`);
+      assert.deepEqual([ext.priorities[0]!.app, ext.priorities[0]!.data], ['Set', 'LOCAL(TG_DIALED)=${EXTEN}'], `${ext.name} must keep the number as dialed`);
+      const set = /^LOCAL\(TG_E164\)=(.*)$/.exec(ext.priorities[1]!.data);
+      assert.ok(ext.priorities[1]!.app === 'Set' && set, `${ext.name} must set TG_E164 next`);
       e164[ext.name] = set[1]!;
-      assert.deepEqual([ext.priorities[1]!.app, ext.priorities[1]!.data], ['Goto', 'tg-verdict,1'], `${ext.name} must go to the checks`);
+      assert.deepEqual([ext.priorities[2]!.app, ext.priorities[2]!.data], ['Goto', 'tg-ask,1'], `${ext.name} must ask tollguard`);
     }
     assert.equal(e164['_+X.'], '${EXTEN:1}');
     assert.equal(e164['_011X.'], '${EXTEN:3}');
@@ -186,22 +187,40 @@ describe('Asterisk dialplan hook (dialplan/asterisk/tollguard.conf)', () => {
     assert.equal(e164['_NXXNXXXXXX'], '1${EXTEN}');
   });
 
+  it('asks tollguard (precall.listen) and acts on its verdict; falls back to the flags when it does not answer', () => {
+    const ask = check!.extensions.find((e) => e.name === 'tg-ask')!;
+    const agi = ask.priorities.find((p) => p.app === 'AGI')!;
+    assert.equal(agi.data, 'agi://127.0.0.1:4573/tollguard,${TG_DIALED},${TG_GUARD},${TG_PRIOR},${ARG1}');
+    const after = ask.priorities.slice(ask.priorities.indexOf(agi) + 1).map((p) => p.data);
+    assert.deepEqual(after, ['$["${TOLLGUARD_VERDICT}" = "allow"]?tg-allowed,1', '$["${TOLLGUARD_VERDICT}" = "deny"]?tg-refused,1', 'tg-verdict,1']);
+    for (const v of ['TOLLGUARD_VERDICT', 'TOLLGUARD_REASON', 'TOLLGUARD_MAXSECONDS']) {
+      assert.ok(ask.priorities.indexOf(ask.priorities.find((p) => p.data === `${v}=`)!) < ask.priorities.indexOf(agi), `${v} cleared before asking`);
+    }
+    // The wait is bounded only where the daemon wrote precall/timeout (an Asterisk with func_timeout).
+    const guard = ask.priorities.find((p) => p.app === 'GotoIf')!;
+    assert.equal(guard.data, '${DB_EXISTS(tollguard/precall/timeout)}?guard:ask');
+    const t = check!.extensions.find((e) => e.name === 'T')!;
+    assert.deepEqual(t.priorities.map((p) => p.app), ['ExecIf', 'Goto']);
+    assert.equal(t.priorities[1]!.data, 'tg-verdict,1');
+  });
+
   it('checks the suspended account before the destination, with the contract keys', () => {
     const verdict = check!.extensions.find((e) => e.name === 'tg-verdict')!;
     const lookups = verdict.priorities.filter((p) => p.data.includes('DB_EXISTS('));
-    assert.equal(lookups.length, 2);
     assert.match(lookups[0]!.data, /\$\{DB_EXISTS\(tollguard\/suspended\/\$\{TG_ACCOUNT\}\)\}\?tg-suspended,1$/);
     assert.match(lookups[1]!.data, /\$\{DB_EXISTS\(tollguard\/blocked\/\$\{TG_E164:0:\$\{TG_N\}\}\)\}\?tg-blocked,1$/);
     assert.ok(verdict.priorities.at(-1)!.app === 'Return' && verdict.priorities.at(-1)!.label === 'allow');
+    assert.match(verdict.priorities.at(-2)!.data, /^\$\["\$\{DB\(tollguard\/precall\/whenDown\)\}" != "allow"\]\?tg-down,1$/, 'whenDown last, missing = deny');
   });
 
-  it('refuses with cause 21 after setting TOLLGUARD_REASON', () => {
+  it('refuses with cause 21 after setting TOLLGUARD_REASON (tollguard sets it on its own refusal)', () => {
     const hangups = check!.extensions.filter((e) => e.priorities.some((p) => p.app === 'Hangup'));
-    assert.deepEqual(hangups.map((e) => e.name).sort(), ['tg-blocked', 'tg-suspended']);
+    assert.deepEqual(hangups.map((e) => e.name).sort(), ['tg-blocked', 'tg-down', 'tg-international', 'tg-refused', 'tg-suspended']);
     for (const e of hangups) {
-      assert.deepEqual(e.priorities.map((p) => p.app), ['Set', 'Hangup']);
-      assert.match(e.priorities[0]!.data, /^TOLLGUARD_REASON=.+\$\{DB_RESULT\}$/);
-      assert.equal(e.priorities[1]!.data, '21');
+      const reason = e.name === 'tg-refused' ? [] : ['Set'];
+      assert.deepEqual(e.priorities.map((p) => p.app), [...reason, 'Hangup'], e.name);
+      if (reason.length) assert.match(e.priorities[0]!.data, /^TOLLGUARD_REASON=.+/);
+      assert.equal(e.priorities.at(-1)!.data, '21');
     }
   });
 
@@ -311,8 +330,8 @@ describe('FreeSWITCH dialplan hook (dialplan/freeswitch/tollguard.xml)', () => {
     assert.ok(refusing.length > 0 && refusing.every((e) => extensions.indexOf(e) > 0));
   });
 
-  it('every refusing extension first requires tollguard_emergency=false', () => {
-    assert.deepEqual(refusing.map((e) => e.attrs.name), ['tollguard-suspended', 'tollguard-blocked']);
+  it('every refusing extension first requires tollguard_emergency=false, and refuses only on the answer (run by execute_extension)', () => {
+    assert.deepEqual(refusing.map((e) => e.attrs.name), ['tollguard-decide-deny', 'tollguard-decide-fallback-refuse']);
     for (const e of refusing) {
       const first = e.children[0]!;
       assert.equal(first.attrs.field, '${tollguard_emergency}');
@@ -320,9 +339,19 @@ describe('FreeSWITCH dialplan hook (dialplan/freeswitch/tollguard.xml)', () => {
       assert.ok(!fsRegExp(first.attrs.expression).test('true') && !fsRegExp(first.attrs.expression).test(''));
       assert.ok(!('break' in first.attrs), 'a false first condition must end the extension (default break=on-false)');
       assert.notEqual(e.attrs.continue, 'true');
-      const actions = actionsOf(e).map((a) => [a.attrs.application, a.attrs.data?.split('=')[0]]);
-      assert.deepEqual(actions, [['set', 'tollguard_reason'], ['hangup', 'CALL_REJECTED']]);
+      assert.equal(e.children[1]!.attrs.field, 'destination_number');
+      assert.ok(!fsRegExp(e.children[1]!.attrs.expression!).test('011442079460000'), 'never matched by a dialed number');
     }
+    assert.deepEqual(actionsOf(refusing[0]!).map((a) => a.attrs.application), ['hangup']);
+    assert.deepEqual(actionsOf(refusing[1]!).map((a) => [a.attrs.application, a.attrs.data?.split('=')[0]]), [['set', 'tollguard_reason'], ['hangup', 'CALL_REJECTED']]);
+    const ask = byName('tollguard-ask');
+    assert.deepEqual(actionsOf(ask).map((a) => [a.attrs.application, a.attrs.data]), [
+      ['unset', 'tollguard_verdict'],
+      ['set', 'socket_resume=true'],
+      ['socket', '127.0.0.1:8084 async full'],
+      ['execute_extension', 'tollguard-decide-${tollguard_verdict} XML ${context}'],
+    ]);
+    assert.equal(ask.attrs.continue, 'true', 'your own extensions follow');
   });
 
   it('uses the contract keys, with ":" because mod_db splits at every "/"', () => {
@@ -339,7 +368,7 @@ describe('FreeSWITCH dialplan hook (dialplan/freeswitch/tollguard.xml)', () => {
   });
 
   it('turns dialed numbers into E.164 digits the way the Asterisk hook does', () => {
-    const rules = ['tollguard-e164', 'tollguard-e164-nanp'].map((n) => byName(n).children[0]!);
+    const rules = ['tollguard-e164-digits', 'tollguard-e164-nanp', 'tollguard-e164-international'].map((n) => byName(n).children[0]!);
     const e164 = (dialed: string): string => {
       let v = '';
       for (const r of rules) {
