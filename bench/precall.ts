@@ -108,7 +108,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'daemo
 /** Waits for both links to be ready (the pre-call servers listen by then). */
 async function precallPorts(): Promise<{ agi: number; esl: number }> {
   const text = fs.readFileSync(configFile, 'utf8');
-  const agi = Number(/listen: "127\.0\.0\.1:(\d+)"/.exec(text)![1]);
+  const agi = Number(/precall: \{ listen: "127\.0\.0\.1:(\d+)"/.exec(text)![1]);
   const eslPort = Number(/eslListen: "127\.0\.0\.1:(\d+)"/.exec(text)![1]);
   for (let i = 0; i < 300 && child.exitCode === null; i++) {
     await sleep(100);
@@ -137,7 +137,9 @@ async function serverSide(): Promise<string> {
     const pct = (le: string): string => `${((100 * bucket(le)) / count).toFixed(1)} %`;
     out.push(`${pbx} n=${count}: <= 0.5 ms ${pct('0.0005')}, <= 1 ms ${pct('0.001')}, <= 2.5 ms ${pct('0.0025')}`);
   }
-  return out.join('; ');
+  const lag = Number(/nodejs_eventloop_lag_p99_seconds (\S+)/.exec(text)?.[1] ?? NaN) * 1000;
+  const cpu = Number(/process_cpu_seconds_total (\S+)/.exec(text)?.[1] ?? NaN);
+  return `${out.join('; ')}; daemon event-loop lag p99 ${lag.toFixed(1)} ms, CPU ${cpu.toFixed(1)} s in all`;
 }
 
 async function paced(seconds: number, perSec: number, one: (i: number) => Promise<void>): Promise<void> {
