@@ -28,6 +28,8 @@ import type { PbxAdapter } from '../lib/pbx/adapter.js';
 import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
 import type { PbxEvent } from '../lib/pbx/events.js';
 import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
+import type { PrecallOutcome } from '../lib/precall/authorizer.js';
+import { PrecallService } from '../lib/precall/service.js';
 import { fail, ok, TollguardError, type Result } from '../lib/result.js';
 import { openStore } from '../lib/store/open.js';
 import type { BanRecord, Store } from '../lib/store/store.js';
@@ -73,6 +75,7 @@ export class Daemon {
   private guard: Guard | null = null;
   private firewall!: Firewall;
   private alerter!: Alerter;
+  private precall!: PrecallService;
   readonly metrics = new Metrics();
   private readonly adapters = new Map<string, PbxAdapter>();
   private closers: (() => Promise<void>)[] = [];
@@ -92,6 +95,11 @@ export class Daemon {
 
   get currentConfig(): Config {
     return this.config;
+  }
+
+  /** Where the pre-call servers listen (null = off or not started). */
+  get precallPorts(): { agi: number | null; esl: number | null } {
+    return { ...this.precall.ports };
   }
 
   async start(): Promise<Result<void>> {
@@ -137,10 +145,18 @@ export class Daemon {
     this.enforcer = new Enforcer(this.rules, {
       clock, log, store: this.store, adapters: this.adapters, intel: this.intel,
       onAction: (a) => this.onAction(a),
+      admitted: (call) => this.precall.claim(call),
     });
     await this.enforcer.start();
     this.closers.unshift(() => this.enforcer.stop());
     this.flags = new FlagSync(config, { adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts() });
+    this.precall = new PrecallService({
+      clock, log, store: this.store, adapters: this.adapters, config: () => this.config, rules: () => this.rules,
+      state: this.enforcer.state, suspend: (account, reason, code) => void this.enforcer.suspend(account, reason, code), intel: this.intel,
+      onOutcome: (o) => this.onPrecall(o),
+      onServed: (pbx, seconds) => this.metrics.precall.served(pbx, seconds),
+      onFailed: (via) => this.metrics.precall.failed(via),
+    });
 
     const fw = config.blocklist.firewall;
     this.firewall = fw.type === 'nftables' && config.mode === 'enforce'
@@ -191,6 +207,8 @@ export class Daemon {
       adapter.start();
       this.closers.unshift(() => adapter.stop());
     }
+    await this.precall.start();
+    this.closers.unshift(() => this.precall.stop());
 
     if (config.metrics.listen) {
       try {
@@ -317,6 +335,19 @@ export class Daemon {
     this.opts.onAction?.(a);
   }
 
+  private onPrecall(o: PrecallOutcome): void {
+    if (o.type === 'answered') {
+      this.metrics.precall.answered(o.req.pbx, o.answer.verdict);
+      return;
+    }
+    this.metrics.precall.refused(o.verdict.code, o.monitor);
+    this.alerter.alert({
+      kind: 'cut', severity: 'warning', key: `cut:${o.req.origin.account}:${o.verdict.code}`,
+      title: `${o.monitor ? 'Would refuse' : 'Refused'} call of ${o.req.origin.account} before it left: ${o.verdict.code}`,
+      text: o.verdict.reason, detail: { pbx: o.req.pbx, channel: o.req.channel, account: o.req.origin.account, dialed: o.req.dialed, rule: o.verdict.rule },
+    });
+  }
+
   /** Spend and ban gauges change with time, not only with events: refreshed periodically. */
   private refreshGauges(): void {
     const s = this.status();
@@ -386,7 +417,8 @@ export class Daemon {
       return { ok: false, message: loaded.error.message };
     }
     const next = loaded.value.config;
-    const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type;
+    const changedLinks = JSON.stringify(next.pbx) !== JSON.stringify(this.config.pbx) || next.store.type !== this.config.store.type
+      || next.precall.listen !== this.config.precall.listen || next.precall.eslListen !== this.config.precall.eslListen;
     const rules = buildRules(next, this.rules);
     if (!rules.ok) {
       this.log.error('reload refused: keeping the running config', { code: rules.error.code, error: rules.error.message });
@@ -405,7 +437,7 @@ export class Daemon {
       });
     }
     for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
-    const message = changedLinks ? 'reloaded; PBX links and store settings take effect on restart' : 'reloaded';
+    const message = changedLinks ? 'reloaded; PBX links, pre-call listeners and store settings take effect on restart' : 'reloaded';
     this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, listed: rules.value.lists?.size ?? 0, note: message });
     return { ok: true, message };
   }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../notify/logger.js';
 import type { PbxAdapter } from '../pbx/adapter.js';
+import { precallFlags } from '../precall/flags.js';
 import { desiredFlags } from './desired-flags.js';
 
 export interface FlagSyncDeps {
@@ -80,7 +81,9 @@ export class FlagSync {
     const adapter = this.deps.adapters.get(pbx);
     if (this.config.mode === 'monitor' || !adapter || adapter.status() !== 'ready') return null;
     const family = this.familyOf(pbx);
-    const want = this.desired();
+    const want = new Map(this.desired());
+    // The pre-call hooks' own settings (whenDown, the wait on an Asterisk with func_timeout).
+    for (const [k, v] of precallFlags(this.config, adapter)) if (v !== null) want.set(k, v);
     const listed = await adapter.listFlags(family);
     if (!listed.ok) {
       this.deps.log.warn('cannot list the dialplan flags: writing the desired ones, stale ones may remain', { pbx, family, code: listed.error.code, error: listed.error.message });

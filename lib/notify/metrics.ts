@@ -6,13 +6,14 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReadStats } from '../net/connection.js';
 
 type Labels<K extends string> = Record<K, string>;
 
 export class Metrics {
   readonly registry = new Registry();
+  readonly precall = new PrecallMetrics(this.registry);
 
   private readonly events: Counter<'pbx' | 'kind'>;
   private readonly callsLive: Gauge<'pbx'>;
@@ -171,6 +172,43 @@ export class Metrics {
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** Pre-call authorization (the dialplan hooks asking before a call leaves). */
+export class PrecallMetrics {
+  private readonly answers: Counter<'pbx' | 'verdict'>;
+  private readonly refusals: Counter<'reason'>;
+  private readonly wouldRefuse: Counter<'reason'>;
+  private readonly latency: Histogram<'pbx'>;
+  private readonly failures: Counter<'via'>;
+
+  constructor(registry: Registry) {
+    const r = [registry];
+    this.answers = new Counter({ name: 'tollguard_precall_answers_total', help: 'Pre-call requests answered, by PBX and verdict (allow, deny).', labelNames: ['pbx', 'verdict'], registers: r });
+    this.refusals = new Counter({ name: 'tollguard_precall_refused_total', help: 'Calls refused before they left, by verdict code.', labelNames: ['reason'], registers: r });
+    this.wouldRefuse = new Counter({ name: 'tollguard_precall_would_refuse_total', help: 'Calls that would have been refused before they left (mode: monitor), by verdict code.', labelNames: ['reason'], registers: r });
+    this.latency = new Histogram({
+      name: 'tollguard_precall_seconds', help: 'From a pre-call request (channel data read) to its verdict set on the channel.', labelNames: ['pbx'], registers: r,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.3, 1],
+    });
+    this.failures = new Counter({ name: 'tollguard_precall_failed_total', help: 'Pre-call requests left unanswered (the hook falls back to its flags), by server.', labelNames: ['via'], registers: r });
+  }
+
+  answered(pbx: string, verdict: 'allow' | 'deny'): void {
+    this.answers.inc({ pbx, verdict });
+  }
+
+  refused(reason: string, monitor: boolean): void {
+    (monitor ? this.wouldRefuse : this.refusals).inc({ reason });
+  }
+
+  served(pbx: string, seconds: number): void {
+    this.latency.observe({ pbx }, seconds);
+  }
+
+  failed(via: string): void {
+    this.failures.inc({ via });
   }
 }
 

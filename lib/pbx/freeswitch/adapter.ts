@@ -4,9 +4,11 @@ import { LinkLayer, type LinkControl } from '../../net/link.js';
 import type { Logger } from '../../notify/logger.js';
 import { fail, ok, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
-import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
+import { ChannelWaiters } from '../channel-waiters.js';
+import type { CallOrigin, CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { TrunkSet } from '../trunks.js';
 import { EslClient } from './client.js';
+import { FsChannelBook } from './channels.js';
 import { FsDirectory, parseGateways, parseListUsers } from './directory.js';
 import type { EslEvent } from './event.js';
 import { ESL_CUSTOM, ESL_EVENTS, ESL_FILTERS, FreeswitchEventMapper } from './mapper.js';
@@ -42,12 +44,14 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
   private held: EslEvent[] | null = null;
   private heldDropped = 0;
+  private readonly waiters: ChannelWaiters;
 
   constructor(private readonly cfg: FreeswitchPbxConfig, timing: LinkTiming, private readonly deps: { clock: Clock; log: Logger }) {
     super();
     this.name = cfg.name;
     this.trunks = new TrunkSet(cfg.trunks);
     this.directory = new FsDirectory(this.trunks);
+    this.waiters = new ChannelWaiters(deps.clock);
     this.mapper = new FreeswitchEventMapper({
       pbx: cfg.name,
       trunks: this.trunks,
@@ -161,6 +165,32 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
       return;
     }
     this.mapper.map(ev, (e) => this.emit(e));
+    if (ev.name === 'CHANNEL_CREATE') this.waiters.seen(ev.get('Unique-ID') ?? '');
+  }
+
+  /**
+   * Who places a dial from a channel asking the pre-call server now, from the channel data
+   * the switch sent with the request (`get`): the live path's rules (FsChannelBook.originOf,
+   * as at its bridge) applied to the channel as this adapter tracks it, with the accountcode
+   * the channel has now. A channel not seen yet is waited for briefly, then judged from the
+   * channel data alone: the same variables the live path reads, never the SIP From user.
+   */
+  async askingOrigin(get: (name: string) => string | undefined, waitMs: number): Promise<{ origin: CallOrigin; known: boolean }> {
+    const uuid = get('Unique-ID') ?? '';
+    const book = this.mapper.channels;
+    if (!book.get(uuid) && this.client.status() === 'ready') await this.waiters.wait(uuid, waitMs);
+    const seen = book.get(uuid);
+    const c = seen ? { ...seen } : FsChannelBook.blank(uuid, get('Channel-Name') ?? uuid, get('Call-Direction') === 'outbound');
+    c.accountcode = get('variable_accountcode') || null;
+    if (!seen) {
+      c.user = get('variable_sip_auth_username') || get('variable_user_name') || null;
+      c.gateway = get('variable_sip_gateway_name') || null;
+      c.loopbackPeer = get('variable_other_loopback_leg_uuid') || null;
+      c.callerId = get('Caller-Caller-ID-Number') || null;
+      if (!c.loopback) c.source = get('Caller-Network-Addr') || get('variable_sip_network_ip') || null;
+      this.mapper.markInbound(c);
+    }
+    return { origin: book.originOf(c), known: seen !== undefined };
   }
 
   /** Problems the last connect found in this switch's setup (status, health). */
