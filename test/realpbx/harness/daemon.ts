@@ -166,6 +166,10 @@ export interface PbxConfigOptions {
   pbxExtra?: string;
   accounts: string;
   emergency?: string;
+  /** home.timezone (default America/New_York). */
+  timezone?: string;
+  /** More lines of the `destinations:` block (indented two spaces), e.g. `  lists: [...]`. */
+  destinations?: string;
   /** The `blocklist:` value as YAML (default: no firewall, the default ignore list). */
   blocklist?: string;
   extra?: string;
@@ -179,14 +183,14 @@ export function tollguardYaml(dir: string, o: PbxConfigOptions): string {
       : `{ name: lab, type: freeswitch, host: 127.0.0.1, port: 8021, password: "\${TG_ESL_PASSWORD}", trunks: ${o.trunks ?? '[uas]'}${o.pbxExtra ? `, ${o.pbxExtra}` : ''} }`;
   return `mode: enforce
 stateDir: ${dir}/state
-home: { country: US, timezone: America/New_York }
+home: { country: US, timezone: ${o.timezone ?? 'America/New_York'} }
 pbx:
   - ${pbx}
 link: { connectTimeout: 2s, actionTimeout: 2s, keepaliveInterval: 5s, keepaliveTimeout: 5s, backoffInitial: 100ms, backoffMax: 1s }
 emergency: { numbers: ${o.emergency ?? '["933"]'} }
 destinations:
   deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
-rates: { file: ${dir}/rates.csv, currency: USD, unrated: deny }
+${o.destinations ? `${o.destinations}\n` : ''}rates: { file: ${dir}/rates.csv, currency: USD, unrated: deny }
 accounts:
 ${o.accounts}
 blocklist: ${o.blocklist ?? '{ firewall: { type: none } }'}
