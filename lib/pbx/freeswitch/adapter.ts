@@ -23,6 +23,8 @@ const CAUSE_NAMES: Record<HangupCauseCode, string> = {
 
 const UUID = /^[A-Za-z0-9-]{1,64}$/;
 const DB_PART = /^[^\s/]{1,200}$/;
+/** What mod_event_socket sends for an api command that answered nothing. */
+const EMPTY_API_ANSWER = '-ERR no reply';
 /** Events held while the resync's `show channels` is in flight (a setup burst is ~600/s). */
 const MAX_HELD_EVENTS = 20_000;
 
@@ -112,6 +114,8 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     for (const [what, part] of [['family', family], ['key', key], ['value', value]] as const) {
       if (part !== null && !DB_PART.test(part)) return fail('TG_ERR_PBX_REJECTED', `db ${what} must be 1-200 characters without "/" or whitespace`);
     }
+    // `db list` joins the keys with commas: a key holding one could not be read back.
+    if (key.includes(',')) return fail('TG_ERR_PBX_REJECTED', 'db key must not contain ","');
     const cmd = value === null ? `db delete/${family}/${key}` : `db insert/${family}/${key}/${value}`;
     const r = await this.client.api(cmd);
     if (!r.ok) return r;
@@ -121,12 +125,15 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
 
   async listFlags(family: string): Promise<Result<Map<string, string>>> {
     if (!DB_PART.test(family)) return fail('TG_ERR_PBX_REJECTED', 'db family must be 1-200 characters without "/" or whitespace');
-    // `db list/<realm>` names the realm's keys, one a line (FreeSWITCH 1.10.12, api-trunks-db);
-    // each value is one `select` (mod_db answers `-ERR no reply` for a key gone meanwhile).
+    // `db list/<realm>` names the realm's keys, comma-separated, and an empty realm is
+    // mod_event_socket's `-ERR no reply` (FreeSWITCH 1.10.12, api-trunks-db); each value is one
+    // `select` (`-ERR no reply` too for a key gone meanwhile).
     const listed = await this.client.api(`db list/${family}`);
     if (!listed.ok) return listed;
-    if (listed.value.trim().startsWith('-')) return fail('TG_ERR_PBX_REJECTED', `db list/${family}: ${listed.value.trim()}`);
-    const keys = listed.value.split('\n').map((l) => l.trim()).filter((l) => l !== '' && DB_PART.test(l));
+    const body = listed.value.trim();
+    if (body === EMPTY_API_ANSWER) return ok(new Map());
+    if (body.startsWith('-') || body.startsWith('!')) return fail('TG_ERR_PBX_REJECTED', `db list/${family}: ${body}`);
+    const keys = body.split(',').map((k) => k.trim()).filter((k) => DB_PART.test(k));
     const out = new Map<string, string>();
     for (const key of keys) {
       const v = await this.client.api(`db select/${family}/${key}`);
