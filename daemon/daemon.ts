@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../lib/clock.js';
-import { systemClock } from '../lib/clock.js';
+import { SteadyClock, systemClock } from '../lib/clock.js';
 import { loadConfigFile } from '../lib/config/load.js';
 import type { Config, PbxConfig } from '../lib/config/types.js';
 import { unknownAccountError } from '../lib/control/accounts.js';
@@ -23,6 +23,7 @@ import { Alerter } from '../lib/notify/alerts.js';
 import { linkHealth } from '../lib/notify/health.js';
 import type { Logger } from '../lib/notify/logger.js';
 import { Metrics, startMetricsServer } from '../lib/notify/metrics.js';
+import { Problems } from '../lib/notify/problems.js';
 import { SystemdNotifier } from '../lib/notify/systemd.js';
 import type { PbxAdapter } from '../lib/pbx/adapter.js';
 import { AsteriskAdapter } from '../lib/pbx/asterisk/adapter.js';
@@ -31,6 +32,7 @@ import { FreeswitchAdapter } from '../lib/pbx/freeswitch/adapter.js';
 import type { PrecallOutcome } from '../lib/precall/authorizer.js';
 import { PrecallService } from '../lib/precall/service.js';
 import { fail, ok, TollguardError, type Result } from '../lib/result.js';
+import { StoreAvailability } from '../lib/store/availability.js';
 import { openStore } from '../lib/store/open.js';
 import type { BanRecord, Store } from '../lib/store/store.js';
 
@@ -76,6 +78,7 @@ export class Daemon {
   private firewall!: Firewall;
   private alerter!: Alerter;
   private precall!: PrecallService;
+  private problems!: Problems;
   readonly metrics = new Metrics();
   private readonly adapters = new Map<string, PbxAdapter>();
   private closers: (() => Promise<void>)[] = [];
@@ -105,7 +108,7 @@ export class Daemon {
   async start(): Promise<Result<void>> {
     const loaded = loadConfigFile(this.opts.configFile, this.opts.env);
     if (!loaded.ok) return loaded;
-    for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
+    for (const w of loaded.value.warnings) this.log.warn('config warning', { code: 'TG_ERR_CONFIG', warning: w });
     this.config = loaded.value.config;
     const rules = buildRules(this.config);
     if (!rules.ok) return rules;
@@ -119,7 +122,9 @@ export class Daemon {
         return fail('TG_ERR_STORE', `stateDir ${config.stateDir}: ${(err as Error).message}`);
       }
     }
-    this.store = this.attribution.wrap(openStore(config.store, config.stateDir, log));
+    this.problems = new Problems({ clock, log, alert: (a) => this.alerter.alert(a) });
+    const availability = new StoreAvailability({ clock, log, onChange: (outage) => this.problems.store(outage) });
+    this.store = availability.wrap(this.attribution.wrap(openStore(config.store, config.stateDir, log)));
     try {
       await this.store.open();
     } catch (err) {
@@ -129,6 +134,10 @@ export class Daemon {
 
     this.alerter = new Alerter(config.alerts, { clock, log, onDropped: () => this.metrics.alertDropped() });
     this.closers.push(() => this.alerter.stop());
+    if (clock instanceof SteadyClock) {
+      const unsubscribe = clock.onStep((step) => this.problems.clock(step));
+      this.closers.unshift(async () => void unsubscribe());
+    }
 
     for (const p of config.pbx) this.adapters.set(p.name, createAdapter(p, config, clock, log));
 
@@ -149,7 +158,12 @@ export class Daemon {
     });
     await this.enforcer.start();
     this.closers.unshift(() => this.enforcer.stop());
-    this.flags = new FlagSync(config, { adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts() });
+    this.flags = new FlagSync(config, {
+      adapters: this.adapters, log, suspended: () => this.enforcer.suspendedAccounts(),
+      onProblem: (pbx, problem) => {
+        if (problem) this.alerter.alert({ kind: 'link-setup', severity: 'warning', key: `flags:${pbx}`, title: `PBX ${pbx}: dialplan flags not written`, text: problem, detail: {} });
+      },
+    });
     this.precall = new PrecallService({
       clock, log, store: this.store, adapters: this.adapters, config: () => this.config, rules: () => this.rules,
       state: this.enforcer.state, suspend: (account, reason, code) => void this.enforcer.suspend(account, reason, code), intel: this.intel,
@@ -361,8 +375,14 @@ export class Daemon {
 
   /** What /healthz answers. */
   health(): { ok: boolean; detail: object } {
-    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError(), warnings: a.warnings() }));
-    return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs);
+    const links = [...this.adapters.values()].map((a) => ({ pbx: a.name, status: a.status(), downSince: a.downSince(), lastError: a.lastError(), warnings: this.warningsOf(a) }));
+    return linkHealth(links, this.clock.now(), this.config.metrics.linkDownAfterMs, this.problems.list());
+  }
+
+  /** What is wrong with a PBX's setup: what its last connect found, and flags that could not be written. */
+  private warningsOf(a: PbxAdapter): string[] {
+    const flags = this.flags.problem(a.name);
+    return flags === null ? a.warnings() : [...a.warnings(), flags];
   }
 
   /**
@@ -436,7 +456,7 @@ export class Daemon {
         this.log.error('firewall rules not updated on reload', { code: 'TG_ERR_FIREWALL', error: (err as Error).message });
       });
     }
-    for (const w of loaded.value.warnings) this.log.warn('config warning', { warning: w });
+    for (const w of loaded.value.warnings) this.log.warn('config warning', { code: 'TG_ERR_CONFIG', warning: w });
     const message = changedLinks ? 'reloaded; PBX links, pre-call listeners and store settings take effect on restart' : 'reloaded';
     this.log.info('config reloaded', { mode: next.mode, rates: rules.value.deck?.size ?? 0, listed: rules.value.lists?.size ?? 0, note: message });
     return { ok: true, message };
@@ -457,7 +477,7 @@ export class Daemon {
       startedAt: this.startedAt,
       currency: this.config.rates.currency,
       links: [...this.adapters.values()].map((a) => ({
-        pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError(), warnings: a.warnings(),
+        pbx: a.name, type: a.type, status: a.status(), since: a.statusSince(), downSince: a.downSince(), lastError: a.lastError(), warnings: this.warningsOf(a),
       })),
       liveCalls: [...this.enforcer.table.all()].map((c) => ({
         pbx: c.pbx, callId: c.callId, account: c.account, destination: c.number?.e164 ?? c.dialed,
@@ -471,6 +491,7 @@ export class Daemon {
       })),
       global: { spend: this.enforcer.spendOf(null, now) },
       bans: { active: this.guard ? this.guard.list().length : 0 },
+      problems: this.problems.list(),
     };
   }
 

@@ -147,6 +147,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const p of built.pbx) {
     if (p.trunks.length === 0) warnings.push(`pbx ${p.name}: no trunks listed: every dialed call is treated as leaving the PBX, internal calls included`);
   }
+  warnings.push(...unpricedLimits(built));
   return ok({ config: built, warnings, literalSecrets });
 }
 
@@ -158,6 +159,21 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * Money limits are counted from the rate deck: without one nothing is priced and they are never
+ * reached. Allowed (a deck is optional), but an owner who wrote a budget believes it holds.
+ */
+function unpricedLimits(c: Config): string[] {
+  if (c.rates.file !== null) return [];
+  const set = (limits: SpendLimits): boolean => Object.values(limits).some((v) => v !== undefined && v !== null);
+  const keys = Object.entries(c.accounts).flatMap(([name, a]) => {
+    const at = name === '*' ? 'accounts["*"]' : `accounts.${name}`;
+    return [...(set(a.spend) ? [`${at}.spend`] : []), ...(a.maxCallCost !== null ? [`${at}.maxCallCost`] : [])];
+  });
+  if (set(c.global.spend)) keys.push('global.spend');
+  return keys.map((k) => `${k} is set but rates.file is not: without a rate deck no call is priced, so this limit is never reached`);
 }
 
 /** Reads the file, warns when it holds secrets and others can read it. */

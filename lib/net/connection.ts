@@ -232,7 +232,7 @@ export class ManagedConnection implements LinkControl {
         ...(this.opts.random ? { random: this.opts.random } : {}),
       });
       this.setStatus('reconnecting', `${reason}; retry in ${delay} ms`);
-      this.opts.log.warn('pbx link down', { pbx: this.opts.name, reason, retryInMs: delay, attempt: this.attempt });
+      this.opts.log.warn('pbx link down', { pbx: this.opts.name, code: 'TG_ERR_PBX_CLOSED', kind: cause.kind, reason, retryInMs: delay, attempt: this.attempt });
       this.retryTimer = this.opts.clock.schedule(delay, () => this.connect());
     });
   }
