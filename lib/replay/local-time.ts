@@ -23,21 +23,26 @@ export class LocalTimes {
   constructor(readonly timeZone: string) {}
 
   parse(text: string): number | null {
-    const n = text.length;
+    return this.parseIn(text, 0, text.length);
+  }
+
+  /** The time written in `text` from `from` to `to` (a field in place in its line). */
+  parseIn(text: string, from: number, to: number): number | null {
+    const n = to - from;
     if (n !== 19 && (n < 21 || n > 26)) return null;
-    const y = digits(text, 0, 4);
-    const mo = digits(text, 5, 2);
-    const d = digits(text, 8, 2);
-    const h = digits(text, 11, 2);
-    const mi = digits(text, 14, 2);
-    const s = digits(text, 17, 2);
-    const sep = text.charCodeAt(10);
-    if ((y | mo | d | h | mi | s) < 0 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 32 && sep !== 84)
-      || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+    const y = digits(text, from, 4);
+    const mo = digits(text, from + 5, 2);
+    const d = digits(text, from + 8, 2);
+    const h = digits(text, from + 11, 2);
+    const mi = digits(text, from + 14, 2);
+    const s = digits(text, from + 17, 2);
+    const sep = text.charCodeAt(from + 10);
+    if ((y | mo | d | h | mi | s) < 0 || text.charCodeAt(from + 4) !== 45 || text.charCodeAt(from + 7) !== 45 || (sep !== 32 && sep !== 84)
+      || text.charCodeAt(from + 13) !== 58 || text.charCodeAt(from + 16) !== 58) return null;
     let ms = 0;
     if (n > 19) {
-      if (text.charCodeAt(19) !== 46 || digits(text, 20, n - 20) < 0) return null;
-      ms = Math.floor(Number(`0.${text.slice(20)}`) * 1000);
+      if (text.charCodeAt(from + 19) !== 46 || digits(text, from + 20, n - 20) < 0) return null;
+      ms = Math.floor(Number(`0.${text.slice(from + 20, to)}`) * 1000);
     }
     if (mo > 12 || d > 31 || h > 23 || mi > 59 || s > 60) return null;
     const key = ((y * 13 + mo) * 32 + d) * 24 + h;
