@@ -60,12 +60,17 @@ export function judgeCall(
   const number = rules.classifier.classify(call.dialed);
   const rated = !call.internal && !number.emergency ? rateOf(rules, number) : undefined;
   const rate = rated ?? null;
-  let verdict: Verdict | null = null;
-  for (const account of accountsOf(call)) {
-    const v = verdictFor(rules, call, account, number, rated, state, now, phase, trace);
-    if (v.action === 'allow') continue;
-    verdict = account === call.account || v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
-    break;
+  // The placing account, then each other account that must allow the call too.
+  let verdict: Verdict | null = verdictFor(rules, call, call.account, number, rated, state, now, phase, trace);
+  if (verdict.action === 'allow') {
+    verdict = null;
+    for (const account of call.alsoAccounts) {
+      if (account === call.account) continue;
+      const v = verdictFor(rules, call, account, number, rated, state, now, phase, trace);
+      if (v.action === 'allow') continue;
+      verdict = v.action !== 'cut' ? v : { ...v, reason: `${v.reason} (the call was transferred by ${account})` };
+      break;
+    }
   }
   const profiles = rules.config.profiles;
   const judged = judgeIntel(rules, call, number, rated, facts, now, phase, verdict ?? { action: 'allow' }, (profile) => {
@@ -75,10 +80,6 @@ export function judgeCall(
   verdict = judged.verdict;
   const limit = verdict.action === 'allow' && !call.internal ? firstLimit(rules, call, number, rate, state, now) : null;
   return { verdict, number, rate, limit, intel: judged.intel };
-}
-
-function accountsOf(call: DialFacts): string[] {
-  return [call.account, ...call.alsoAccounts.filter((a) => a !== call.account)];
 }
 
 function verdictFor(

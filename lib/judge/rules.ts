@@ -30,10 +30,30 @@ export function buildRules(config: Config, previous?: JudgeRules): Result<JudgeR
   return ok({ config, classifier, deck, lists: lists.value });
 }
 
-/** An account's rules and the config key they come from (`accounts.acct-1001`, `accounts["*"]`). */
-export function rulesOf(config: Config, account: string): { rules: AccountConfig; key: string } {
-  const own = account !== '*' && Object.hasOwn(config.accounts, account);
-  return { rules: accountRules(config, account), key: own ? `accounts.${account}` : 'accounts["*"]' };
+export interface RulesOf {
+  readonly rules: AccountConfig;
+  readonly key: string;
+}
+
+/** Accounts' rules per config object, worked out once (names come from the PBX: bounded). */
+const rulesByConfig = new WeakMap<Config, Map<string, RulesOf>>();
+const MAX_ACCOUNTS_KEPT = 10_000;
+
+/**
+ * An account's rules and the config key they come from (`accounts.acct-1001`, `accounts["*"]`).
+ * Asked several times per verdict: kept per config object, so no key text is built each time.
+ */
+export function rulesOf(config: Config, account: string): RulesOf {
+  let byAccount = rulesByConfig.get(config);
+  if (!byAccount) rulesByConfig.set(config, (byAccount = new Map<string, RulesOf>()));
+  let r = byAccount.get(account);
+  if (!r) {
+    const own = account !== '*' && Object.hasOwn(config.accounts, account);
+    r = { rules: accountRules(config, account), key: own ? `accounts.${account}` : 'accounts["*"]' };
+    if (byAccount.size >= MAX_ACCOUNTS_KEPT) byAccount.clear();
+    byAccount.set(account, r);
+  }
+  return r;
 }
 
 /**

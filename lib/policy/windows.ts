@@ -10,7 +10,8 @@ export interface WindowBounds {
   end: number;
 }
 
-const lastBounds = new Map<string, WindowBounds>();
+/** The last bounds per window, then per zone (no key to build on each call: a hot path of the replay). */
+const lastBounds: Record<SpendWindow, Map<string, WindowBounds>> = { hour: new Map(), day: new Map(), month: new Map() };
 
 /**
  * The calendar window (local hour, day or month in `timeZone`) that contains `now`. Days
@@ -20,8 +21,7 @@ const lastBounds = new Map<string, WindowBounds>();
  * zone and window is kept, so repeated calls within a window cost a map lookup.
  */
 export function windowBounds(window: SpendWindow, now: number, timeZone: string): WindowBounds {
-  const key = `${window}|${timeZone}`;
-  const last = lastBounds.get(key);
+  const last = lastBounds[window].get(timeZone);
   if (last && now >= last.start && now < last.end) return last;
   const w = wallTime(now, timeZone);
   let bounds: WindowBounds;
@@ -44,6 +44,6 @@ export function windowBounds(window: SpendWindow, now: number, timeZone: string)
       };
       break;
   }
-  lastBounds.set(key, bounds);
+  lastBounds[window].set(timeZone, bounds);
   return bounds;
 }

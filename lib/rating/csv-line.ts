@@ -5,40 +5,110 @@
  */
 export type CsvLine = { ok: true; fields: string[] } | { ok: false; error: string };
 
-export function parseCsvLine(line: string): CsvLine {
-  if (!line.includes('"')) return { ok: true, fields: line.split(',').map((f) => f.trim()) };
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    while (line[i] === ' ' || line[i] === '\t') i++;
-    if (line[i] === '"') {
-      let value = '';
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) return { ok: false, error: `unterminated quoted field in column ${fields.length + 1}` };
-        value += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-          continue;
+const QUOTE = 34;
+const COMMA = 44;
+
+/** As written: its text is the slice. */
+const PLAIN = 0;
+/** Unquoted with something at either end that trim() may remove: its text is the slice trimmed. */
+const TRIM = 1;
+/** Quoted with `""` inside: its text is the slice with each `""` made one `"`. */
+const ESCAPED = 2;
+
+const blank = (c: number): boolean => c === 32 || c === 9;
+/** What String.prototype.trim may remove is among these (the rest of Unicode's spaces are above 127). */
+const maybeSpace = (c: number): boolean => c <= 32 || c >= 127;
+
+/**
+ * The fields of one line as offsets into it; a field's text is cut only when asked for.
+ * One instance is reused line after line: the replay reads a million rows of 18 fields and
+ * needs eight of them as strings, the times and counts it reads in place.
+ */
+export class CsvFields {
+  line = '';
+  count = 0;
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private kinds: number[] = [];
+
+  /** Reads `line`: null, or what is wrong with it. */
+  scan(line: string): string | null {
+    this.line = line;
+    this.count = 0;
+    const n = line.length;
+    let i = 0;
+    for (;;) {
+      while (blank(line.charCodeAt(i))) i++;
+      if (line.charCodeAt(i) === QUOTE) {
+        const from = i + 1;
+        let q = line.indexOf('"', from);
+        if (q < 0) return `unterminated quoted field in column ${this.count + 1}`;
+        let kind = PLAIN;
+        while (line.charCodeAt(q + 1) === QUOTE) {
+          kind = ESCAPED;
+          q = line.indexOf('"', q + 2);
+          if (q < 0) return `unterminated quoted field in column ${this.count + 1}`;
         }
+        this.add(from, q, kind);
         i = q + 1;
-        break;
+        while (blank(line.charCodeAt(i))) i++;
+        if (i >= n) return null;
+        if (line.charCodeAt(i) !== COMMA) return `unexpected text after quoted field in column ${this.count}`;
+        i++;
+      } else {
+        const comma = line.indexOf(',', i);
+        const end = comma < 0 ? n : comma;
+        const quote = line.indexOf('"', i);
+        if (quote >= 0 && quote < end) return `stray quote in column ${this.count + 1}`;
+        this.add(i, end, i < end && (maybeSpace(line.charCodeAt(i)) || maybeSpace(line.charCodeAt(end - 1))) ? TRIM : PLAIN);
+        if (comma < 0) return null;
+        i = comma + 1;
       }
-      while (line[i] === ' ' || line[i] === '\t') i++;
-      fields.push(value);
-      if (i >= line.length) return { ok: true, fields };
-      if (line[i] !== ',') return { ok: false, error: `unexpected text after quoted field in column ${fields.length}` };
-      i++;
-    } else {
-      const comma = line.indexOf(',', i);
-      const end = comma < 0 ? line.length : comma;
-      const raw = line.slice(i, end);
-      if (raw.includes('"')) return { ok: false, error: `stray quote in column ${fields.length + 1}` };
-      fields.push(raw.trim());
-      if (comma < 0) return { ok: true, fields };
-      i = comma + 1;
     }
   }
+
+  text(i: number): string {
+    const s = this.line.slice(this.starts[i], this.ends[i]);
+    const kind = this.kinds[i];
+    return kind === PLAIN ? s : kind === TRIM ? s.trim() : s.replaceAll('""', '"');
+  }
+
+  /** Whether field i reads exactly `s`, without cutting it. */
+  is(i: number, s: string): boolean {
+    if (this.kinds[i] !== PLAIN) return this.text(i) === s;
+    const start = this.starts[i]!;
+    return this.ends[i]! - start === s.length && this.line.startsWith(s, start);
+  }
+
+  /** Where field i's text is in `line`, when it is there as it reads (else read text(i)). */
+  inPlace(i: number): boolean {
+    return this.kinds[i] === PLAIN;
+  }
+
+  start(i: number): number {
+    return this.starts[i]!;
+  }
+
+  end(i: number): number {
+    return this.ends[i]!;
+  }
+
+  private add(start: number, end: number, kind: number): void {
+    const k = this.count++;
+    this.starts[k] = start;
+    this.ends[k] = end;
+    this.kinds[k] = kind;
+  }
+}
+
+const shared = new CsvFields();
+
+export function parseCsvLine(line: string): CsvLine {
+  if (!line.includes('"')) return { ok: true, fields: line.split(',').map((f) => f.trim()) };
+  const error = shared.scan(line);
+  if (error !== null) return { ok: false, error };
+  const fields: string[] = [];
+  for (let i = 0; i < shared.count; i++) fields.push(shared.text(i));
+  shared.line = '';
+  return { ok: true, fields };
 }

@@ -1,8 +1,9 @@
 import { parseChannel, parseDialTarget, type DialTarget } from '../pbx/asterisk/names.js';
-import { parseCsvLine } from '../rating/csv-line.js';
+import type { CsvFields } from '../rating/csv-line.js';
 import { detach } from '../strings.js';
 import type { CdrRow } from './cdr.js';
 import { inboundAccountOf, type LegRules } from './leg.js';
+import { isWholeNumber, timeOf } from './fields.js';
 import type { LocalTimes } from './local-time.js';
 
 /**
@@ -25,54 +26,56 @@ const DISPOSITIONS = new Set(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CONGES
  * number through an endpoint that is no trunk we know (fail closed, like the live path);
  * internal when the dialplan rang a device by its name alone (`PJSIP/1002`).
  */
-export function asteriskRow(line: number, text: string, rules: LegRules, times: LocalTimes): CdrRow {
-  const parsed = parseCsvLine(text);
-  if (!parsed.ok) return { kind: 'bad', line, error: parsed.error };
-  const f = parsed.fields;
-  if (line === 1 && f[0] === 'accountcode') return { kind: 'not-a-call', line, why: 'header line' };
-  if (!COLUMN_COUNTS.has(f.length)) {
-    return { kind: 'bad', line, error: `${f.length} columns; cdr_csv writes 16, 17, 18 or 21 (${ASTERISK_COLUMNS.join(', ')}, ...)` };
+export function asteriskRow(line: number, text: string, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
+  const error = f.scan(text);
+  if (error !== null) return { kind: 'bad', line, error };
+  if (line === 1 && f.is(0, 'accountcode')) return { kind: 'not-a-call', line, why: 'header line' };
+  if (!COLUMN_COUNTS.has(f.count)) {
+    return { kind: 'bad', line, error: `${f.count} columns; cdr_csv writes 16, 17, 18 or 21 (${ASTERISK_COLUMNS.join(', ')}, ...)` };
   }
-  const [accountcode, src, dst, , , channel, dstchannel, lastapp, lastdata, start, answer, end, duration, billsec, disposition] = f as [string, ...string[]];
-  const startedAt = times.parse(start!);
-  if (startedAt === null) return { kind: 'bad', line, error: `start "${start}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  const endedAt = times.parse(end!);
-  if (endedAt === null) return { kind: 'bad', line, error: `end "${end}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  const answeredAt = answer === '' ? null : times.parse(answer!);
-  if (answeredAt === null && answer !== '') return { kind: 'bad', line, error: `answer "${answer}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  if (!/^\d+$/.test(duration!) || !/^\d+$/.test(billsec!)) return { kind: 'bad', line, error: `duration "${duration}" and billsec "${billsec}" must be whole seconds` };
-  if (!DISPOSITIONS.has(disposition!)) return { kind: 'bad', line, error: `disposition "${disposition}" is not one of ${[...DISPOSITIONS].join(', ')}` };
+  // Times and counts are read in place; only the fields a record keeps are cut out.
+  const startedAt = timeOf(f, 9, times);
+  if (startedAt === null) return { kind: 'bad', line, error: `start "${f.text(9)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  const endedAt = timeOf(f, 11, times);
+  if (endedAt === null) return { kind: 'bad', line, error: `end "${f.text(11)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  const unanswered = f.is(10, '');
+  const answeredAt = unanswered ? null : timeOf(f, 10, times);
+  if (answeredAt === null && !unanswered) return { kind: 'bad', line, error: `answer "${f.text(10)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  if (!isWholeNumber(f, 12) || !isWholeNumber(f, 13)) return { kind: 'bad', line, error: `duration "${f.text(12)}" and billsec "${f.text(13)}" must be whole seconds` };
+  const disposition = f.text(14);
+  if (!DISPOSITIONS.has(disposition)) return { kind: 'bad', line, error: `disposition "${disposition}" is not one of ${[...DISPOSITIONS].join(', ')}` };
   if (endedAt < startedAt || (answeredAt !== null && (answeredAt < startedAt || answeredAt > endedAt))) {
-    return { kind: 'bad', line, error: `times out of order (start ${start}, answer ${answer || '-'}, end ${end})` };
+    return { kind: 'bad', line, error: `times out of order (start ${f.text(9)}, answer ${f.text(10) || '-'}, end ${f.text(11)})` };
   }
-  if (dstchannel === '') return { kind: 'not-a-call', line, why: `no dial (${lastapp || 'no application'})` };
-  const dest = parseChannel(dstchannel!);
+  if (f.is(6, '')) return { kind: 'not-a-call', line, why: `no dial (${f.text(7) || 'no application'})` };
+  const accountcode = f.text(0), src = f.text(1), dst = f.text(2), channel = f.text(5), dstchannel = f.text(6);
+  const dest = parseChannel(dstchannel);
   if (dest === null) return { kind: 'bad', line, error: `dstchannel "${dstchannel}" is not a channel name` };
   if (dest.tech.toLowerCase() === 'local') return { kind: 'not-a-call', line, why: 'dial to a Local channel (its own row has the real dial)' };
 
-  const target = lastapp === 'Dial' ? dialTargetOf(lastdata!, dest) : null;
+  const target = f.is(7, 'Dial') ? dialTargetOf(f.text(8), dest) : null;
   let trunk: string | null = null;
   let guessed = false;
-  const internalNumber = rules.internal?.test(dst!) === true;
+  const internalNumber = rules.internal?.test(dst) === true;
   if (rules.trunks.has(dest.tech, dest.endpoint)) trunk = dest.endpoint;
   else if ((target === null || target.number !== null) && !internalNumber) {
     trunk = dest.endpoint;
     guessed = true;
   }
-  const raw = target?.number ?? dst!;
+  const raw = target?.number ?? dst;
   const dialed = trunk !== null ? rules.trunks.carrierNumber(dest.tech, dest.endpoint, raw) : raw;
 
-  const from = parseChannel(channel!);
+  const from = parseChannel(channel);
   let account = accountcode;
   if (account === '') {
     if (from !== null && rules.trunks.has(from.tech, from.endpoint)) account = inboundAccountOf(rules, from.endpoint);
     else account = from?.endpoint ?? (channel || rules.originateAccount);
   }
-  const uniqueid = f[16];
+  const uniqueid = f.count > 16 ? f.text(16) : '';
   return {
     kind: 'call',
     record: {
-      line, id: uniqueid ? detach(uniqueid) : `line ${line}`, account: detach(account), callerId: src === '' ? null : detach(src!),
+      line, id: uniqueid ? detach(uniqueid) : `line ${line}`, account: detach(account), callerId: src === '' ? null : detach(src),
       source: null, dialed: detach(dialed), trunk: trunk === null ? null : detach(trunk), trunkGuessed: guessed, startedAt, answeredAt, endedAt,
     },
   };
@@ -81,10 +84,13 @@ export function asteriskRow(line: number, text: string, rules: LegRules, times: 
 /** The target of `Dial(PJSIP/a&PJSIP/011...@trunk,60)` that rang the destination channel. */
 function dialTargetOf(lastdata: string, dest: { tech: string; endpoint: string }): DialTarget | null {
   const comma = lastdata.indexOf(',');
-  const targets = (comma < 0 ? lastdata : lastdata.slice(0, comma)).split('&');
-  for (const t of targets) {
-    const d = parseDialTarget(t);
+  const end = comma < 0 ? lastdata.length : comma;
+  for (let from = 0; from <= end;) {
+    const amp = lastdata.indexOf('&', from);
+    const to = amp < 0 || amp > end ? end : amp;
+    const d = parseDialTarget(from === 0 && to === lastdata.length ? lastdata : lastdata.slice(from, to));
     if (d.endpoint === dest.endpoint && (d.tech === null || d.tech.toLowerCase() === dest.tech.toLowerCase())) return d;
+    from = to + 1;
   }
   return null;
 }

@@ -1,3 +1,4 @@
+import { CsvFields } from '../rating/csv-line.js';
 import { asteriskRow } from './asterisk-csv.js';
 import type { CdrFormat, CdrRow } from './cdr.js';
 import { freeswitchCsvRow } from './freeswitch-csv.js';
@@ -25,12 +26,13 @@ export interface SourceOptions {
  */
 export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<CdrRow[]> {
   const times = new LocalTimes(o.timeZone);
+  const fields = new CsvFields();
   let pending: { line: number; text: string[] } | null = null;
   for await (const lines of readLines(file, o.onBytes)) {
     const rows: CdrRow[] = [];
     for (const l of lines) {
       if (o.format !== 'freeswitch-json') {
-        if (l.text.trim() !== '') rows.push(o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times) : freeswitchCsvRow(l.number, l.text, o.rules, times));
+        if (l.text.trim() !== '') rows.push(o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times, fields) : freeswitchCsvRow(l.number, l.text, o.rules, times, fields));
         continue;
       }
       pending = jsonLine(l, pending, rows, o.rules);

@@ -1,7 +1,8 @@
-import { parseCsvLine } from '../rating/csv-line.js';
+import type { CsvFields } from '../rating/csv-line.js';
 import { detach } from '../strings.js';
 import type { CdrRow } from './cdr.js';
 import type { LegRules } from './leg.js';
+import { isWholeNumber, timeOf } from './fields.js';
 import type { LocalTimes } from './local-time.js';
 
 /**
@@ -21,33 +22,33 @@ export const FREESWITCH_CSV_COLUMNS = [
  * live path). Without an accountcode the caller ID number stands for the user (the template
  * has no user column).
  */
-export function freeswitchCsvRow(line: number, text: string, rules: LegRules, times: LocalTimes): CdrRow {
-  const parsed = parseCsvLine(text);
-  if (!parsed.ok) return { kind: 'bad', line, error: parsed.error };
-  const f = parsed.fields;
-  if (f.length !== FREESWITCH_CSV_COLUMNS.length) {
-    return { kind: 'bad', line, error: `${f.length} columns; mod_cdr_csv's default template writes ${FREESWITCH_CSV_COLUMNS.length} (${FREESWITCH_CSV_COLUMNS.join(', ')})` };
+export function freeswitchCsvRow(line: number, text: string, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
+  const error = f.scan(text);
+  if (error !== null) return { kind: 'bad', line, error };
+  if (f.count !== FREESWITCH_CSV_COLUMNS.length) {
+    return { kind: 'bad', line, error: `${f.count} columns; mod_cdr_csv's default template writes ${FREESWITCH_CSV_COLUMNS.length} (${FREESWITCH_CSV_COLUMNS.join(', ')})` };
   }
-  const [, callerIdNumber, destination, context, start, answer, end, duration, billsec, , uuid, bleg, accountcode] = f as [string, ...string[]];
-  const startedAt = times.parse(start!);
-  if (startedAt === null) return { kind: 'bad', line, error: `start_stamp "${start}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  const endedAt = times.parse(end!);
-  if (endedAt === null) return { kind: 'bad', line, error: `end_stamp "${end}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  const answeredAt = answer === '' ? null : times.parse(answer!);
-  if (answeredAt === null && answer !== '') return { kind: 'bad', line, error: `answer_stamp "${answer}" is not a time (YYYY-MM-DD HH:MM:SS)` };
-  if (!/^\d+$/.test(duration!) || !/^\d+$/.test(billsec!)) return { kind: 'bad', line, error: `duration "${duration}" and billsec "${billsec}" must be whole seconds` };
+  const startedAt = timeOf(f, 4, times);
+  if (startedAt === null) return { kind: 'bad', line, error: `start_stamp "${f.text(4)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  const endedAt = timeOf(f, 6, times);
+  if (endedAt === null) return { kind: 'bad', line, error: `end_stamp "${f.text(6)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  const unanswered = f.is(5, '');
+  const answeredAt = unanswered ? null : timeOf(f, 5, times);
+  if (answeredAt === null && !unanswered) return { kind: 'bad', line, error: `answer_stamp "${f.text(5)}" is not a time (YYYY-MM-DD HH:MM:SS)` };
+  if (!isWholeNumber(f, 7) || !isWholeNumber(f, 8)) return { kind: 'bad', line, error: `duration "${f.text(7)}" and billsec "${f.text(8)}" must be whole seconds` };
   if (endedAt < startedAt || (answeredAt !== null && (answeredAt < startedAt || answeredAt > endedAt))) {
-    return { kind: 'bad', line, error: `times out of order (start ${start}, answer ${answer || '-'}, end ${end})` };
+    return { kind: 'bad', line, error: `times out of order (start ${f.text(4)}, answer ${f.text(5) || '-'}, end ${f.text(6)})` };
   }
-  if (destination === '') return { kind: 'not-a-call', line, why: 'no destination_number' };
-  if (bleg === '') return { kind: 'not-a-call', line, why: 'no B-leg (nothing was dialed)' };
-  const internal = rules.internal?.test(destination!) === true;
-  const account = accountcode !== '' ? accountcode! : context === 'public' ? (rules.inboundAccount ?? rules.trunks.entries[0]?.name ?? 'inbound') : (callerIdNumber || rules.originateAccount);
+  if (f.is(2, '')) return { kind: 'not-a-call', line, why: 'no destination_number' };
+  if (f.is(11, '')) return { kind: 'not-a-call', line, why: 'no B-leg (nothing was dialed)' };
+  const callerIdNumber = f.text(1), destination = f.text(2), context = f.text(3), uuid = f.text(10), accountcode = f.text(12);
+  const internal = rules.internal?.test(destination) === true;
+  const account = accountcode !== '' ? accountcode : context === 'public' ? (rules.inboundAccount ?? rules.trunks.entries[0]?.name ?? 'inbound') : (callerIdNumber || rules.originateAccount);
   return {
     kind: 'call',
     record: {
-      line, id: uuid ? detach(uuid) : `line ${line}`, account: detach(account), callerId: callerIdNumber === '' ? null : detach(callerIdNumber!),
-      source: null, dialed: detach(destination!), trunk: internal ? null : '(not in the record)', trunkGuessed: !internal, startedAt, answeredAt, endedAt,
+      line, id: uuid ? detach(uuid) : `line ${line}`, account: detach(account), callerId: callerIdNumber === '' ? null : detach(callerIdNumber),
+      source: null, dialed: detach(destination), trunk: internal ? null : '(not in the record)', trunkGuessed: !internal, startedAt, answeredAt, endedAt,
     },
   };
 }

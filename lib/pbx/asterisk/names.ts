@@ -20,13 +20,25 @@ export interface ChannelName {
 export function parseChannel(channel: string): ChannelName | null {
   const slash = channel.indexOf('/');
   if (slash <= 0) return null;
-  let rest = channel.slice(slash + 1);
-  const semi = rest.lastIndexOf(';');
-  if (semi !== -1 && /^;\d+$/.test(rest.slice(semi))) rest = rest.slice(0, semi);
-  const dash = rest.lastIndexOf('-');
-  if (dash > 0 && /^-[0-9a-fA-F]+$/.test(rest.slice(dash))) rest = rest.slice(0, dash);
-  if (rest.length === 0) return null;
-  return { tech: channel.slice(0, slash), endpoint: rest };
+  // Offsets into `channel` rather than slices and regular expressions: the replay reads two
+  // channel names per record.
+  let end = channel.length;
+  const semi = channel.lastIndexOf(';');
+  if (semi > slash && runOf(channel, semi + 1, end, DECIMAL)) end = semi;
+  const dash = channel.lastIndexOf('-', end - 1);
+  if (dash > slash + 1 && runOf(channel, dash + 1, end, HEX)) end = dash;
+  if (end === slash + 1) return null;
+  return { tech: channel.slice(0, slash), endpoint: channel.slice(slash + 1, end) };
+}
+
+const DECIMAL = (c: number): boolean => c >= 48 && c <= 57;
+const HEX = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+
+/** At least one character from `from` to `to`, each one `ok`. */
+function runOf(s: string, from: number, to: number, ok: (c: number) => boolean): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) if (!ok(s.charCodeAt(i))) return false;
+  return true;
 }
 
 /** Channel technologies that may prefix a dial string (`PJSIP/...`, `SIP/...`). */
@@ -94,7 +106,8 @@ function cleanNumber(s: string): string | null {
   let n = s;
   const semi = n.indexOf(';');
   if (semi !== -1) n = n.slice(0, semi);
-  n = n.replace(/%2b/gi, '+').trim();
+  if (n.includes('%')) n = n.replace(/%2b/gi, '+');
+  n = n.trim();
   return n.length > 0 ? n : null;
 }
 
