@@ -199,7 +199,7 @@ export class Daemon {
       this.closers.unshift(() => this.guard!.stop());
     }
 
-    this.metrics.watchLinks(() => [...this.adapters.values()].map((a) => ({ pbx: a.name, stats: a.readStats() })));
+    this.metrics.watchLinks((tables) => [...this.adapters.values()].map((a) => ({ pbx: a.name, stats: a.readStats(tables) })));
     for (const [name, adapter] of this.adapters) {
       adapter.onEvent((e) => this.onEvent(e));
       adapter.onStatus((s, prev, detail) => {

@@ -8,8 +8,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReadStats } from '../net/connection.js';
+import { readSocketTablesAsync, type SocketTables } from '../net/unread.js';
 
 type Labels<K extends string> = Record<K, string>;
+
+/** Gauges collected within this of each other belong to one scrape. */
+const SCRAPE_MS = 1000;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -27,7 +31,9 @@ export class Metrics {
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
   private readonly firewallRepairs: Counter<'found'>;
-  private links: () => { pbx: string; stats: ReadStats }[] = () => [];
+  private links: (tables: SocketTables) => { pbx: string; stats: ReadStats }[] = () => [];
+  /** One reading of the links per scrape, shared by the gauges that show it (reading resets the gap). */
+  private linkReading: { at: number; stats: Promise<{ pbx: string; stats: ReadStats }[]> } | null = null;
   private floodDrops: () => Promise<number | null> = async () => null;
   private readonly spendAccounts = new Set<string>();
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
@@ -47,22 +53,24 @@ export class Metrics {
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
     this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
     this.firewallRepairs = new Counter({ name: 'tollguard_firewall_repairs_total', help: "Times the kernel had lost tollguard's table, drop rules or bans (changed outside tollguard) and they were put back.", labelNames: ['found'], registers: r });
-    const readLinks = (): { pbx: string; stats: ReadStats }[] => this.readLinks();
+    const readLinks = (): Promise<{ pbx: string; stats: ReadStats }[]> => this.readLinks();
     const floodDrops = (): Promise<number | null> => this.floodDrops();
     new Gauge({
       name: 'tollguard_pbx_unread_bytes', help: 'Bytes the PBX sent that tollguard has not read yet (the socket\'s kernel receive queue), at the scrape.',
       labelNames: ['pbx'], registers: r,
-      collect() {
+      async collect() {
+        const links = await readLinks();
         this.reset();
-        for (const l of readLinks()) if (l.stats.unreadBytes !== null) this.set({ pbx: l.pbx }, l.stats.unreadBytes);
+        for (const l of links) if (l.stats.unreadBytes !== null) this.set({ pbx: l.pbx }, l.stats.unreadBytes);
       },
     });
     new Gauge({
       name: 'tollguard_pbx_read_gap_max_seconds', help: 'Longest time the PBX link went unread while the PBX had sent a full read buffer, since the previous scrape.',
       labelNames: ['pbx'], registers: r,
-      collect() {
+      async collect() {
+        const links = await readLinks();
         this.reset();
-        for (const l of readLinks()) this.set({ pbx: l.pbx }, l.stats.maxReadGapMs / 1000);
+        for (const l of links) this.set({ pbx: l.pbx }, l.stats.maxReadGapMs / 1000);
       },
     });
     let lastFloodDrops = 0;
@@ -117,7 +125,7 @@ export class Metrics {
   }
 
   /** Where the PBX links' read figures come from (read at each scrape). */
-  watchLinks(fn: () => { pbx: string; stats: ReadStats }[]): void {
+  watchLinks(fn: (tables: SocketTables) => { pbx: string; stats: ReadStats }[]): void {
     this.links = fn;
   }
 
@@ -126,12 +134,13 @@ export class Metrics {
     this.floodDrops = fn;
   }
 
-  private readLinks(): { pbx: string; stats: ReadStats }[] {
-    try {
-      return this.links();
-    } catch {
-      return [];
-    }
+  /** The kernel's socket tables are read off the event loop: with many sockets they take ms. */
+  private readLinks(): Promise<{ pbx: string; stats: ReadStats }[]> {
+    const now = Date.now();
+    if (this.linkReading !== null && now - this.linkReading.at < SCRAPE_MS) return this.linkReading.stats;
+    const stats = readSocketTablesAsync().then((tables) => this.links(tables)).catch(() => []);
+    this.linkReading = { at: now, stats };
+    return stats;
   }
 
   setActiveBans(n: number): void {
