@@ -88,15 +88,17 @@ function verdictFor(
 ): Verdict {
   const c = rules.config;
   const external = !call.internal;
+  // The admission counters walk the account's calls and dials: counted only where a rule reads them.
+  const admitting = phase === 'dial' && external;
   return evaluateCall(
     phase,
     { account, callerId: call.callerId, source: call.source, number, internal: call.internal, startedAt: now, answeredAt: call.answeredAt },
     {
       suspended: state.suspended(account),
-      liveCalls: state.liveCalls(account, call.key) + (external ? 1 : 0),
-      globalLiveCalls: c.global.maxConcurrent === null ? 0 : state.globalLiveCalls(call.key) + (external ? 1 : 0),
-      callStartsLastMinute: state.dialsLastMinute(account, now, call.key) + (external ? 1 : 0),
-      recentDialed: own.rules.maxSequential === null ? [] : state.recentDialed(account, now, call.key),
+      liveCalls: admitting && own.rules.maxConcurrent !== null ? state.liveCalls(account, call.key) + 1 : 0,
+      globalLiveCalls: admitting && c.global.maxConcurrent !== null ? state.globalLiveCalls(call.key) + 1 : 0,
+      callStartsLastMinute: admitting && own.rules.maxCallsPerMinute !== null ? state.dialsLastMinute(account, now, call.key) + 1 : 0,
+      recentDialed: admitting && own.rules.maxSequential !== null ? state.recentDialed(account, now, call.key) : [],
     },
     {
       account: own.rules, accountKey: own.key, destinations: c.destinations, home: c.home,
