@@ -16,6 +16,7 @@
  *   node --import tsx bench/precall.ts                 # 60 s per protocol at 200 setups/s
  *   BENCH_SHORT=1 node --import tsx bench/precall.ts   # 10 s per protocol
  *   PRECALL_RATE=400 PRECALL_SECONDS=30 node --import tsx bench/precall.ts
+ *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/precall.ts   # the daemon's CPU profile
  */
 import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -100,7 +101,9 @@ precall: { listen: "127.0.0.1:${await freePort()}", eslListen: "127.0.0.1:${awai
 `, { mode: 0o600 });
 
 const logFile = path.join(dir, 'daemon.log');
-const child = spawn(process.execPath, ['--import', 'tsx', path.join(repo, 'daemon/cli.ts'), 'run', '--config', configFile], {
+// BENCH_CPU_PROF=DIR: the daemon writes a CPU profile there when it stops (node --cpu-prof).
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(repo, 'daemon/cli.ts'), 'run', '--config', configFile], {
   cwd: repo, env: { ...process.env, NODE_OPTIONS: '', BENCH_AMI_SECRET: AMI_SECRET, BENCH_ESL_PASSWORD: ESL_PASSWORD },
   stdio: ['ignore', 'ignore', fs.openSync(logFile, 'w')],
 });
