@@ -113,7 +113,8 @@ export class Replayer {
     this.counts.last = Math.max(this.counts.last, r.startedAt);
     if (r.trunk !== null && r.trunkGuessed) this.guessedExternal.set(r.trunk, (this.guessedExternal.get(r.trunk) ?? 0) + 1);
     const call: ReplayCall = { key: `${r.line}`, record: r, internal: r.trunk === null, exempt: false, number: null, rate: null, answeredAt: null, cut: null, limitGen: 0 };
-    this.push('dial', r.startedAt, call, 0, null, null);
+    // In file order: in line behind the last dial when the file is sorted by start.
+    this.queue.append({ at: r.startedAt, rank: RANK.dial, seq: this.seq++, kind: 'dial', call, gen: 0, limit: null, scope: null });
   }
 
   private push(kind: ReplayEvent['kind'], at: number, call: ReplayCall | null, gen: number, limit: Limit | null, scope: string | null): void {
