@@ -3,10 +3,11 @@ import type { PbxConfig } from '../config/types.js';
 import type { JudgeRules } from '../judge/rules.js';
 import { NumberClassifier } from '../numbers/classify.js';
 import type { CdrFormat } from './cdr.js';
-import { cdrRows, cdrRowsInWorker } from './cdr-source.js';
+import { cdrRows } from './cdr-source.js';
 import { legRules } from './leg.js';
 import { Replayer, type ReplayOptions } from './replayer.js';
 import type { ReplayReport } from './report.js';
+import { cdrRowsInWorker } from './threaded-source.js';
 
 const CLASSIFIER_CACHE = 200_000;
 /** From this size on the file is read by a worker thread (its start costs tens of ms). */

@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CdrFormat, CdrRecord } from '../../lib/replay/cdr.js';
-import { cdrRows, cdrRowsInWorker } from '../../lib/replay/cdr-source.js';
+import { cdrRows } from '../../lib/replay/cdr-source.js';
 import { legRules } from '../../lib/replay/leg.js';
 import { replayFile } from '../../lib/replay/replay-file.js';
+import { cdrRowsInWorker } from '../../lib/replay/threaded-source.js';
 import type { ReplayReport } from '../../lib/replay/report.js';
 import { asteriskCsv, CONFIG, DECK, freeswitchCsv, freeswitchJson, liveDecisions, SCENARIO, scenarioRules, T0, type LiveDecision } from '../helpers/cdr-scenario.js';
 
