@@ -1,9 +1,14 @@
 /**
  * `tollguard replay` speed and memory: 1,000,000 synthetic cdr_csv rows (a month of an
  * office: 40 accounts, national and international calls, some fraud), streamed through the
- * judge; records/s and the highest RSS. Also the CSV reading alone: the line reader with
- * lib/rating/csv-line.ts (what the replay uses) against csv-parse (docs/decisions.md).
- * `node --import tsx bench/replay.ts`; BENCH_SHORT=1 for 200,000 records.
+ * judge; records/s and the highest RSS, step by step:
+ *   - reading alone (lines, CSV, local times, legs: what the reading thread does),
+ *   - the replay in one thread (`worker: false`, as files under 8 MiB are),
+ *   - the replay as the CLI runs it (the file read by a worker thread, judged here), with how
+ *     busy this thread was: near 100 % means the judging side limits, lower the reading one.
+ * Also csv-parse against the line reader (docs/decisions.md).
+ * `node --import tsx bench/replay.ts`; BENCH_SHORT=1 for 200,000 records; BENCH_RECORDS=N for
+ * another count (5,000,000 shows the memory does not grow with the file).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,13 +16,14 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import { parseConfig } from '../lib/config/load.js';
 import { NumberClassifier } from '../lib/numbers/classify.js';
-import { parseCsvLine } from '../lib/rating/csv-line.js';
-import { RateDeck } from '../lib/rating/deck.js';
-import { readLines } from '../lib/replay/line-reader.js';
+import { cdrRows } from '../lib/replay/cdr-source.js';
+import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
+import type { ReplayReport } from '../lib/replay/report.js';
+import { RateDeck } from '../lib/rating/deck.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
-const RECORDS = short ? 200_000 : 1_000_000;
+const RECORDS = Number(process.env.BENCH_RECORDS ?? (short ? 200_000 : 1_000_000));
 
 let seed = 0x2545f491;
 function random(): number {
@@ -73,6 +79,22 @@ if (!deck.ok) throw deck.error;
 const config = cfg.value.config;
 const rules = { config, classifier: new NumberClassifier({ homeCountry: 'US', emergencyNumbers: [] }), deck: deck.value };
 
+/** Runs `f`, sampling RSS every 50 ms and this thread's busy share. */
+async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; peakRss: number; busy: number }> {
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+  const elu = performance.eventLoopUtilization();
+  const t = performance.now();
+  const value = await f();
+  const ms = performance.now() - t;
+  const busy = performance.eventLoopUtilization(elu).utilization;
+  clearInterval(sampler);
+  return { value, ms, peakRss: Math.max(peakRss, process.memoryUsage().rss), busy };
+}
+
+const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US').padStart(9)} records/s`;
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}${short ? ', short run' : ''}`);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-bench-replay-'));
 const file = path.join(dir, 'Master.csv');
@@ -81,27 +103,28 @@ try {
   const mb = fs.statSync(file).size / 1e6;
   console.log(`${RECORDS.toLocaleString('en-US')} cdr_csv rows, ${mb.toFixed(0)} MB, ${new Set(POOL).size.toLocaleString('en-US')} distinct numbers`);
 
-  let t = performance.now();
-  let fields = 0;
-  for await (const lines of readLines(file)) for (const l of lines) { const r = parseCsvLine(l.text); if (r.ok) fields += r.fields.length; }
-  let ms = performance.now() - t;
-  console.log(`read: line reader + csv-line       ${Math.round(RECORDS / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s (${fields / RECORDS} fields each)`);
+  const pbx = config.pbx[0]!;
+  const read = await measured(async () => {
+    let rows = 0;
+    for await (const batch of cdrRows(file, { format: 'asterisk-csv', rules: legRules(pbx, null), timeZone: config.home.timezone, kept: false })) rows += batch.length;
+    return rows;
+  });
+  console.log(`read: lines, CSV, times, legs       ${rate(read.value, read.ms)}  (the reading thread's work, ${(read.ms * 1000 / read.value).toFixed(2)} µs a row)`);
 
-  t = performance.now();
-  let rows = 0;
-  for await (const r of fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ relax_column_count: true, skip_records_with_error: true }))) rows += (r as string[]).length > 0 ? 1 : 0;
-  ms = performance.now() - t;
-  console.log(`read: csv-parse 7 (stream)          ${Math.round(rows / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s`);
+  const csvParse = await measured(async () => {
+    let rows = 0;
+    for await (const r of fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ relax_column_count: true, skip_records_with_error: true }))) rows += (r as string[]).length > 0 ? 1 : 0;
+    return rows;
+  });
+  console.log(`read: csv-parse 7 (stream), CSV only ${rate(csvParse.value, csvParse.ms)}`);
 
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
-  t = performance.now();
-  const report = await replayFile(file, rules, { format: 'asterisk-csv', pbx: config.pbx[0]!, timeZone: config.home.timezone, since: null, until: null, internal: null });
-  ms = performance.now() - t;
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`replay (read, judge, limits, report) ${Math.round(RECORDS / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s, ${(ms / 1000).toFixed(1)} s; highest RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
-  console.log(`  ${report.totals.calls.toLocaleString('en-US')} calls, ${report.totals.refused.toLocaleString('en-US')} refused, ${report.totals.cut.toLocaleString('en-US')} cut, ${report.totals.suspensions} suspensions, ${report.records.bad} bad rows`);
+  const options = { format: 'asterisk-csv', pbx, timeZone: config.home.timezone, since: null, until: null, internal: null } as const;
+  const summary = (r: ReplayReport): string => `${r.totals.calls.toLocaleString('en-US')} calls, ${r.totals.refused.toLocaleString('en-US')} refused, ${r.totals.cut.toLocaleString('en-US')} cut, ${r.totals.suspensions} suspensions, ${r.records.bad} bad rows`;
+  const one = await measured(() => replayFile(file, rules, { ...options, worker: false }));
+  console.log(`replay, one thread                  ${rate(RECORDS, one.ms)}, ${(one.ms / 1000).toFixed(1)} s; highest RSS ${mib(one.peakRss)}`);
+  const two = await measured(() => replayFile(file, rules, { ...options, worker: true }));
+  console.log(`replay, read by a worker thread     ${rate(RECORDS, two.ms)}, ${(two.ms / 1000).toFixed(1)} s; highest RSS ${mib(two.peakRss)}; judging thread busy ${(two.busy * 100).toFixed(0)} %`);
+  console.log(`  ${summary(two.value)}${JSON.stringify(one.value.accounts) === JSON.stringify(two.value.accounts) ? ' (the same report both ways)' : ' -- THE REPORTS DIFFER'}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
