@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-const ALL = ['ami-parser', 'esl-parser', 'rating', 'intel', 'replay', 'notify', 'store', 'timing', 'ban-latency', 'fail2ban-vs-tollguard', 'flood', 'load', 'faults', 'crash', 'fuzz'];
+const ALL = ['ami-parser', 'esl-parser', 'rating', 'intel', 'replay', 'notify', 'store', 'timing', 'ban-latency', 'fail2ban-vs-tollguard', 'flood', 'load', 'precall', 'faults', 'crash', 'fuzz'];
 const NEEDS_ROOT = new Set(['ban-latency', 'fail2ban-vs-tollguard', 'flood']);
 const dir = import.meta.dirname;
 const short = process.env.BENCH_SHORT === '1';

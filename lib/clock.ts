@@ -13,14 +13,75 @@ export interface Clock {
   schedule(ms: number, fn: () => void): TimerHandle;
 }
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  schedule(ms, fn) {
+/** Where a SteadyClock reads time: the wall clock, which can be stepped, and a monotonic one, which cannot. */
+export interface TimeSources {
+  wall(): number;
+  monotonic(): number;
+}
+
+/** A step of the wall clock against the steady time, as SteadyClock saw it. */
+export interface ClockStep {
+  /** How far the wall clock moved in this step (negative: back), in ms. */
+  stepMs: number;
+  /** Wall clock minus steady time now: all the steps since start. */
+  offsetMs: number;
+}
+
+/** Smaller differences are not steps: NTP slews move both clocks alike, and ms are rounded. */
+const STEP_MIN_MS = 1000;
+
+/**
+ * The daemon's time: the wall clock read once at start, then advanced by the monotonic
+ * clock. Spend windows, budget instants, call durations, ban expiries and how long a link has
+ * been down all come from `now()`. Following a stepped wall clock fails open: stepped back,
+ * a live call's cost shrinks, its budget cut comes as late as the step and its final bill can
+ * drop to nothing; stepped forward, a spent day reopens, bans end early and live calls are
+ * billed for time that never passed. A step is therefore not followed but reported
+ * (`onStep`), so the daemon can say so; a restart reads the wall clock again.
+ */
+export class SteadyClock implements Clock {
+  private readonly startWall: number;
+  private readonly startMono: number;
+  private reportedOffsetMs = 0;
+  private readonly listeners = new Set<(s: ClockStep) => void>();
+
+  constructor(private readonly sources: TimeSources = { wall: () => Date.now(), monotonic: () => performance.now() }) {
+    this.startWall = sources.wall();
+    this.startMono = sources.monotonic();
+  }
+
+  now(): number {
+    const t = Math.floor(this.startWall + (this.sources.monotonic() - this.startMono));
+    // The wall clock is read only when someone listens for steps (the daemon does).
+    if (this.listeners.size > 0) this.watch(t);
+    return t;
+  }
+
+  schedule(ms: number, fn: () => void): TimerHandle {
     const t = setTimeout(fn, Math.max(0, ms));
     t.unref?.();
     return { cancel: () => clearTimeout(t) };
-  },
-};
+  }
+
+  /** Calls `fn` (after the turn that noticed it) at every step of the wall clock; returns the unsubscribe. */
+  onStep(fn: (s: ClockStep) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private watch(t: number): void {
+    const offsetMs = this.sources.wall() - t;
+    const stepMs = offsetMs - this.reportedOffsetMs;
+    if (Math.abs(stepMs) < STEP_MIN_MS) return;
+    this.reportedOffsetMs = offsetMs;
+    // now() is called from anywhere; listeners log and alert, which reads the clock again.
+    queueMicrotask(() => {
+      for (const fn of this.listeners) fn({ stepMs, offsetMs });
+    });
+  }
+}
+
+export const systemClock = new SteadyClock();
 
 interface Pending {
   at: number;

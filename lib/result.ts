@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'TG_ERR_STORE'
   | 'TG_ERR_ALERT'
   | 'TG_ERR_CONTROL'
-  | 'TG_ERR_UNKNOWN_ACCOUNT';
+  | 'TG_ERR_UNKNOWN_ACCOUNT'
+  | 'TG_ERR_PRECALL';
 
 export class TollguardError extends Error {
   readonly code: ErrorCode;

@@ -32,6 +32,7 @@ export interface ParseOptions {
 }
 
 const SECRET_KEYS = new Set(['secret', 'password']);
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/;
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: false });
@@ -146,6 +147,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const p of built.pbx) {
     if (p.trunks.length === 0) warnings.push(`pbx ${p.name}: no trunks listed: every dialed call is treated as leaving the PBX, internal calls included`);
   }
+  warnings.push(...unpricedLimits(built));
   return ok({ config: built, warnings, literalSecrets });
 }
 
@@ -157,6 +159,21 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * Money limits are counted from the rate deck: without one nothing is priced and they are never
+ * reached. Allowed (a deck is optional), but an owner who wrote a budget believes it holds.
+ */
+function unpricedLimits(c: Config): string[] {
+  if (c.rates.file !== null) return [];
+  const set = (limits: SpendLimits): boolean => Object.values(limits).some((v) => v !== undefined && v !== null);
+  const keys = Object.entries(c.accounts).flatMap(([name, a]) => {
+    const at = name === '*' ? 'accounts["*"]' : `accounts.${name}`;
+    return [...(set(a.spend) ? [`${at}.spend`] : []), ...(a.maxCallCost !== null ? [`${at}.maxCallCost`] : [])];
+  });
+  if (set(c.global.spend)) keys.push('global.spend');
+  return keys.map((k) => `${k} is set but rates.file is not: without a rate deck no call is priced, so this limit is never reached`);
 }
 
 /** Reads the file, warns when it holds secrets and others can read it. */
@@ -201,6 +218,7 @@ interface RawConfig {
   store?: { type: 'sqlite' | 'redis'; url?: string; prefix?: string; retention?: string | number; refreshEvery?: string | number };
   control?: { socket: string };
   metrics?: { listen: string | null; linkDownAfter: string | number };
+  precall?: { listen?: string | null; eslListen?: string | null; timeout?: string | number; whenDown?: 'allow' | 'deny' };
   alerts?: Record<string, unknown>;
   log?: { level: Config['log']['level']; file: string | null };
 }
@@ -406,7 +424,19 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     ? { type: 'redis', url: raw.store.url ?? '', prefix: raw.store.prefix ?? 'tollguard:', retentionMs, refreshEveryMs: ms(raw.store.refreshEvery, ['store', 'refreshEvery'], 15_000) }
     : { type: 'sqlite', retentionMs };
   const metricsListen = raw.metrics?.listen ?? null;
-  if (metricsListen !== null && !/^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$/.test(metricsListen)) at(['metrics', 'listen'], `"${metricsListen}" is not host:port`);
+  if (metricsListen !== null && !HOST_PORT.test(metricsListen)) at(['metrics', 'listen'], `"${metricsListen}" is not host:port`);
+  const pc = raw.precall ?? {};
+  const precall: Config['precall'] = {
+    listen: pc.listen === undefined ? '127.0.0.1:4573' : pc.listen,
+    eslListen: pc.eslListen === undefined ? '127.0.0.1:8084' : pc.eslListen,
+    timeoutMs: ms(pc.timeout, ['precall', 'timeout'], 300),
+    whenDown: pc.whenDown ?? 'deny',
+  };
+  for (const key of ['listen', 'eslListen'] as const) {
+    const v = precall[key];
+    if (v !== null && !HOST_PORT.test(v)) at(['precall', key], `"${v}" is not host:port`);
+  }
+  if (precall.timeoutMs < 1 || precall.timeoutMs > 30_000) at(['precall', 'timeout'], 'must be between 1ms and 30s');
 
   if (problems.length) return null;
   return {
@@ -427,6 +457,7 @@ function build(raw: RawConfig, doc: Document, lc: LineCounter, problems: ConfigP
     store,
     control: { socket: raw.control?.socket ?? '/run/tollguard/control.sock' },
     metrics: { listen: metricsListen, linkDownAfterMs: ms(raw.metrics?.linkDownAfter, ['metrics', 'linkDownAfter'], 60_000) },
+    precall,
     alerts,
     log: { level: raw.log?.level ?? 'info', file: raw.log?.file ?? null },
   };

@@ -293,6 +293,17 @@ export const configSchema: Schema = {
         linkDownAfter: duration('/healthz fails when a PBX link has been down this long.', '60s'),
       },
     },
+    precall: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Pre-call authorization: the dialplan hooks ask tollguard before a call leaves (docs/dialplan.md), get allow or deny and the seconds the call may last, and the PBX itself ends the call at that limit. Each server listens only when a PBX of its type is configured.',
+      properties: {
+        listen: { type: ['string', 'null'], default: '127.0.0.1:4573', description: '`host:port` of the FastAGI server the Asterisk hook calls (`AGI(agi://127.0.0.1:4573/...)`). Off when null.' },
+        eslListen: { type: ['string', 'null'], default: '127.0.0.1:8084', description: '`host:port` of the outbound event-socket server the FreeSWITCH hook connects to (`socket 127.0.0.1:8084 async full`). Off when null.' },
+        timeout: duration('How long the Asterisk hook waits for an answer before it falls back (needs func_timeout; FreeSWITCH has its own fixed wait, see docs/dialplan.md).', '300ms'),
+        whenDown: { enum: ['allow', 'deny'], default: 'deny', description: 'When tollguard cannot be asked, the hooks apply the flags, then this to international calls the flags let through. Emergency numbers never wait for anything.' },
+      },
+    },
     alerts: {
       type: 'object',
       additionalProperties: false,

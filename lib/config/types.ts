@@ -129,6 +129,18 @@ export interface AlertsConfig {
   dailySummary: string | null;
 }
 
+/** The pre-call servers the dialplan hooks ask before a call leaves (docs/dialplan.md). */
+export interface PrecallConfig {
+  /** Asterisk FastAGI server `host:port`; null = off. */
+  listen: string | null;
+  /** FreeSWITCH outbound event-socket server `host:port`; null = off. */
+  eslListen: string | null;
+  /** How long a hook waits for an answer before its fallback (where the PBX can bound the wait). */
+  timeoutMs: number;
+  /** What the hooks do with an international call the flags allow while tollguard cannot be asked. */
+  whenDown: 'allow' | 'deny';
+}
+
 export interface Config {
   mode: Mode;
   stateDir: string;
@@ -149,6 +161,7 @@ export interface Config {
   store: ({ type: 'sqlite' } | { type: 'redis'; url: string; prefix: string; refreshEveryMs: number }) & { retentionMs: number };
   control: { socket: string };
   metrics: { listen: string | null; linkDownAfterMs: number };
+  precall: PrecallConfig;
   alerts: AlertsConfig;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; file: string | null };
 }

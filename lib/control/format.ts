@@ -66,6 +66,7 @@ export function formatStatus(s: StatusReport, now = Date.now()): string {
       })),
   );
   for (const l of s.links) for (const w of l.warnings ?? []) out.push(`  ! ${clean(l.pbx)}: ${clean(w)}`);
+  for (const p of s.problems ?? []) out.push(`  ! ${clean(p.source)} (${clean(p.code)}, ${ago(p.since, now)}): ${clean(p.text)}`);
 
   out.push('', `LIVE CALLS (${s.liveCalls.length})`);
   if (s.liveCalls.length === 0) out.push('  (none)');

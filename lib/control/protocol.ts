@@ -19,6 +19,8 @@ export interface StatusReport {
   global: { spend: Record<string, { spent: number; limit: number | null }> };
   bans: { active: number };
   currency: string;
+  /** What is wrong outside the PBXs (the store unreachable, the clock stepped), since when. */
+  problems: { source: string; code: string; text: string; since: number }[];
 }
 
 /**

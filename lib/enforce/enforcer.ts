@@ -42,6 +42,8 @@ export interface EnforcerDeps {
   onAction?: (a: EnforcerAction) => void;
   /** Fraud intelligence (lib/intel): its facts go to the judge, every judgement and ended call to it. */
   intel?: IntelFacts & IntelObserver;
+  /** A dial the pre-call server admitted already: watched from then on, not admitted twice. */
+  admitted?: (call: LiveCall) => boolean;
 }
 
 /**
@@ -174,6 +176,7 @@ export class Enforcer {
 
   /** Judges a call whose destination is known: `dial` admits it, `recheck` judges it again. */
   private judge(call: LiveCall, phase: 'dial' | 'recheck'): void {
+    if (phase === 'dial' && this.deps.admitted?.(call)) phase = 'recheck';
     const now = this.deps.clock.now();
     const key = callKey(call.pbx, call.callId);
     const j = judgeCall(

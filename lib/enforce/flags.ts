@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../notify/logger.js';
 import type { PbxAdapter } from '../pbx/adapter.js';
+import { precallFlags } from '../precall/flags.js';
 import { desiredFlags } from './desired-flags.js';
 
 export interface FlagSyncDeps {
@@ -8,6 +9,8 @@ export interface FlagSyncDeps {
   log: Logger;
   /** The accounts suspended now (the enforcer's view, which the store backs). */
   suspended: () => Iterable<{ account: string; code: string }>;
+  /** A PBX's flags stopped (text) or started again (null) being what tollguard wants. */
+  onProblem?: (pbx: string, problem: string | null) => void;
 }
 
 /** What one reconcile did on one PBX (also logged). */
@@ -38,6 +41,8 @@ export class FlagSync {
   private config: Config;
   private readonly tails = new Map<string, Promise<unknown>>();
   private lastNotExpressible = '';
+  /** PBXs whose family the last reconcile could not read or write entirely. */
+  private readonly problems = new Map<string, string>();
 
   constructor(config: Config, private readonly deps: FlagSyncDeps) {
     this.config = config;
@@ -66,6 +71,14 @@ export class FlagSync {
     this.writeEverywhere(`suspended/${account}`, null);
   }
 
+  /**
+   * Why the PBX's flags may not be what tollguard wants, or null. The daemon still judges
+   * every call; what goes stale are the dialplan hooks, the guard while tollguard is down.
+   */
+  problem(pbx: string): string | null {
+    return this.problems.get(pbx) ?? null;
+  }
+
   private desired(): Map<string, string> {
     const d = desiredFlags(this.config, this.deps.suspended());
     const said = d.notExpressible.join('\n');
@@ -80,7 +93,9 @@ export class FlagSync {
     const adapter = this.deps.adapters.get(pbx);
     if (this.config.mode === 'monitor' || !adapter || adapter.status() !== 'ready') return null;
     const family = this.familyOf(pbx);
-    const want = this.desired();
+    const want = new Map(this.desired());
+    // The pre-call hooks' own settings (whenDown, the wait on an Asterisk with func_timeout).
+    for (const [k, v] of precallFlags(this.config, adapter)) if (v !== null) want.set(k, v);
     const listed = await adapter.listFlags(family);
     if (!listed.ok) {
       this.deps.log.warn('cannot list the dialplan flags: writing the desired ones, stale ones may remain', { pbx, family, code: listed.error.code, error: listed.error.message });
@@ -89,10 +104,10 @@ export class FlagSync {
     const missing = [...want].filter(([k, v]) => have.get(k) !== v);
     const stale = [...have.keys()].filter((k) => !want.has(k));
     // New restrictions first: a failure part-way leaves the PBX stricter, not laxer.
-    const errors: string[] = [];
+    const errors: { code: string; text: string }[] = [];
     const apply = async (key: string, value: string | null): Promise<void> => {
       const r = await adapter.setFlag(family, key, value);
-      if (!r.ok) errors.push(`${key}: ${r.error.message}`);
+      if (!r.ok) errors.push({ code: r.error.code, text: `${key}: ${r.error.message}` });
     };
     await Promise.all(missing.map(([k, v]) => apply(k, v)));
     await Promise.all(stale.map((k) => apply(k, null)));
@@ -101,8 +116,11 @@ export class FlagSync {
       written: missing.length, deleted: stale.length, failed: errors.length,
     };
     const meta = { ...report, ...(stale.length > 0 ? { deletedKeys: stale.slice(0, LOGGED_KEYS) } : {}) };
-    if (errors.length > 0) this.deps.log.warn('dialplan flags reconciled with failures', { ...meta, code: 'TG_ERR_PBX_REJECTED', errors: errors.slice(0, LOGGED_KEYS) });
+    if (errors.length > 0) this.deps.log.warn('dialplan flags reconciled with failures', { ...meta, code: errors[0]!.code, errors: errors.slice(0, LOGGED_KEYS).map((e) => e.text) });
     else this.deps.log.info('dialplan flags reconciled', meta);
+    this.setProblem(pbx, errors.length > 0
+      ? `${errors.length} of ${missing.length + stale.length} dialplan flag writes failed (${errors[0]!.text}): the dialplan hooks may act on stale flags while tollguard is down`
+      : listed.ok ? null : `cannot list the dialplan flags (${listed.error.message}): stale ones may remain on the PBX`);
     return report;
   }
 
@@ -117,6 +135,13 @@ export class FlagSync {
         void this.reconcile(pbx);
       });
     }
+  }
+
+  private setProblem(pbx: string, problem: string | null): void {
+    if ((this.problems.get(pbx) ?? null) === problem) return;
+    if (problem === null) this.problems.delete(pbx);
+    else this.problems.set(pbx, problem);
+    this.deps.onProblem?.(pbx, problem);
   }
 
   private familyOf(pbx: string): string {

@@ -118,6 +118,12 @@ function startHelper(): void {
   helper = h;
 }
 
+/** Ends the helper now (daemon stop, tests); the next burst starts another. */
+export function stopRunHelper(): void {
+  // It exits on disconnect; what was in flight is then run here (its exit handler).
+  if (helper?.connected) helper.disconnect();
+}
+
 /** Nothing in flight: the helper must not keep the daemon alive. */
 function idle(h: ChildProcess): void {
   h.unref();

@@ -180,6 +180,11 @@ export class Guard {
     return this.bans.list();
   }
 
+  /** Bans in force (a gauge read every few seconds: no list of 40,000 records for a count). */
+  get activeBans(): number {
+    return this.bans.size;
+  }
+
   /** Failed attempts from an address within findTime, read-only (lib/intel: a success after failures). */
   recentFailures(address: string): RecentFailures | null {
     const norm = normalizeAddress(address);

@@ -8,7 +8,7 @@ import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
 import { backoffDelay } from './backoff.js';
 import { classifyLinkError, describeLinkError, type LinkError } from './link-error.js';
-import { unreadBytes } from './unread.js';
+import { unreadBytes, type SocketTables } from './unread.js';
 
 /** One socket's lifetime. Its epoch makes callbacks of an older socket do nothing. */
 export interface Link {
@@ -116,12 +116,12 @@ export class ManagedConnection implements LinkControl {
   }
 
   /** The socket's unread bytes now, and the longest read gap since the previous call (then reset). */
-  readStats(): ReadStats {
+  readStats(tables?: SocketTables): ReadStats {
     const s = this.socket;
     const gap = this.maxReadGapMs;
     this.maxReadGapMs = 0;
     const open = s !== null && !s.destroyed && s.localPort !== undefined && s.remotePort !== undefined;
-    return { unreadBytes: open ? unreadBytes(s.localAddress ?? '', s.localPort, s.remotePort) : null, maxReadGapMs: gap };
+    return { unreadBytes: open ? unreadBytes(s.localAddress ?? '', s.localPort, s.remotePort, tables) : null, maxReadGapMs: gap };
   }
 
   currentLink(): Link | null {
@@ -232,7 +232,7 @@ export class ManagedConnection implements LinkControl {
         ...(this.opts.random ? { random: this.opts.random } : {}),
       });
       this.setStatus('reconnecting', `${reason}; retry in ${delay} ms`);
-      this.opts.log.warn('pbx link down', { pbx: this.opts.name, reason, retryInMs: delay, attempt: this.attempt });
+      this.opts.log.warn('pbx link down', { pbx: this.opts.name, code: 'TG_ERR_PBX_CLOSED', kind: cause.kind, reason, retryInMs: delay, attempt: this.attempt });
       this.retryTimer = this.opts.clock.schedule(delay, () => this.connect());
     });
   }

@@ -1,6 +1,7 @@
 import type { LinkStatus } from '../pbx/events.js';
 import type { ReadStats } from './connection.js';
 import type { LinkError } from './link-error.js';
+import type { SocketTables } from './unread.js';
 
 export type StatusListener = (s: LinkStatus, previous: LinkStatus, detail?: string) => void;
 
@@ -20,8 +21,8 @@ export interface LinkControl {
   /** What ended the last socket, classified; null if none has failed yet. */
   lastError(): LinkError | null;
   onStatus(fn: StatusListener): void;
-  /** Unread bytes and the longest read gap since the previous call (metrics). */
-  readStats(): ReadStats;
+  /** Unread bytes (in `tables`, else read now) and the longest read gap since the previous call (metrics). */
+  readStats(tables?: SocketTables): ReadStats;
 }
 
 /**
@@ -60,7 +61,7 @@ export abstract class LinkLayer implements LinkControl {
     this.inner.onStatus(fn);
   }
 
-  readStats(): ReadStats {
-    return this.inner.readStats();
+  readStats(tables?: SocketTables): ReadStats {
+    return this.inner.readStats(tables);
   }
 }

@@ -14,7 +14,7 @@ import { TollguardError } from '../result.js';
 import { AlertDigest, type DigestSpec } from './alert-digest.js';
 import { redact, registerSecret, type Logger } from './logger.js';
 
-export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'link-setup' | 'budget' | 'firewall-error' | 'summary' | 'intel';
+export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'link-setup' | 'budget' | 'firewall-error' | 'summary' | 'intel' | 'store' | 'clock';
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 
 export interface Alert {

@@ -1,5 +1,6 @@
 import { LINK_ERROR_TEXT, type LinkError } from '../net/link-error.js';
 import type { LinkStatus } from '../pbx/events.js';
+import type { Problem } from './problems.js';
 
 export interface LinkState {
   pbx: string;
@@ -14,7 +15,7 @@ export interface LinkState {
 export interface LinkHealth {
   ok: boolean;
   detail: {
-    /** `degraded`: every link is up, but a PBX's setup is not what the config says. */
+    /** `degraded`: every link is up, but a PBX's setup is not what the config says, or the daemon has a problem. */
     status: 'ok' | 'degraded' | 'down';
     downAfterMs: number;
     links: {
@@ -29,6 +30,8 @@ export interface LinkHealth {
     down: string[];
     /** PBXs whose setup the last connect found wrong (the guard works, the most restrictive way). */
     degraded: string[];
+    /** What is wrong outside the PBXs (the store, the clock): calls are still watched, but it is said. */
+    problems: { source: string; code: string; text: string; since: string }[];
   };
 }
 
@@ -37,10 +40,12 @@ export interface LinkHealth {
  * of a few seconds is normal, a PBX nobody watches for minutes is what the probe must catch.
  * The clock starts when the link stopped being ready, not at the latest attempt: with
  * back-off capped at 30 s, a per-attempt clock never reached a 60 s threshold. A PBX whose
- * setup is not what the config says (a misspelt trunk) makes it `degraded`: still 200, since
- * every call is watched (the unknown is read the most restrictive way), but said.
+ * setup is not what the config says (a misspelt trunk, flags it cannot write) makes it
+ * `degraded`, and so does a problem of the daemon's own (the store unreachable, the clock
+ * stepped): still 200, since every call is watched (the unknown is read the most restrictive
+ * way), but said.
  */
-export function linkHealth(links: LinkState[], now: number, downAfterMs: number): LinkHealth {
+export function linkHealth(links: LinkState[], now: number, downAfterMs: number, problems: readonly Problem[] = []): LinkHealth {
   const out: LinkHealth['detail']['links'] = [];
   const down: string[] = [];
   const degraded: string[] = [];
@@ -58,6 +63,7 @@ export function linkHealth(links: LinkState[], now: number, downAfterMs: number)
       warnings: l.warnings,
     });
   }
-  const status = down.length > 0 ? 'down' : degraded.length > 0 ? 'degraded' : 'ok';
-  return { ok: down.length === 0, detail: { status, downAfterMs, links: out, down, degraded } };
+  const status = down.length > 0 ? 'down' : degraded.length > 0 || problems.length > 0 ? 'degraded' : 'ok';
+  const listed = problems.map((p) => ({ source: p.source, code: p.code, text: p.text, since: new Date(p.since).toISOString() }));
+  return { ok: down.length === 0, detail: { status, downAfterMs, links: out, down, degraded, problems: listed } };
 }

@@ -6,13 +6,18 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReadStats } from '../net/connection.js';
+import { readSocketTablesAsync, type SocketTables } from '../net/unread.js';
 
 type Labels<K extends string> = Record<K, string>;
 
+/** Gauges collected within this of each other belong to one scrape. */
+const SCRAPE_MS = 1000;
+
 export class Metrics {
   readonly registry = new Registry();
+  readonly precall = new PrecallMetrics(this.registry);
 
   private readonly events: Counter<'pbx' | 'kind'>;
   private readonly callsLive: Gauge<'pbx'>;
@@ -26,7 +31,9 @@ export class Metrics {
   private readonly alertsDropped: Counter;
   private readonly hangupsUnconfirmed: Counter<'pbx'>;
   private readonly firewallRepairs: Counter<'found'>;
-  private links: () => { pbx: string; stats: ReadStats }[] = () => [];
+  private links: (tables: SocketTables) => { pbx: string; stats: ReadStats }[] = () => [];
+  /** One reading of the links per scrape, shared by the gauges that show it (reading resets the gap). */
+  private linkReading: { at: number; stats: Promise<{ pbx: string; stats: ReadStats }[]> } | null = null;
   private floodDrops: () => Promise<number | null> = async () => null;
   private readonly spendAccounts = new Set<string>();
   /** eventSeen runs per PBX event: its label children are looked up once, then cached. */
@@ -46,22 +53,24 @@ export class Metrics {
     this.alertsDropped = new Counter({ name: 'tollguard_alerts_dropped_total', help: 'Alerts dropped because a channel queue was full.', registers: r });
     this.hangupsUnconfirmed = new Counter({ name: 'tollguard_hangups_unconfirmed_total', help: 'Hangups the PBX did not confirm (timeout or error): cuts that may not have happened.', labelNames: ['pbx'], registers: r });
     this.firewallRepairs = new Counter({ name: 'tollguard_firewall_repairs_total', help: "Times the kernel had lost tollguard's table, drop rules or bans (changed outside tollguard) and they were put back.", labelNames: ['found'], registers: r });
-    const readLinks = (): { pbx: string; stats: ReadStats }[] => this.readLinks();
+    const readLinks = (): Promise<{ pbx: string; stats: ReadStats }[]> => this.readLinks();
     const floodDrops = (): Promise<number | null> => this.floodDrops();
     new Gauge({
       name: 'tollguard_pbx_unread_bytes', help: 'Bytes the PBX sent that tollguard has not read yet (the socket\'s kernel receive queue), at the scrape.',
       labelNames: ['pbx'], registers: r,
-      collect() {
+      async collect() {
+        const links = await readLinks();
         this.reset();
-        for (const l of readLinks()) if (l.stats.unreadBytes !== null) this.set({ pbx: l.pbx }, l.stats.unreadBytes);
+        for (const l of links) if (l.stats.unreadBytes !== null) this.set({ pbx: l.pbx }, l.stats.unreadBytes);
       },
     });
     new Gauge({
       name: 'tollguard_pbx_read_gap_max_seconds', help: 'Longest time the PBX link went unread while the PBX had sent a full read buffer, since the previous scrape.',
       labelNames: ['pbx'], registers: r,
-      collect() {
+      async collect() {
+        const links = await readLinks();
         this.reset();
-        for (const l of readLinks()) this.set({ pbx: l.pbx }, l.stats.maxReadGapMs / 1000);
+        for (const l of links) this.set({ pbx: l.pbx }, l.stats.maxReadGapMs / 1000);
       },
     });
     let lastFloodDrops = 0;
@@ -116,7 +125,7 @@ export class Metrics {
   }
 
   /** Where the PBX links' read figures come from (read at each scrape). */
-  watchLinks(fn: () => { pbx: string; stats: ReadStats }[]): void {
+  watchLinks(fn: (tables: SocketTables) => { pbx: string; stats: ReadStats }[]): void {
     this.links = fn;
   }
 
@@ -125,12 +134,13 @@ export class Metrics {
     this.floodDrops = fn;
   }
 
-  private readLinks(): { pbx: string; stats: ReadStats }[] {
-    try {
-      return this.links();
-    } catch {
-      return [];
-    }
+  /** The kernel's socket tables are read off the event loop: with many sockets they take ms. */
+  private readLinks(): Promise<{ pbx: string; stats: ReadStats }[]> {
+    const now = Date.now();
+    if (this.linkReading !== null && now - this.linkReading.at < SCRAPE_MS) return this.linkReading.stats;
+    const stats = readSocketTablesAsync().then((tables) => this.links(tables)).catch(() => []);
+    this.linkReading = { at: now, stats };
+    return stats;
   }
 
   setActiveBans(n: number): void {
@@ -171,6 +181,43 @@ export class Metrics {
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** Pre-call authorization (the dialplan hooks asking before a call leaves). */
+export class PrecallMetrics {
+  private readonly answers: Counter<'pbx' | 'verdict'>;
+  private readonly refusals: Counter<'reason'>;
+  private readonly wouldRefuse: Counter<'reason'>;
+  private readonly latency: Histogram<'pbx'>;
+  private readonly failures: Counter<'via'>;
+
+  constructor(registry: Registry) {
+    const r = [registry];
+    this.answers = new Counter({ name: 'tollguard_precall_answers_total', help: 'Pre-call requests answered, by PBX and verdict (allow, deny).', labelNames: ['pbx', 'verdict'], registers: r });
+    this.refusals = new Counter({ name: 'tollguard_precall_refused_total', help: 'Calls refused before they left, by verdict code.', labelNames: ['reason'], registers: r });
+    this.wouldRefuse = new Counter({ name: 'tollguard_precall_would_refuse_total', help: 'Calls that would have been refused before they left (mode: monitor), by verdict code.', labelNames: ['reason'], registers: r });
+    this.latency = new Histogram({
+      name: 'tollguard_precall_seconds', help: 'From a pre-call request (channel data read) to its verdict set on the channel.', labelNames: ['pbx'], registers: r,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.3, 1],
+    });
+    this.failures = new Counter({ name: 'tollguard_precall_failed_total', help: 'Pre-call requests left unanswered (the hook falls back to its flags), by server.', labelNames: ['via'], registers: r });
+  }
+
+  answered(pbx: string, verdict: 'allow' | 'deny'): void {
+    this.answers.inc({ pbx, verdict });
+  }
+
+  refused(reason: string, monitor: boolean): void {
+    (monitor ? this.wouldRefuse : this.refusals).inc({ reason });
+  }
+
+  served(pbx: string, seconds: number): void {
+    this.latency.observe({ pbx }, seconds);
+  }
+
+  failed(via: string): void {
+    this.failures.inc({ via });
   }
 }
 

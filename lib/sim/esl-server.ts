@@ -493,8 +493,12 @@ export class EslSimServer {
 
   private dbCommand(arg: string): string {
     const [op, family, key, ...value] = arg.split('/');
-    // As in api-trunks-db: the realm's keys, one a line, after an empty line.
-    if (op === 'list' && family) return `\n${[...this.db.keys()].filter((k) => k.startsWith(`${family}/`)).map((k) => k.slice(family.length + 1)).join('\n')}`;
+    // As in api-trunks-db: the realm's keys, comma-separated; an empty realm answers nothing,
+    // which mod_event_socket turns into -ERR no reply.
+    if (op === 'list' && family) {
+      const keys = [...this.db.keys()].filter((k) => k.startsWith(`${family}/`)).map((k) => k.slice(family.length + 1));
+      return keys.length > 0 ? keys.join(',') : '-ERR no reply\n';
+    }
     if (!family || !key) return '-USAGE: [insert|delete|select]/<realm>/<key>/<val>\n';
     const k = `${family}/${key}`;
     if (op === 'insert' && value.length > 0) {

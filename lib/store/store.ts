@@ -34,7 +34,7 @@ export interface BanRecord {
   manual: boolean;
 }
 
-export type AuditAction = 'cut' | 'would-cut' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag' | 'restrict' | 'would-restrict' | 'intel' | 'emergency' | 'reload';
+export type AuditAction = 'cut' | 'would-cut' | 'refuse' | 'would-refuse' | 'suspend' | 'would-suspend' | 'resume' | 'ban' | 'would-ban' | 'unban' | 'reset' | 'flag' | 'restrict' | 'would-restrict' | 'intel' | 'emergency' | 'reload';
 
 export interface AuditRecord {
   at: number;

@@ -77,6 +77,7 @@ blocklist:
 control: { socket: ${c.dir}/control.sock }
 ${c.alerts === null ? '' : `alerts: ${c.alerts ?? '{ dailySummary: null }'}`}
 log: ${c.log ?? '{ level: info, file: null }'}
+${c.extra?.includes('precall:') ? '' : 'precall: { listen: "127.0.0.1:0", eslListen: "127.0.0.1:0" }'}
 ${c.extra ?? ''}`;
   const file = path.join(c.dir, 'tollguard.yaml');
   fs.writeFileSync(file, text, { mode: 0o600 });

@@ -45,7 +45,7 @@ export function parseExtensionsConf(text: string): Context[] {
       const comma = rest.indexOf(',');
       name = rest.slice(0, comma);
       rest = rest.slice(comma + 1);
-      assert.match(name, /^(_[0-9A-Z+*#.!\[\]-]+|[0-9+*#]+|[a-z][a-z0-9-]*)$/, `line ${n}: extension name ${name}`);
+      assert.match(name, /^(_[0-9A-Z+*#.!\[\]-]+|[0-9+*#]+|[a-z][a-z0-9-]*|T)$/, `line ${n}: extension name ${name}`);
       assert.ok(!(ctx).extensions.some((e) => e.name === name), `line ${n}: extension ${name} defined twice`);
       ext = { name, firstLine: n, priorities: [] };
       (ctx).extensions.push(ext);

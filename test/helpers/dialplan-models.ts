@@ -11,6 +11,8 @@ export interface HookCall {
   accountcode: string;
   /** The PJSIP endpoint / authenticated SIP user. */
   user: string;
+  /** What tollguard answers when the hook asks it (FastAGI / outbound socket); null or absent: it does not answer (stopped). */
+  tollguard?: 'allow' | 'deny' | null;
 }
 
 export type HookVerdict = { refused: false } | { refused: true; reason: string };
@@ -70,6 +72,8 @@ export function runAsteriskHook(text: string, db: ReadonlyMap<string, string>, c
         if (v !== undefined) vars.set('DB_RESULT', v);
         return v === undefined ? '0' : '1';
       }
+      if (name === 'DB') return db.get(arg) ?? '';
+      if (name === 'TIMEOUT' && arg === 'absolute') return vars.get('TIMEOUT(absolute)') ?? '0';
       if (name === 'LEN') return String(arg.length);
       if (name === 'CHANNEL' && arg === 'accountcode') return call.accountcode;
       if (name === 'CHANNEL' && arg === 'endpoint') return call.user;
@@ -97,6 +101,13 @@ export function runAsteriskHook(text: string, db: ReadonlyMap<string, string>, c
       case 'Set': {
         const eq = data.indexOf('=');
         vars.set(data.slice(0, eq).replace(/^LOCAL\((.*)\)$/, '$1'), data.slice(eq + 1));
+        return null;
+      }
+      case 'AGI': {
+        // FastAGI to tollguard: its answer sets TOLLGUARD_VERDICT; a stopped tollguard leaves it empty.
+        if (!data.startsWith('agi://127.0.0.1:4573/tollguard,')) throw new Error(`AGI not modelled: ${data}`);
+        if (call.tollguard) vars.set('TOLLGUARD_VERDICT', call.tollguard);
+        if (call.tollguard === 'deny') vars.set('TOLLGUARD_REASON', 'tollguard: deny');
         return null;
       }
       case 'Return': return { refused: false };
@@ -132,7 +143,7 @@ export function runAsteriskHook(text: string, db: ReadonlyMap<string, string>, c
 }
 
 export function runFreeswitchHook(text: string, db: ReadonlyMap<string, string>, call: HookCall): HookVerdict {
-  const vars = new Map<string, string>([['destination_number', call.dialed], ['accountcode', call.accountcode], ['user_name', call.user]]);
+  const vars = new Map<string, string>([['destination_number', call.dialed], ['accountcode', call.accountcode], ['user_name', call.user], ['context', 'default']]);
   const expand = (s: string): string =>
     substitute(s, (inner) => {
       const api = /^db\(select\/([^/]+)\/([^)]*)\)$/.exec(inner);
@@ -146,31 +157,58 @@ export function runFreeswitchHook(text: string, db: ReadonlyMap<string, string>,
     const eq = data.indexOf('=');
     vars.set(data.slice(0, eq), data.slice(eq + 1));
   };
-  for (const ext of parseXml(text).children) {
+  /**
+   * One hunt: every condition evaluated in order, inline sets applied at once, the other
+   * actions (and anti-actions) of every extension hunted queued in one list (mod_dialplan_xml
+   * appends them all to one extension); the hunt stops at the first extension that matches
+   * without continue="true". Then the queue runs.
+   */
+  const hunt = (destination: string): HookVerdict => {
+    vars.set('destination_number', destination);
     const queued: XmlNode[] = [];
-    let all = true;
-    for (const cond of ext.children) {
-      const field = cond.attrs.field!;
-      const value = field.includes('${') ? expand(field) : (vars.get(field) ?? '');
-      const m = fsRegExp(cond.attrs.expression!).exec(value);
-      const run = cond.children.filter((a) => a.tag === (m ? 'action' : 'anti-action'));
-      for (const a of run) {
-        const data = captures(a.attrs.data ?? '', m);
-        if (a.attrs.inline === 'true' && a.attrs.application === 'set') set(expand(data));
-        else queued.push({ ...a, attrs: { ...a.attrs, data } });
+    for (const ext of parseXml(text).children) {
+      let all = true;
+      for (const cond of ext.children) {
+        const field = cond.attrs.field!;
+        const value = field.includes('${') ? expand(field) : (vars.get(field) ?? '');
+        const m = fsRegExp(cond.attrs.expression!).exec(value);
+        const run = cond.children.filter((a) => a.tag === (m ? 'action' : 'anti-action'));
+        for (const a of run) {
+          const data = captures(a.attrs.data ?? '', m);
+          if (a.attrs.inline === 'true' && a.attrs.application === 'set') set(expand(data));
+          else queued.push({ ...a, attrs: { ...a.attrs, data } });
+        }
+        if (!m) {
+          all = false;
+          break;
+        }
       }
-      if (!m) {
-        all = false;
-        break;
-      }
+      if (all && ext.attrs.continue !== 'true') break;
     }
-    if (!all || ext.attrs.continue === 'true') continue;
     for (const a of queued) {
-      if (a.attrs.application === 'set') set(expand(a.attrs.data!));
-      else if (a.attrs.application === 'hangup') return { refused: true, reason: vars.get('tollguard_reason') ?? '' };
-      else throw new Error(`application not modelled: ${a.attrs.application}`);
+      const data = expand(a.attrs.data ?? '');
+      switch (a.attrs.application) {
+        case 'set': set(data); break;
+        case 'unset': vars.delete(data); break;
+        case 'socket': {
+          // The outbound socket to tollguard: it sets tollguard_verdict; a stopped tollguard sets nothing.
+          if (data !== '127.0.0.1:8084 async full') throw new Error(`socket not modelled: ${data}`);
+          if (call.tollguard) vars.set('tollguard_verdict', call.tollguard);
+          if (call.tollguard === 'deny') vars.set('tollguard_reason', 'tollguard: deny');
+          break;
+        }
+        case 'execute_extension': {
+          const [dest, dialplan, context] = data.split(' ');
+          if (dialplan !== 'XML' || context !== 'default') throw new Error(`execute_extension not modelled: ${data}`);
+          const v = hunt(dest!);
+          if (v.refused) return v;
+          break;
+        }
+        case 'hangup': return { refused: true, reason: vars.get('tollguard_reason') ?? '' };
+        default: throw new Error(`application not modelled: ${a.attrs.application}`);
+      }
     }
     return { refused: false };
-  }
-  return { refused: false };
+  };
+  return hunt(call.dialed);
 }

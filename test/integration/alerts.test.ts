@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +11,7 @@ import type { AlertsConfig } from '../../lib/config/types.js';
 import { Alerter, MAX_QUEUED_PER_CHANNEL, validateAlertsConfig, type Alert } from '../../lib/notify/alerts.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import { waitFor } from '../helpers/wait.js';
+import { webhookServer } from '../helpers/webhook-server.js';
 
 const base: AlertsConfig = { webhook: null, email: null, syslog: null, dedupWindowMs: 600_000, dailySummary: null };
 
@@ -19,32 +19,6 @@ const sample = (over: Partial<Alert> = {}): Alert => ({
   kind: 'cut', severity: 'warning', key: 'cut:acct-1001:DEST_DENIED', title: 'Cut call of acct-1001',
   text: 'destination +882 is denied', detail: { account: 'acct-1001', destination: '+88234567890' }, ...over,
 });
-
-interface Hook { url: string; bodies: Record<string, unknown>[]; headers: http.IncomingHttpHeaders[]; pending: http.ServerResponse[]; close(): Promise<void> }
-
-/** A real HTTP receiver; `respond` decides per request (status, or 'hang' to never answer). */
-async function webhookServer(respond: (n: number) => number | 'hang' = () => 204): Promise<Hook> {
-  const hook: Hook = { url: '', bodies: [], headers: [], pending: [], close: async () => undefined };
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => { data += c.toString('utf8'); });
-    req.on('end', () => {
-      hook.bodies.push(JSON.parse(data) as Record<string, unknown>);
-      hook.headers.push(req.headers);
-      const r = respond(hook.bodies.length);
-      if (r === 'hang') hook.pending.push(res);
-      else res.writeHead(r).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hook.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  hook.close = async () => {
-    for (const r of hook.pending) r.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
-  return hook;
-}
 
 interface Mailbox { port: number; messages: { from: string; to: string[]; raw: string }[]; close(): Promise<void> }
 

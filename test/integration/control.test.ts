@@ -14,7 +14,7 @@ import type { BanRecord } from '../../lib/store/store.js';
 const status: StatusReport = {
   mode: 'enforce', startedAt: 1_795_000_000_000, currency: 'USD',
   links: [{ pbx: 'ast1', type: 'asterisk', status: 'ready', since: 1_795_000_000_000, downSince: null, lastError: null, warnings: [] }],
-  liveCalls: [], accounts: [], global: { spend: {} }, bans: { active: 0 },
+  liveCalls: [], accounts: [], global: { spend: {} }, bans: { active: 0 }, problems: [],
 };
 
 /** A handler that records its calls; `store failure` makes ban() fail like a broken store. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { run } from '../../lib/firewall/run.js';
+import { run, stopRunHelper } from '../../lib/firewall/run.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The pid of the process that started `cat` (field 4 of /proc/self/stat). */
@@ -16,6 +16,8 @@ describe('running nft and conntrack: from the daemon, or from a helper in a burs
   });
 
   it('a lone run is started by the daemon; in a burst a helper process takes over; results are the programs\' own', async () => {
+    // A helper left by an earlier test (it stays a minute) would take this run.
+    stopRunHelper();
     await new Promise((r) => setTimeout(r, 1100));
     assert.equal(await starter(), process.pid, 'outside a burst the daemon starts the program itself');
     const helper = await waitFor('the helper to take over', async () => {

@@ -31,6 +31,23 @@ describe('metrics and health over HTTP', () => {
     assert.equal(sample(text, 'tollguard_firewall_repairs_total{found="no table"}'), 1);
   });
 
+  it('one reading of the links per scrape: the read gap (reset by reading) and the unread bytes show the same reading', async () => {
+    const m = new Metrics();
+    let gapMs = 250;
+    let reads = 0;
+    m.watchLinks((tables) => {
+      reads++;
+      assert.ok(tables.v4 !== null || process.platform !== 'linux', 'the kernel socket tables are handed in, read once');
+      const stats = { unreadBytes: 17, maxReadGapMs: gapMs };
+      gapMs = 0;
+      return [{ pbx: 'office', stats }];
+    });
+    const text = await m.registry.metrics();
+    assert.equal(reads, 1);
+    assert.equal(sample(text, 'tollguard_pbx_read_gap_max_seconds{pbx="office"}'), 0.25);
+    assert.equal(sample(text, 'tollguard_pbx_unread_bytes{pbx="office"}'), 17);
+  });
+
   it('serves the counters and gauges on /metrics from a private registry', async () => {
     const m = new Metrics();
     server = await startMetricsServer(m, () => ({ ok: true, detail: {} }), '127.0.0.1:0');

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
 import { systemClock } from '../../lib/clock.js';
 import type { LinkTiming } from '../../lib/config/types.js';
 import { MemoryLogger } from '../../lib/notify/logger.js';
@@ -7,6 +10,8 @@ import { AsteriskAdapter } from '../../lib/pbx/asterisk/adapter.js';
 import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
 import { AmiSimServer } from '../../lib/sim/ami-server.js';
 import { EslSimServer } from '../../lib/sim/esl-server.js';
+import { EslParser, type EslFrame } from '../../lib/pbx/freeswitch/parser.js';
+import { ESL_FIXTURES, parseAll, serverChunks } from '../helpers/esl-fixtures.js';
 import { waitFor } from '../helpers/wait.js';
 
 const timing: LinkTiming = {
@@ -77,4 +82,44 @@ describe('PbxAdapter.listFlags (both PBXs)', function () {
     assert.ok(r.ok);
     assert.deepEqual([...r.value.keys()].sort(), keys.slice(0, 10).sort());
   });
+
+  it('FreeSWITCH: the simulator answers the db commands tollguard sends as the real 1.10.12 did (api-trunks-db: keys comma-separated, -ERR no reply for an empty realm)', async () => {
+    const recorded = recordedDbAnswers();
+    assert.ok(recorded.some(([c]) => c === 'db list/tollguard'), 'the recording lists the realm');
+    const client = await rawEsl(esl.port, 'p');
+    try {
+      for (const [command, answer] of recorded) assert.equal(await client.api(command), answer, command);
+    } finally {
+      client.close();
+    }
+  });
 });
+
+/** The recording's `api db ...` commands of the shapes the adapter sends (insert, delete, select of a key, list of a realm) and the bodies the real switch answered. */
+function recordedDbAnswers(): [string, string][] {
+  const lines = fs.readFileSync(path.join(ESL_FIXTURES, 'api-trunks-db', 'transcript.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const commands = lines.map((l) => JSON.parse(l) as { dir: string; data: string }).filter((r) => r.dir === 'client' && r.data.startsWith('api ')).map((r) => r.data.slice(4).trim());
+  const answers = parseAll(serverChunks('api-trunks-db')).filter((f) => f.type === 'api/response').map((f) => f.body?.toString('latin1') ?? '');
+  assert.equal(answers.length, commands.length, 'one api/response per api command');
+  const shapes = /^db (?:(?:insert|delete|select)\/[^/]+\/[^/]+(?:\/[^/]+)?|list\/[^/]+)$/;
+  return commands.map((c, i): [string, string] => [c, answers[i]!]).filter(([c]) => shapes.test(c));
+}
+
+/** A bare ESL connection (no adapter) that sends api commands and gives back the bodies. */
+async function rawEsl(port: number, password: string): Promise<{ api: (cmd: string) => Promise<string>; close: () => void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  const waiting: ((f: EslFrame) => void)[] = [];
+  const parser = new EslParser({ onError: (e) => socket.destroy(e) });
+  socket.on('data', (d: Buffer) => parser.parse(d, (f) => waiting.shift()?.(f)));
+  const next = (): Promise<EslFrame> => new Promise((r) => waiting.push(r));
+  await next();
+  socket.write(`auth ${password}\n\n`);
+  assert.match((await next()).header('Reply-Text') ?? '', /^\+OK/);
+  return {
+    api: async (cmd) => {
+      socket.write(`api ${cmd}\n\n`);
+      return (await next()).body?.toString('latin1') ?? '';
+    },
+    close: () => socket.destroy(),
+  };
+}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { controlRequest } from '../../lib/control/client.js';
 import { waitFor } from '../helpers/wait.js';
-import { installAsteriskHook, installFreeswitchHook, Lab, labUnavailable, type Pbx } from './lab.js';
+import { installAsteriskHook, installFreeswitchHook } from './harness/hooks.js';
+import { Lab, labUnavailable, type Pbx } from './lab.js';
 
 /**
  * Issue 12, points 4 and 5, on the real Asterisk 22 and FreeSWITCH 1.10 (shared/realpbx):
@@ -72,6 +73,7 @@ destinations:
 accounts:
   "*": { international: false }
   acct-1001: { international: true }
+  acct-1002: { international: false }
 blocklist: { firewall: { type: none } }
 control: { socket: ${lab.dir}/control.sock }
 alerts: { dailySummary: null }
@@ -104,6 +106,7 @@ log: { level: info, file: ${lab.dir}/tollguard.log }
       assert.equal(flagOn(pbx, 'blocked/53'), 'destinations.deny[3]=CU', pbx);
       assert.equal(flagOn(pbx, 'blocked/1900'), 'destinations.deny[4]=premium-rate', pbx);
       assert.equal(flagOn(pbx, 'international/*'), 'off', pbx);
+      assert.equal(flagOn(pbx, 'precall/whenDown'), 'deny', pbx);
     }
     await control('suspend', { account: 'acct-1002', reason: 'hook test' });
     await waitFor('suspension on both PBXs', () => PBXS.every((pbx) => flagOn(pbx, 'suspended/acct-1002') === 'MANUAL'), 10_000);
@@ -129,7 +132,8 @@ log: { level: info, file: ${lab.dir}/tollguard.log }
             { user, dialed: '19005551234', pass: false, reason: user === '1002' ? /suspended/ : /\+19005551234 blocked.*=premium-rate/ },
           ]),
           { user: '1001', dialed: '2125551234', pass: true },
-          { user: '1001', dialed: '011442079460000', pass: true },
+          // International on for acct-1001, but nobody answered the hook's question: precall.whenDown (deny) decides.
+          { user: '1001', dialed: '011442079460000', pass: false, reason: /tollguard did not answer and precall.whenDown refuses calls abroad: \+442079460000/ },
           { user: '1003', dialed: '011442079460000', pass: false, reason: /account 1003 may not call abroad/ },
           { user: '1003', dialed: '442079460000', pass: false, reason: /account 1003 may not call abroad: \+442079460000/ },
           { user: '1003', dialed: '18762101234', pass: false, reason: /account 1003 may not call abroad: \+18762101234/ },

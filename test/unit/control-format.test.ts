@@ -23,6 +23,7 @@ const status: StatusReport = {
   ],
   global: { spend: { day: { spent: 52.43, limit: 500 } } },
   bans: { active: 12 },
+  problems: [{ source: 'store', code: 'TG_ERR_STORE', text: 'nothing is saved since store saveCall failed: disk I/O error', since: now - 60_000 }],
 };
 
 describe('control output for people', () => {
@@ -31,6 +32,7 @@ describe('control output for people', () => {
     assert.match(out, /^tollguard {2}mode enforce {2}up 3d4h \(since /);
     assert.match(out, /bans active: 12/);
     assert.match(out, /^ {2}ast1 +asterisk +ready +\S+ \S+ \(2h ago\)$/m);
+    assert.match(out, /^ {2}! store \(TG_ERR_STORE, 1m ago\): nothing is saved since store saveCall failed: disk I\/O error$/m, 'a problem of the daemon is listed with the links');
     assert.match(out, /^ {2}fs1 +freeswitch +DOWN \(reconnecting\) ! +\S+ \S+ \(45s ago\) +authentication failed, 3s ago: ESL login to fs1 refused: -ERR invalid$/m, 'down since it stopped being ready, not since the latest attempt; and why');
     const calls = out.split('\n').filter((l) => /^ {2}acct-100\d +ast1/.test(l));
     assert.equal(calls.length, 2);

@@ -30,9 +30,12 @@ accounts:
   return res.value.config;
 }
 
-/** The hooks fed the flags exactly as the daemon writes them (FreeSWITCH keys with ":"). */
-function hooks(cfg: Config, suspended: { account: string; code: string }[]) {
-  const flags = desiredFlags(cfg, suspended).flags;
+/**
+ * The hooks fed the flags exactly as the daemon writes them (FreeSWITCH keys with ":"), with
+ * precall/whenDown as given (the daemon writes precall.whenDown, deny unless configured).
+ */
+function hooks(cfg: Config, suspended: { account: string; code: string }[], whenDown: 'allow' | 'deny' = 'allow') {
+  const flags = new Map([...desiredFlags(cfg, suspended).flags, ['precall/whenDown', whenDown]]);
   const astDb = new Map([...flags].map(([k, v]) => [`tollguard/${k}`, v]));
   const fsDb = new Map([...flags].map(([k, v]) => [`tollguard/${k.replace('/', ':')}`, v]));
   return {
@@ -106,10 +109,33 @@ describe('dialplan hooks run on the flags the daemon writes (models of both PBXs
     }
   });
 
-  it('with no flags at all (tollguard never ran), the hooks let everything through: the daemon decides', () => {
+  it('with tollguard stopped and precall.whenDown deny (the default), calls abroad the flags allow are refused too; national and emergency pass', () => {
+    const down = hooks(config(), suspended, 'deny');
+    for (const run of [down.asterisk, down.freeswitch]) {
+      const abroad = run(callOf('1001', '011442079460000'));
+      assert.ok(abroad.refused && /precall\.whenDown refuses calls abroad: \+442079460000/.test(abroad.reason), JSON.stringify(abroad));
+      assert.deepEqual(run(callOf('1001', '2125551234')), { refused: false });
+      for (const n of ['911', '933']) assert.deepEqual(run(callOf('1002', n)), { refused: false });
+    }
+  });
+
+  it('with no flags at all (tollguard never ran): calls abroad refused (no whenDown key reads as deny), national calls and emergency pass', () => {
     const none = { asterisk: (c: HookCall) => runAsteriskHook(asteriskText, new Map(), c), freeswitch: (c: HookCall) => runFreeswitchHook(freeswitchText, new Map(), c) };
     for (const run of [none.asterisk, none.freeswitch]) {
-      for (const dialed of ['00881612345678', '0115378612345', '2125551234']) assert.deepEqual(run(callOf('1003', dialed)), { refused: false });
+      for (const dialed of ['00881612345678', '0115378612345', '011442079460000']) assert.ok(run(callOf('1001', dialed)).refused, dialed);
+      for (const dialed of ['2125551234', '911', '933']) assert.deepEqual(run(callOf('1003', dialed)), { refused: false }, dialed);
+    }
+  });
+
+  it('when tollguard answers, its verdict decides over the flags; emergency numbers are never asked and always pass', () => {
+    for (const run of [h.asterisk, h.freeswitch]) {
+      // The flags would refuse these (suspended account, Cuba): tollguard said allow.
+      assert.deepEqual(run({ ...callOf('1002', '2125551234'), tollguard: 'allow' }), { refused: false });
+      assert.deepEqual(run({ ...callOf('1001', '0115378612345'), tollguard: 'allow' }), { refused: false });
+      // The flags would let this through: tollguard said deny.
+      const denied = run({ ...callOf('1001', '2125551234'), tollguard: 'deny' });
+      assert.ok(denied.refused && denied.reason === 'tollguard: deny', JSON.stringify(denied));
+      for (const n of ['911', '933', '112', '9911']) assert.deepEqual(run({ ...callOf('1002', n), tollguard: 'deny' }), { refused: false }, n);
     }
   });
 });

@@ -100,7 +100,8 @@ describe('dialplan flags: FlagSync', () => {
     await r.office.setFlag('tollguard', 'blocked/53', 'destinations.deny[3]=CU');
     await r.office.setFlag('other', 'x', 'not ours');
     const report = await r.sync.reconcile('office');
-    const want = desiredFlags(config(), []).flags;
+    // The hooks' own settings come with the rule flags (precall.whenDown: deny by default).
+    const want = new Map([...desiredFlags(config(), []).flags, ['precall/whenDown', 'deny']]);
     const listed = await r.office.listFlags('tollguard');
     assert.ok(listed.ok);
     assert.deepEqual(listed.value, want);

@@ -4,7 +4,8 @@ import { LinkLayer, type LinkControl } from '../../net/link.js';
 import type { Logger } from '../../notify/logger.js';
 import { fail, ok, TollguardError, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
-import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
+import { ChannelWaiters } from '../channel-waiters.js';
+import type { CallOrigin, CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { AmiClient } from './client.js';
 import { TrunkSet } from '../trunks.js';
 import { LocalPhones } from './endpoints.js';
@@ -36,6 +37,9 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   /** null = live (events mapped at once); an array = a resync is running, events wait here. */
   private held: AmiMessage[] | null = [];
   private heldOverflow = false;
+  private readonly waiters: ChannelWaiters;
+  /** Whether this Asterisk has func_timeout, asked at every connect; null until asked. */
+  private timeoutFunction: boolean | null = null;
 
   constructor(
     private readonly cfg: AsteriskPbxConfig,
@@ -46,6 +50,7 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     this.name = cfg.name;
     this.trunks = new TrunkSet(cfg.trunks);
     this.phones = new LocalPhones(this.trunks);
+    this.waiters = new ChannelWaiters(deps.clock);
     this.mapper = new AmiEventMapper({
       pbx: cfg.name,
       trunks: this.trunks,
@@ -137,10 +142,26 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     return ok(flags);
   }
 
+  /**
+   * Who places a dial from a channel asking the pre-call server now: the live path's rules
+   * (ChannelBook.originOf, as at its DialBegin) applied to the channel as this adapter tracks
+   * it, with the accountcode the channel has at the request (the dialplan may have set it).
+   * A channel not seen yet is waited for briefly, then judged from its name alone.
+   */
+  async askingOrigin(q: { uniqueid: string; channel: string; accountcode: string | null; callerId: string | null }, waitMs: number): Promise<{ origin: CallOrigin; known: boolean }> {
+    const book = this.mapper.channels;
+    if (!book.get(q.uniqueid) && this.client.status() === 'ready') await this.waiters.wait(q.uniqueid, waitMs);
+    const seen = book.get(q.uniqueid);
+    // Not seen: a trunk's channel running the dialplan is a carrier's call (it came in ringing).
+    const c = seen ?? book.create(q.uniqueid, q.channel, q.uniqueid, '4');
+    return { origin: book.originOf({ ...c, accountcode: q.accountcode, callerId: c.callerId ?? q.callerId }), known: seen !== undefined };
+  }
+
   private onAmiEvent(m: AmiMessage): void {
     if (m.event === null || !MAPPED_EVENTS.has(m.event)) return;
     if (this.held === null) {
       this.mapper.handle(m);
+      if (m.event === 'Newchannel') this.waiters.seen(m.get('Uniqueid') ?? '');
       return;
     }
     if (this.held.length >= MAX_HELD_EVENTS) {
@@ -163,6 +184,7 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
   private async resync(): Promise<void> {
     if (this.held === null) this.hold();
     await this.checkEndpoints();
+    await this.checkTimeoutFunction();
     const r = await this.client.actionList([['Action', 'CoreShowChannels']], {
       timeoutMs: this.timing.actionTimeoutMs * RESYNC_TIMEOUT_FACTOR,
     });
@@ -175,7 +197,10 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     this.emit({ kind: 'CallsResynced', pbx: this.name, at: this.deps.clock.now(), calls });
     const held = this.held ?? [];
     this.held = null;
-    for (const m of held) this.mapper.handle(m);
+    for (const m of held) {
+      this.mapper.handle(m);
+      if (m.event === 'Newchannel') this.waiters.seen(m.get('Uniqueid') ?? '');
+    }
     this.deps.log.info('AMI resync done', { pbx: this.name, calls: calls.length, channels: r.value.items.length, heldEvents: held.length });
   }
 
@@ -205,6 +230,24 @@ export class AsteriskAdapter extends LinkLayer implements PbxAdapter {
     }
     for (const w of warnings) if (!this.setupWarnings.includes(w)) this.deps.log.warn(`${this.name}: ${w}`, { pbx: this.name, code: 'TG_ERR_UNKNOWN_TRUNK' });
     this.setupWarnings = warnings;
+  }
+
+  /**
+   * Whether the pre-call hook can bound its wait for tollguard: it does so with
+   * TIMEOUT(absolute), which func_timeout provides (a standard module, but a minimal build may
+   * lack it). Without it the hook waits for tollguard's answer as long as the caller does.
+   */
+  hasTimeoutFunction(): boolean | null {
+    return this.timeoutFunction;
+  }
+
+  private async checkTimeoutFunction(): Promise<void> {
+    const r = await this.client.action([['Action', 'ModuleCheck'], ['Module', 'func_timeout']]);
+    const had = this.timeoutFunction;
+    this.timeoutFunction = r.ok;
+    if (!r.ok && had !== false) {
+      this.deps.log.warn(`${this.name}: Asterisk has no func_timeout (ModuleCheck: ${r.error.message}): the pre-call hook cannot bound its wait for tollguard, and calls wait for its answer instead of falling back after precall.timeout`, { pbx: this.name });
+    }
   }
 
   /**

@@ -183,7 +183,7 @@ export class AmiEventMapper {
       this.channels.add(dest);
     }
     dest.dialed = true;
-    const dialer = this.refresh(m);
+    const dialer = this.refresh(m) ?? this.unseenDialer(m);
     const origin = dialer !== undefined ? this.channels.originOf(dialer) : this.channels.originated(dest);
     dest.placedBy = origin;
     if (dest.kind === 'local' || dest.leg !== null) return;
@@ -210,6 +210,27 @@ export class AmiEventMapper {
     const at = this.opts.clock.now();
     dest.leg = { dialed, trunk, dialedAt: at, answeredAt: null };
     this.opts.emit({ kind: 'CallDialing', pbx: this.opts.pbx, callId: dest.uniqueid, channel: dest.name, group: dest.linkedid, at, dialed, trunk, origin });
+  }
+
+  /**
+   * A DialBegin whose caller block names a channel never seen (its Newchannel was lost, e.g.
+   * with a link that dropped in between). Taking it for an originate would judge it under the
+   * originate account and let a suspended account's call through: the caller is read from the
+   * dial's own block as its Newchannel would have been (accountcode, endpoint, state). What
+   * only earlier events tell (a transfer, the caller's address) is unknown, and said.
+   */
+  private unseenDialer(m: AmiMessage): Chan | undefined {
+    const uniqueid = m.get('Uniqueid');
+    const channel = m.get('Channel');
+    if (uniqueid === undefined || channel === undefined) return undefined;
+    const c = this.channels.create(uniqueid, channel, m.get('Linkedid') ?? uniqueid, m.get('ChannelState') ?? null);
+    c.accountcode = knownOrNull(m.get('AccountCode'));
+    c.callerId = knownOrNull(m.get('CallerIDNum'));
+    if (this.channels.size < MAX_CHANNELS) this.channels.add(c);
+    this.opts.log.warn('dial by a channel tollguard never saw: its origin is read from the dial alone', {
+      pbx: this.opts.pbx, channel, uniqueid, accountcode: c.accountcode, code: 'TG_ERR_ORIGIN_LOST',
+    });
+    return c;
   }
 
   private warnUnknown(endpoint: string, channel: string): void {

@@ -4,9 +4,11 @@ import { LinkLayer, type LinkControl } from '../../net/link.js';
 import type { Logger } from '../../notify/logger.js';
 import { fail, ok, type Result } from '../../result.js';
 import type { PbxAdapter } from '../adapter.js';
-import type { CallRef, HangupCauseCode, PbxEvent } from '../events.js';
+import { ChannelWaiters } from '../channel-waiters.js';
+import type { CallOrigin, CallRef, HangupCauseCode, PbxEvent } from '../events.js';
 import { TrunkSet } from '../trunks.js';
 import { EslClient } from './client.js';
+import { FsChannelBook } from './channels.js';
 import { FsDirectory, parseGateways, parseListUsers } from './directory.js';
 import type { EslEvent } from './event.js';
 import { ESL_CUSTOM, ESL_EVENTS, ESL_FILTERS, FreeswitchEventMapper } from './mapper.js';
@@ -21,6 +23,8 @@ const CAUSE_NAMES: Record<HangupCauseCode, string> = {
 
 const UUID = /^[A-Za-z0-9-]{1,64}$/;
 const DB_PART = /^[^\s/]{1,200}$/;
+/** What mod_event_socket sends for an api command that answered nothing. */
+const EMPTY_API_ANSWER = '-ERR no reply';
 /** Events held while the resync's `show channels` is in flight (a setup burst is ~600/s). */
 const MAX_HELD_EVENTS = 20_000;
 
@@ -42,12 +46,14 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
   private readonly listeners: ((e: PbxEvent) => void)[] = [];
   private held: EslEvent[] | null = null;
   private heldDropped = 0;
+  private readonly waiters: ChannelWaiters;
 
   constructor(private readonly cfg: FreeswitchPbxConfig, timing: LinkTiming, private readonly deps: { clock: Clock; log: Logger }) {
     super();
     this.name = cfg.name;
     this.trunks = new TrunkSet(cfg.trunks);
     this.directory = new FsDirectory(this.trunks);
+    this.waiters = new ChannelWaiters(deps.clock);
     this.mapper = new FreeswitchEventMapper({
       pbx: cfg.name,
       trunks: this.trunks,
@@ -108,6 +114,8 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
     for (const [what, part] of [['family', family], ['key', key], ['value', value]] as const) {
       if (part !== null && !DB_PART.test(part)) return fail('TG_ERR_PBX_REJECTED', `db ${what} must be 1-200 characters without "/" or whitespace`);
     }
+    // `db list` joins the keys with commas: a key holding one could not be read back.
+    if (key.includes(',')) return fail('TG_ERR_PBX_REJECTED', 'db key must not contain ","');
     const cmd = value === null ? `db delete/${family}/${key}` : `db insert/${family}/${key}/${value}`;
     const r = await this.client.api(cmd);
     if (!r.ok) return r;
@@ -117,12 +125,15 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
 
   async listFlags(family: string): Promise<Result<Map<string, string>>> {
     if (!DB_PART.test(family)) return fail('TG_ERR_PBX_REJECTED', 'db family must be 1-200 characters without "/" or whitespace');
-    // `db list/<realm>` names the realm's keys, one a line (FreeSWITCH 1.10.12, api-trunks-db);
-    // each value is one `select` (mod_db answers `-ERR no reply` for a key gone meanwhile).
+    // `db list/<realm>` names the realm's keys, comma-separated, and an empty realm is
+    // mod_event_socket's `-ERR no reply` (FreeSWITCH 1.10.12, api-trunks-db); each value is one
+    // `select` (`-ERR no reply` too for a key gone meanwhile).
     const listed = await this.client.api(`db list/${family}`);
     if (!listed.ok) return listed;
-    if (listed.value.trim().startsWith('-')) return fail('TG_ERR_PBX_REJECTED', `db list/${family}: ${listed.value.trim()}`);
-    const keys = listed.value.split('\n').map((l) => l.trim()).filter((l) => l !== '' && DB_PART.test(l));
+    const body = listed.value.trim();
+    if (body === EMPTY_API_ANSWER) return ok(new Map());
+    if (body.startsWith('-') || body.startsWith('!')) return fail('TG_ERR_PBX_REJECTED', `db list/${family}: ${body}`);
+    const keys = body.split(',').map((k) => k.trim()).filter((k) => DB_PART.test(k));
     const out = new Map<string, string>();
     for (const key of keys) {
       const v = await this.client.api(`db select/${family}/${key}`);
@@ -161,6 +172,32 @@ export class FreeswitchAdapter extends LinkLayer implements PbxAdapter {
       return;
     }
     this.mapper.map(ev, (e) => this.emit(e));
+    if (ev.name === 'CHANNEL_CREATE') this.waiters.seen(ev.get('Unique-ID') ?? '');
+  }
+
+  /**
+   * Who places a dial from a channel asking the pre-call server now, from the channel data
+   * the switch sent with the request (`get`): the live path's rules (FsChannelBook.originOf,
+   * as at its bridge) applied to the channel as this adapter tracks it, with the accountcode
+   * the channel has now. A channel not seen yet is waited for briefly, then judged from the
+   * channel data alone: the same variables the live path reads, never the SIP From user.
+   */
+  async askingOrigin(get: (name: string) => string | undefined, waitMs: number): Promise<{ origin: CallOrigin; known: boolean }> {
+    const uuid = get('Unique-ID') ?? '';
+    const book = this.mapper.channels;
+    if (!book.get(uuid) && this.client.status() === 'ready') await this.waiters.wait(uuid, waitMs);
+    const seen = book.get(uuid);
+    const c = seen ? { ...seen } : FsChannelBook.blank(uuid, get('Channel-Name') ?? uuid, get('Call-Direction') === 'outbound');
+    c.accountcode = get('variable_accountcode') || null;
+    if (!seen) {
+      c.user = get('variable_sip_auth_username') || get('variable_user_name') || null;
+      c.gateway = get('variable_sip_gateway_name') || null;
+      c.loopbackPeer = get('variable_other_loopback_leg_uuid') || null;
+      c.callerId = get('Caller-Caller-ID-Number') || null;
+      if (!c.loopback) c.source = get('Caller-Network-Addr') || get('variable_sip_network_ip') || null;
+      this.mapper.markInbound(c);
+    }
+    return { origin: book.originOf(c), known: seen !== undefined };
   }
 
   /** Problems the last connect found in this switch's setup (status, health). */

@@ -216,9 +216,12 @@ export class FreeswitchEventMapper {
     if (c.dialer === null) return this.channels.originated(c);
     const d = this.channels.get(c.dialer);
     if (d !== undefined) return this.channels.originOf(d);
-    // Fail closed: a leg whose dialer we never saw is judged under the originate account.
-    this.opts.log.warn('FreeSWITCH leg placed by a channel not seen: judged under the originate account', { pbx: this.opts.pbx, uuid: c.uuid, dialer: c.dialer });
-    return { ...this.channels.originated(c), accountFrom: 'originate', account: c.accountcode ?? this.opts.originateAccount };
+    // The leg's own accountcode (the switch copies the bridging channel's) keeps a suspended
+    // account suspended; without one it is an originate. Transfers and the caller's address are lost.
+    this.opts.log.warn('FreeSWITCH leg placed by a channel tollguard never saw: judged under its own accountcode, else the originate account', {
+      pbx: this.opts.pbx, uuid: c.uuid, dialer: c.dialer, accountcode: c.accountcode, code: 'TG_ERR_ORIGIN_LOST',
+    });
+    return this.channels.originated(c);
   }
 
   private groupOf(c: FsChan): string {

@@ -51,12 +51,17 @@ export class Tollguard {
 
   static readonly socketName = 'control.sock';
 
-  /** Writes tollguard.yaml (and rates.csv) into `dir`, starts the daemon and waits until its PBX link is ready. */
-  static async start(ns: string, dir: string, yaml: string, env: Record<string, string> = {}): Promise<Tollguard> {
+  /**
+   * Writes tollguard.yaml and rates.csv (RATES, then `o.rates` lines) into `dir`, runs
+   * `o.beforeStart(dir)` (a test seeding the state directory), starts the daemon and waits
+   * until its PBX link is ready.
+   */
+  static async start(ns: string, dir: string, yaml: string, env: Record<string, string> = {}, o: StartOptions = {}): Promise<Tollguard> {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'rates.csv'), RATES);
+    fs.writeFileSync(path.join(dir, 'rates.csv'), RATES + (o.rates ?? ''));
     const file = path.join(dir, 'tollguard.yaml');
     fs.writeFileSync(file, yaml, { mode: 0o600 });
+    await o.beforeStart?.(dir);
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', path.join(REPO, 'daemon/cli.ts'), 'run', '--config', file], {
       cwd: REPO,
       env: { ...process.env, ...env },
@@ -130,6 +135,11 @@ export class Tollguard {
     return this.output.slice(-chars);
   }
 
+  /** SIGKILL, as a crash: no shutdown, no goodbye to the PBX. */
+  async kill9(): Promise<void> {
+    await killHard(this.child);
+  }
+
   /** SIGTERM, SIGKILL after 10 s. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -141,6 +151,13 @@ export class Tollguard {
   }
 }
 
+export interface StartOptions {
+  /** More lines of the rate deck, after RATES. */
+  rates?: string;
+  /** Runs on the daemon's directory before it starts (its state is `dir/state`). */
+  beforeStart?: (dir: string) => Promise<void> | void;
+}
+
 export interface PbxConfigOptions {
   kind: 'asterisk' | 'freeswitch';
   /** The `trunks:` value as YAML (default: the lab's carrier trunk). */
@@ -149,6 +166,12 @@ export interface PbxConfigOptions {
   pbxExtra?: string;
   accounts: string;
   emergency?: string;
+  /** home.timezone (default America/New_York). */
+  timezone?: string;
+  /** More lines of the `destinations:` block (indented two spaces), e.g. `  lists: [...]`. */
+  destinations?: string;
+  /** The `blocklist:` value as YAML (default: no firewall, the default ignore list). */
+  blocklist?: string;
   extra?: string;
 }
 
@@ -160,17 +183,17 @@ export function tollguardYaml(dir: string, o: PbxConfigOptions): string {
       : `{ name: lab, type: freeswitch, host: 127.0.0.1, port: 8021, password: "\${TG_ESL_PASSWORD}", trunks: ${o.trunks ?? '[uas]'}${o.pbxExtra ? `, ${o.pbxExtra}` : ''} }`;
   return `mode: enforce
 stateDir: ${dir}/state
-home: { country: US, timezone: America/New_York }
+home: { country: US, timezone: ${o.timezone ?? 'America/New_York'} }
 pbx:
   - ${pbx}
 link: { connectTimeout: 2s, actionTimeout: 2s, keepaliveInterval: 5s, keepaliveTimeout: 5s, backoffInitial: 100ms, backoffMax: 1s }
 emergency: { numbers: ${o.emergency ?? '["933"]'} }
 destinations:
   deny: ["+881", "+882", "+883", CU, premium-rate, satellite]
-rates: { file: ${dir}/rates.csv, currency: USD, unrated: deny }
+${o.destinations ? `${o.destinations}\n` : ''}rates: { file: ${dir}/rates.csv, currency: USD, unrated: deny }
 accounts:
 ${o.accounts}
-blocklist: { firewall: { type: none } }
+blocklist: ${o.blocklist ?? '{ firewall: { type: none } }'}
 control: { socket: ${dir}/${Tollguard.socketName} }
 alerts: { dailySummary: null }
 log: { level: debug, file: null }

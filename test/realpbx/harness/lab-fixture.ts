@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { waitFor } from '../../helpers/wait.js';
 import { AmiConnection } from './ami.js';
-import { LAB_SECRETS, Tollguard, tollguardYaml, type PbxConfigOptions } from './daemon.js';
+import { LAB_SECRETS, Tollguard, tollguardYaml, type PbxConfigOptions, type StartOptions } from './daemon.js';
 import { EslConnection } from './esl.js';
 import { LabSession } from './lab-session.js';
 import { AsteriskLegs, FreeswitchLegs, type Leg, type LegView } from './legs.js';
@@ -92,17 +92,18 @@ export class RealPbxLab {
    * Tollguard with this lab's PBX and config `o`: the one already running when it has the
    * same config, else a fresh one (new state directory). Called at the start of each test, so
    * a config tollguard refuses fails each test that needs it, with tollguard's own message.
+   * `start.fresh` always starts a new one (a test that needs fresh state: an unspent budget).
    */
-  async tollguard(o: Omit<PbxConfigOptions, 'kind'>): Promise<Tollguard> {
-    const key = JSON.stringify(o);
-    if (this.tg && this.tgKey === key) return this.tg;
-    if (this.tgFailure && this.tgKey === key) throw this.tgFailure;
+  async tollguard(o: Omit<PbxConfigOptions, 'kind'>, start: StartOptions & { fresh?: boolean } = {}): Promise<Tollguard> {
+    const key = JSON.stringify([o, start.rates ?? '']);
+    if (!start.fresh && this.tg && this.tgKey === key) return this.tg;
+    if (!start.fresh && this.tgFailure && this.tgKey === key) throw this.tgFailure;
     await this.stopTollguard();
     this.tgKey = key;
     this.tgFailure = null;
     const dir = path.join(this.s.dir, `tollguard-${++this.daemons}`);
     try {
-      this.tg = await Tollguard.start(this.s.ns, dir, tollguardYaml(dir, { kind: this.kind, ...o }), LAB_SECRETS);
+      this.tg = await Tollguard.start(this.s.ns, dir, tollguardYaml(dir, { kind: this.kind, ...o }), LAB_SECRETS, start);
     } catch (e) {
       this.tgFailure = e as Error;
       throw e;
@@ -112,6 +113,13 @@ export class RealPbxLab {
 
   async stopTollguard(): Promise<void> {
     await this.tg?.stop();
+    this.tg = null;
+    this.tgKey = '';
+  }
+
+  /** kill -9 of the running tollguard (a crash); the next `tollguard()` starts a new one. */
+  async killTollguard(): Promise<void> {
+    await this.tg?.kill9();
     this.tg = null;
     this.tgKey = '';
   }

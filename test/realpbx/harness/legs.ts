@@ -20,6 +20,16 @@ export interface Leg {
   answeredAt: number | null;
   hungupAt: number | null;
   cause: string | null;
+  /**
+   * The same instants by the PBX's own clock, from its event timestamps (FreeSWITCH's
+   * Event-Date-Timestamp; Asterisk's Timestamp header, only where manager.conf has
+   * `timestampevents = yes`), epoch ms; null without one. A duration measured between them is
+   * the PBX's, whatever delays the observer.
+   */
+  pbxAnsweredAt: number | null;
+  pbxHungupAt: number | null;
+  /** Channel variables the PBX reported for the leg (Asterisk VarSet, FreeSWITCH `variable_*`), last value each. */
+  vars: Record<string, string>;
 }
 
 export interface LegView {
@@ -45,7 +55,7 @@ export class AsteriskLegs implements LegView {
         this.byId.set(f.Uniqueid ?? '', {
           id: f.Uniqueid ?? '', name, direction: f.ChannelState === '0' ? 'out' : 'in', createdAt: m.at,
           dialed: null, trunk: AST_TRUNK.exec(name)?.[1] ?? null, account: f.AccountCode || null,
-          answeredAt: null, hungupAt: null, cause: null,
+          answeredAt: null, hungupAt: null, cause: null, pbxAnsweredAt: null, pbxHungupAt: null, vars: {},
         });
         return;
       }
@@ -61,13 +71,22 @@ export class AsteriskLegs implements LegView {
       }
       case 'Newstate': {
         const leg = this.byId.get(f.Uniqueid ?? '');
-        if (leg && f.ChannelState === '6' && leg.answeredAt === null) leg.answeredAt = m.at;
+        if (leg && f.ChannelState === '6' && leg.answeredAt === null) {
+          leg.answeredAt = m.at;
+          leg.pbxAnsweredAt = amiTimestamp(f);
+        }
+        return;
+      }
+      case 'VarSet': {
+        const leg = this.byId.get(f.Uniqueid ?? '');
+        if (leg && f.Variable) leg.vars[f.Variable] = f.Value ?? '';
         return;
       }
       case 'Hangup': {
         const leg = this.byId.get(f.Uniqueid ?? '');
         if (leg) {
           leg.hungupAt = m.at;
+          leg.pbxHungupAt = amiTimestamp(f);
           leg.cause = `${f.Cause} ${f['Cause-txt']}`;
         }
         return;
@@ -79,6 +98,12 @@ export class AsteriskLegs implements LegView {
   legs(): Leg[] {
     return [...this.byId.values()];
   }
+}
+
+/** `Timestamp: 1765083600.123456` (seconds, with timestampevents = yes) as epoch ms. */
+function amiTimestamp(f: Record<string, string>): number | null {
+  const t = Number(f.Timestamp);
+  return f.Timestamp && Number.isFinite(t) ? t * 1000 : null;
 }
 
 /** `0115378612345@trunk-uas` -> 0115378612345; `trunk-uas/sip:0115378612345@127.0.0.1:5070` -> 0115378612345. */
@@ -106,14 +131,22 @@ export class FreeswitchLegs implements LegView {
       leg = {
         id, name: e.h['Channel-Name'] ?? '', direction: e.h['Call-Direction'] === 'outbound' ? 'out' : 'in', createdAt: e.at,
         dialed: e.h['Caller-Destination-Number'] ?? null, trunk: null, account: null, answeredAt: null, hungupAt: null, cause: null,
+        pbxAnsweredAt: null, pbxHungupAt: null, vars: {},
       };
       this.byId.set(id, leg);
     }
     leg.trunk = e.h.variable_sip_gateway_name ?? leg.trunk;
     leg.account = e.h.variable_accountcode ?? leg.account;
-    if (e.name === 'CHANNEL_ANSWER' && leg.answeredAt === null) leg.answeredAt = e.at;
+    for (const [k, v] of Object.entries(e.h)) if (k.startsWith('variable_')) leg.vars[k.slice(9)] = v;
+    // Event-Date-Timestamp: microseconds since the epoch, when the switch fired the event.
+    const pbxAt = Number(e.h['Event-Date-Timestamp']) / 1000 || null;
+    if (e.name === 'CHANNEL_ANSWER' && leg.answeredAt === null) {
+      leg.answeredAt = e.at;
+      leg.pbxAnsweredAt = pbxAt;
+    }
     if (e.name === 'CHANNEL_HANGUP' && leg.hungupAt === null) {
       leg.hungupAt = e.at;
+      leg.pbxHungupAt = pbxAt;
       leg.cause = e.h['Hangup-Cause'] ?? null;
     }
   }

@@ -144,9 +144,14 @@ export class SippLab {
 
   /** REGISTERs `phone` with its Contact on `port`; resolves when the PBX accepted it. */
   async register(phone: PhoneCreds, port: number): Promise<void> {
-    const s = this.spawn(`register-${phone.user}`, 'register.xml', port, ['-inf', this.csv([phone.user, this.auth(phone), '600', 'sipp-phone']), '-m', '1', '-timeout', '20s', this.pbxAddress]);
+    const s = this.registration(phone, port);
     const code = await s.done;
     if (code !== 0) throw new Error(`REGISTER ${phone.user} failed (sipp ${code}): ${s.tail()}`);
+  }
+
+  /** One REGISTER of `phone` (password as given, right or wrong) from `address`; `done` is 0 when the PBX accepted it. */
+  registration(phone: PhoneCreds, port: number, address = '127.0.0.1'): Sipp {
+    return this.spawn(`register-${phone.user}`, 'register.xml', port, ['-inf', this.csv([phone.user, this.auth(phone), '600', 'sipp-phone']), '-m', '1', '-timeout', '20s', this.pbxAddress], address);
   }
 
   /** A registered phone that answers one call at once and waits for the BYE (uas-answer); resolves once it listens. */
@@ -201,6 +206,19 @@ export class SippLab {
    */
   inbound(did: string, o: { to: string; address?: string; talkMs: number; fromUser?: string }): Sipp {
     return this.spawn(`inbound-${did}`, 'uac-carrier-from.xml', this.port(), ['-s', did, '-key', 'fromuser', o.fromUser ?? '+14155550123', '-d', String(o.talkMs), '-m', '1', '-timeout', '120s', o.to], o.address ?? '127.0.0.1');
+  }
+
+  /**
+   * A one-ring bait from the carrier to `did`: it rings, `ringMs` later the caller CANCELs
+   * (uac-carrier-onering); `fromUser` is the number it calls from.
+   */
+  oneRing(did: string, o: { to: string; address?: string; ringMs: number; fromUser: string }): Sipp {
+    return this.spawn(`onering-${did}`, 'uac-carrier-onering.xml', this.port(), ['-s', did, '-key', 'fromuser', o.fromUser, '-d', String(o.ringMs), '-m', '1', '-timeout', '60s', o.to], o.address ?? '127.0.0.1');
+  }
+
+  /** A registered phone that rings `ringMs` before it answers (a CANCEL meanwhile gets 487); resolves once it listens. */
+  ringingPhone(name: string, port: number, ringMs: number): Promise<Sipp> {
+    return this.bound(this.spawn(`phone-${name}-ring`, 'uas-ring.xml', port, ['-set', 'ringms', String(ringMs), '-m', '1', '-timeout', '120s']), port);
   }
 
   /**

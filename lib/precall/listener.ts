@@ -1,0 +1,39 @@
+import net from 'node:net';
+import { parseListen } from '../notify/metrics.js';
+
+export interface TcpService {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP server for one of the PBXs' pre-call connections: each connection is handed to
+ * `serve`; `close` stops listening and drops the connections still open (a PBX whose
+ * request is cut short falls back to the flags, as when tollguard is stopped).
+ */
+export async function listenTcp(listen: string, serve: (socket: net.Socket) => void): Promise<TcpService> {
+  const addr = parseListen(listen);
+  if (!addr) throw new Error(`"${listen}" is not host:port`);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    socket.setNoDelay(true);
+    serve(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
