@@ -14,70 +14,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import { parseConfig } from '../lib/config/load.js';
-import { NumberClassifier } from '../lib/numbers/classify.js';
 import { cdrRows } from '../lib/replay/cdr-source.js';
 import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
 import type { ReplayReport } from '../lib/replay/report.js';
-import { RateDeck } from '../lib/rating/deck.js';
+import { benchRules, POOL, writeCdr } from './replay-data.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const RECORDS = Number(process.env.BENCH_RECORDS ?? (short ? 200_000 : 1_000_000));
 
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
-}
-const pick = <T>(a: readonly T[]): T => a[Math.floor(random() * a.length)]!;
-
-const DESTS = ['2125551234', '3055550100', '6175550199', '4155550123', '011442079460000', '0114930901820', '0115378612345', '19005551234', '011881612345678', '911'];
-/** Distinct numbers called in the month: the customers and suppliers an office calls again and again. */
-const POOL = Array.from({ length: 20_000 }, () => pick(DESTS).replace(/\d{4}$/, String(1000 + Math.floor(random() * 9000))));
-const stamp = (t: number): string => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
-
-function writeCdr(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  const start = Date.UTC(2026, 10, 1);
-  const step = (30 * 86_400_000) / RECORDS;
-  let buf: string[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const account = `acct-${1000 + Math.floor(random() * 40)}`;
-    const t = start + i * step;
-    const answered = random() < 0.8;
-    const secs = Math.floor(random() * 600);
-    const dialed = pick(POOL);
-    const end = t + 2000 + secs * 1000;
-    buf.push(`"${account}","1001","${dialed}","from-internal","""A"" <1001>","PJSIP/1001-${i.toString(16)}","PJSIP/trunk-uas-${i.toString(16)}","Dial","PJSIP/${dialed}@trunk-uas,60",` +
-      `"${stamp(t)}",${answered ? `"${stamp(t + 2000)}"` : ''},"${stamp(end)}",${secs + 2},${answered ? secs : 0},"${answered ? 'ANSWERED' : 'NO ANSWER'}","DOCUMENTATION","${t / 1000}.${i}",""`);
-    if (buf.length === 10_000) {
-      fs.writeSync(fd, `${buf.join('\n')}\n`);
-      buf = [];
-    }
-  }
-  if (buf.length) fs.writeSync(fd, `${buf.join('\n')}\n`);
-  fs.closeSync(fd);
-}
-
-const cfg = parseConfig(`
-mode: enforce
-home: { country: US, timezone: America/New_York }
-pbx: [{ name: office, type: asterisk, host: 127.0.0.1, username: u, secret: s, trunks: [trunk-uas] }]
-destinations: { deny: ["+881", "+882", "+883", CU, premium-rate, satellite] }
-rates: { currency: USD, unrated: deny }
-global: { spend: { day: 500 }, maxConcurrent: 100 }
-accounts:
-  "*": { international: false, maxConcurrent: 4, maxCallsPerMinute: 10, spend: { hour: 5, day: 20, month: 200 }, maxCallDuration: 2h, onBreach: suspend }
-  acct-1001: { international: true, allow: [GB, DE], maxSequential: 5 }
-`, 'bench.yaml', {});
-if (!cfg.ok) throw cfg.error;
-const deck = RateDeck.parse('prefix,rate_per_min,connect_fee,first_increment,next_increment,description\n+44,0.6,0,1,1,GB\n+49,0.6,0,1,1,DE\n+1,0.01,0,6,6,NANP\n+53,1.2,0,60,60,CU\n', 'rates.csv', { currency: 'USD' });
-if (!deck.ok) throw deck.error;
-const config = cfg.value.config;
-const rules = { config, classifier: new NumberClassifier({ homeCountry: 'US', emergencyNumbers: [] }), deck: deck.value };
+const rules = benchRules('America/New_York');
+const config = rules.config;
 
 /** Runs `f`, sampling RSS every 50 ms and this thread's busy share. */
 async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; peakRss: number; busy: number }> {
@@ -99,7 +46,7 @@ console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-bench-replay-'));
 const file = path.join(dir, 'Master.csv');
 try {
-  writeCdr(file);
+  writeCdr(file, RECORDS);
   const mb = fs.statSync(file).size / 1e6;
   console.log(`${RECORDS.toLocaleString('en-US')} cdr_csv rows, ${mb.toFixed(0)} MB, ${new Set(POOL).size.toLocaleString('en-US')} distinct numbers`);
 
