@@ -48,29 +48,38 @@ export function writeCdr(file: string, records: number): void {
   fs.closeSync(fd);
 }
 
+/** The bench's rate deck (rates.csv). */
+export const DECK = 'prefix,rate_per_min,connect_fee,first_increment,next_increment,description\n+44,0.6,0,1,1,GB\n+49,0.6,0,1,1,DE\n+1,0.01,0,6,6,NANP\n+53,1.2,0,60,60,CU\n';
+
 /**
- * The bench's config in `timeZone`. `open`: 30 more accounts allowed abroad with their own
- * small limits and mixed breach actions, so that far more calls are admitted, priced, cut and
- * suspended than under the default (where most calls are refused at the dial).
+ * The bench's config in `timeZone`, as YAML (`rates` is given the deck's file by the caller).
+ * `open`: 30 more accounts allowed abroad with their own small limits and mixed breach
+ * actions, so that far more calls are admitted, priced, cut and suspended than under the
+ * default (where most calls are refused at the dial).
  */
-export function benchRules(timeZone: string, open = false): JudgeRules {
+export function benchConfig(timeZone: string, open = false, rates = ''): string {
   const more = open
     ? Array.from({ length: 30 }, (_, i) => `  acct-${1002 + i}: { international: true, maxConcurrent: 3, maxCallsPerMinute: 3, spend: { hour: ${2 + i}, day: ${10 + i * 3}, month: ${100 + 20 * i} }, maxCallDuration: ${5 + i}m, onBreach: ${i % 3 ? 'cut' : 'suspend'} }`).join('\n')
     : '';
-  const cfg = parseConfig(`
+  return `
 mode: enforce
 home: { country: US, timezone: ${timeZone} }
 pbx: [{ name: office, type: asterisk, host: 127.0.0.1, username: u, secret: s, trunks: [trunk-uas] }]
 destinations: { deny: ["+881", "+882", "+883", CU, premium-rate, satellite] }
-rates: { currency: USD, unrated: deny }
+rates: { ${rates}currency: USD, unrated: deny }
 global: { spend: { day: 500 }, maxConcurrent: 100 }
 accounts:
   "*": { international: false, maxConcurrent: 4, maxCallsPerMinute: 10, spend: { hour: 5, day: 20, month: 200 }, maxCallDuration: 2h, onBreach: suspend }
   acct-1001: { international: true, allow: [GB, DE], maxSequential: 5 }
 ${more}
-`, 'bench.yaml', {});
+`;
+}
+
+/** The judge's rules for benchConfig. */
+export function benchRules(timeZone: string, open = false): JudgeRules {
+  const cfg = parseConfig(benchConfig(timeZone, open), 'bench.yaml', {});
   if (!cfg.ok) throw cfg.error;
-  const deck = RateDeck.parse('prefix,rate_per_min,connect_fee,first_increment,next_increment,description\n+44,0.6,0,1,1,GB\n+49,0.6,0,1,1,DE\n+1,0.01,0,6,6,NANP\n+53,1.2,0,60,60,CU\n', 'rates.csv', { currency: 'USD' });
+  const deck = RateDeck.parse(DECK, 'rates.csv', { currency: 'USD' });
   if (!deck.ok) throw deck.error;
   return { config: cfg.value.config, classifier: new NumberClassifier({ homeCountry: 'US', emergencyNumbers: [] }), deck: deck.value };
 }

@@ -4,12 +4,17 @@
  * judge; records/s and the highest RSS, step by step:
  *   - reading alone (lines, CSV, local times, legs: what the reading thread does),
  *   - the replay in one thread (`worker: false`, as files under 8 MiB are),
- *   - the replay as the CLI runs it (the file read by a worker thread, judged here), with how
- *     busy this thread was: near 100 % means the judging side limits, lower the reading one.
+ *   - the replay read by a worker thread and judged here (as the CLI does for files of 8 MiB
+ *     and more), with how busy this thread was: near 100 % means the judging side limits,
+ *   - `tollguard replay` itself, as production runs it (compiled dist/ when up to date, else
+ *     tsx, said so): the whole process from start to exit, its peak RSS, and how much of the
+ *     machine's CPU everything else used meanwhile (the machine is shared; tsx alone costs the
+ *     in-process steps above a few hundred ms of compiling, in both threads).
  * Also csv-parse against the line reader (docs/decisions.md).
  * `node --import tsx bench/replay.ts`; BENCH_SHORT=1 for 200,000 records; BENCH_RECORDS=N for
  * another count (5,000,000 shows the memory does not grow with the file).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +23,7 @@ import { cdrRows } from '../lib/replay/cdr-source.js';
 import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
 import type { ReplayReport } from '../lib/replay/report.js';
-import { benchRules, POOL, writeCdr } from './replay-data.js';
+import { benchConfig, benchRules, DECK, POOL, writeCdr } from './replay-data.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const RECORDS = Number(process.env.BENCH_RECORDS ?? (short ? 200_000 : 1_000_000));
@@ -39,6 +44,55 @@ async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number;
   return { value, ms, peakRss: Math.max(peakRss, process.memoryUsage().rss), busy };
 }
 
+const repo = path.join(import.meta.dirname, '..');
+
+/** The CLI as production runs it: compiled when dist/ is up to date, else through tsx (and said so). */
+function cliEntry(): { argv: string[]; what: string } {
+  const compiled = path.join(repo, 'dist/daemon/cli.js');
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
+    }
+    return t;
+  };
+  if (fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= Math.max(newest(path.join(repo, 'lib')), newest(path.join(repo, 'daemon')))) {
+    return { argv: [compiled], what: 'compiled dist/' };
+  }
+  return { argv: ['--import', import.meta.resolve('tsx'), path.join(repo, 'daemon/cli.ts')], what: 'tsx (dist/ is older than the sources: npm run build)' };
+}
+
+/** Busy and total clock ticks of the whole machine (/proc/stat), to say what else ran meanwhile. */
+function machineTicks(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/** Runs `tollguard replay` to its end: seconds, the process's peak RSS, its CPU and everything else's share of the machine. */
+async function runCli(args: string[]): Promise<{ ms: number; peakRss: number; status: number | null; othersShare: number }> {
+  const m0 = machineTicks();
+  const t = performance.now();
+  const child = spawn(process.execPath, [...cliEntry().argv, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let peakRss = 0;
+  let cpuTicks = 0;
+  const sample = (): void => {
+    try {
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
+      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpuTicks = Number(stat[11]) + Number(stat[12]);
+    } catch {
+      // Gone between two samples: the last ones stand.
+    }
+  };
+  const sampler = setInterval(sample, 50);
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ms = performance.now() - t;
+  clearInterval(sampler);
+  const m1 = machineTicks();
+  return { ms, peakRss, status, othersShare: Math.max(0, m1.busy - m0.busy - cpuTicks) / (m1.total - m0.total) };
+}
 const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US').padStart(9)} records/s`;
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
@@ -72,6 +126,20 @@ try {
   const two = await measured(() => replayFile(file, rules, { ...options, worker: true }));
   console.log(`replay, read by a worker thread     ${rate(RECORDS, two.ms)}, ${(two.ms / 1000).toFixed(1)} s; highest RSS ${mib(two.peakRss)}; judging thread busy ${(two.busy * 100).toFixed(0)} %`);
   console.log(`  ${summary(two.value)}${JSON.stringify(one.value.accounts) === JSON.stringify(two.value.accounts) ? ' (the same report both ways)' : ' -- THE REPORTS DIFFER'}`);
+
+  fs.writeFileSync(path.join(dir, 'rates.csv'), DECK);
+  const configFile = path.join(dir, 'tollguard.yaml');
+  fs.writeFileSync(configFile, `${benchConfig(config.home.timezone, false, `file: ${path.join(dir, 'rates.csv')}, `)}stateDir: ${dir}/state\ncontrol: { socket: ${dir}/none.sock }\n`);
+  const runs = Number(process.env.BENCH_CLI_RUNS ?? (short ? 1 : 3));
+  const cli: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c = await runCli(['replay', '--config', configFile, '--cdr', file, '--json']);
+    if (c.status !== 0) throw new Error(`tollguard replay exited ${c.status}`);
+    cli.push(RECORDS / (c.ms / 1000));
+    console.log(`tollguard replay (${cliEntry().what}) ${rate(RECORDS, c.ms)}, ${(c.ms / 1000).toFixed(1)} s from start to exit; peak RSS ${mib(c.peakRss)}; everything else used ${(c.othersShare * 100).toFixed(0)} % of the machine`);
+  }
+  const sorted = [...cli].sort((a, b) => a - b);
+  if (runs > 1) console.log(`  median of ${runs}: ${Math.round(sorted[Math.floor(runs / 2)]!).toLocaleString('en-US')} records/s (${Math.round(sorted[0]!).toLocaleString('en-US')}-${Math.round(sorted[runs - 1]!).toLocaleString('en-US')})`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

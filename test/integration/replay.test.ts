@@ -126,6 +126,18 @@ describe('replay: CDR files through the live path\'s judge', function () {
       for await (const rows of cdrRowsInWorker(file, office())) if (rows.length > 0 && ++batches === 2) break;
       assert.equal(batches, 2);
     });
+
+    it('a malformed row is reported with its line through the worker, as without it, and the rest is replayed the same', async () => {
+      for (const name of ['garbage.csv', 'truncated.csv', 'mixed.csv']) {
+        const file = path.join(FIXTURES, name);
+        const bad: number[] = [];
+        const there = await replayFile(file, scenarioRules(), { ...office(), since: null, until: null, worker: true, onBad: (line) => bad.push(line) });
+        const here = await replayFile(file, scenarioRules(), { ...office(), since: null, until: null, worker: false });
+        assert.deepEqual(there.badRows.map((b) => b.line), bad, name);
+        assert.deepEqual(bad, { 'garbage.csv': [3, 4, 6], 'truncated.csv': [3], 'mixed.csv': [2, 3] }[name], name);
+        assert.deepEqual(there, here, name);
+      }
+    });
   });
 
   describe('garbage, truncated and mixed-format files', () => {
