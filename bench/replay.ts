@@ -1,107 +1,145 @@
 /**
  * `tollguard replay` speed and memory: 1,000,000 synthetic cdr_csv rows (a month of an
  * office: 40 accounts, national and international calls, some fraud), streamed through the
- * judge; records/s and the highest RSS. Also the CSV reading alone: the line reader with
- * lib/rating/csv-line.ts (what the replay uses) against csv-parse (docs/decisions.md).
- * `node --import tsx bench/replay.ts`; BENCH_SHORT=1 for 200,000 records.
+ * judge; records/s and the highest RSS, step by step:
+ *   - reading alone (lines, CSV, local times, legs: what the reading thread does),
+ *   - the replay in one thread (`worker: false`, as files under 8 MiB are),
+ *   - the replay read by a worker thread and judged here (as the CLI does for files of 8 MiB
+ *     and more), with how busy this thread was: near 100 % means the judging side limits,
+ *   - `tollguard replay` itself, as production runs it (compiled dist/ when up to date, else
+ *     tsx, said so): the whole process from start to exit, its peak RSS, and how much of the
+ *     machine's CPU everything else used meanwhile (the machine is shared; tsx alone costs the
+ *     in-process steps above a few hundred ms of compiling, in both threads).
+ * Also csv-parse against the line reader (docs/decisions.md).
+ * `node --import tsx bench/replay.ts`; BENCH_SHORT=1 for 200,000 records; BENCH_RECORDS=N for
+ * another count (5,000,000 shows the memory does not grow with the file).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse';
-import { parseConfig } from '../lib/config/load.js';
-import { NumberClassifier } from '../lib/numbers/classify.js';
-import { parseCsvLine } from '../lib/rating/csv-line.js';
-import { RateDeck } from '../lib/rating/deck.js';
-import { readLines } from '../lib/replay/line-reader.js';
+import { cdrRows } from '../lib/replay/cdr-source.js';
+import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
+import type { ReplayReport } from '../lib/replay/report.js';
+import { benchConfig, benchRules, DECK, POOL, writeCdr } from './replay-data.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
-const RECORDS = short ? 200_000 : 1_000_000;
+const RECORDS = Number(process.env.BENCH_RECORDS ?? (short ? 200_000 : 1_000_000));
 
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
+const rules = benchRules('America/New_York');
+const config = rules.config;
+
+/** Runs `f`, sampling RSS every 50 ms and this thread's busy share. */
+async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; peakRss: number; busy: number }> {
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+  const elu = performance.eventLoopUtilization();
+  const t = performance.now();
+  const value = await f();
+  const ms = performance.now() - t;
+  const busy = performance.eventLoopUtilization(elu).utilization;
+  clearInterval(sampler);
+  return { value, ms, peakRss: Math.max(peakRss, process.memoryUsage().rss), busy };
 }
-const pick = <T>(a: readonly T[]): T => a[Math.floor(random() * a.length)]!;
 
-const DESTS = ['2125551234', '3055550100', '6175550199', '4155550123', '011442079460000', '0114930901820', '0115378612345', '19005551234', '011881612345678', '911'];
-/** Distinct numbers called in the month: the customers and suppliers an office calls again and again. */
-const POOL = Array.from({ length: 20_000 }, () => pick(DESTS).replace(/\d{4}$/, String(1000 + Math.floor(random() * 9000))));
-const stamp = (t: number): string => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+const repo = path.join(import.meta.dirname, '..');
 
-function writeCdr(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  const start = Date.UTC(2026, 10, 1);
-  const step = (30 * 86_400_000) / RECORDS;
-  let buf: string[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    const account = `acct-${1000 + Math.floor(random() * 40)}`;
-    const t = start + i * step;
-    const answered = random() < 0.8;
-    const secs = Math.floor(random() * 600);
-    const dialed = pick(POOL);
-    const end = t + 2000 + secs * 1000;
-    buf.push(`"${account}","1001","${dialed}","from-internal","""A"" <1001>","PJSIP/1001-${i.toString(16)}","PJSIP/trunk-uas-${i.toString(16)}","Dial","PJSIP/${dialed}@trunk-uas,60",` +
-      `"${stamp(t)}",${answered ? `"${stamp(t + 2000)}"` : ''},"${stamp(end)}",${secs + 2},${answered ? secs : 0},"${answered ? 'ANSWERED' : 'NO ANSWER'}","DOCUMENTATION","${t / 1000}.${i}",""`);
-    if (buf.length === 10_000) {
-      fs.writeSync(fd, `${buf.join('\n')}\n`);
-      buf = [];
+/** The CLI as production runs it: compiled when dist/ is up to date, else through tsx (and said so). */
+function cliEntry(): { argv: string[]; what: string } {
+  const compiled = path.join(repo, 'dist/daemon/cli.js');
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
     }
+    return t;
+  };
+  if (fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= Math.max(newest(path.join(repo, 'lib')), newest(path.join(repo, 'daemon')))) {
+    return { argv: [compiled], what: 'compiled dist/' };
   }
-  if (buf.length) fs.writeSync(fd, `${buf.join('\n')}\n`);
-  fs.closeSync(fd);
+  return { argv: ['--import', import.meta.resolve('tsx'), path.join(repo, 'daemon/cli.ts')], what: 'tsx (dist/ is older than the sources: npm run build)' };
 }
 
-const cfg = parseConfig(`
-mode: enforce
-home: { country: US, timezone: America/New_York }
-pbx: [{ name: office, type: asterisk, host: 127.0.0.1, username: u, secret: s, trunks: [trunk-uas] }]
-destinations: { deny: ["+881", "+882", "+883", CU, premium-rate, satellite] }
-rates: { currency: USD, unrated: deny }
-global: { spend: { day: 500 }, maxConcurrent: 100 }
-accounts:
-  "*": { international: false, maxConcurrent: 4, maxCallsPerMinute: 10, spend: { hour: 5, day: 20, month: 200 }, maxCallDuration: 2h, onBreach: suspend }
-  acct-1001: { international: true, allow: [GB, DE], maxSequential: 5 }
-`, 'bench.yaml', {});
-if (!cfg.ok) throw cfg.error;
-const deck = RateDeck.parse('prefix,rate_per_min,connect_fee,first_increment,next_increment,description\n+44,0.6,0,1,1,GB\n+49,0.6,0,1,1,DE\n+1,0.01,0,6,6,NANP\n+53,1.2,0,60,60,CU\n', 'rates.csv', { currency: 'USD' });
-if (!deck.ok) throw deck.error;
-const config = cfg.value.config;
-const rules = { config, classifier: new NumberClassifier({ homeCountry: 'US', emergencyNumbers: [] }), deck: deck.value };
+/** Busy and total clock ticks of the whole machine (/proc/stat), to say what else ran meanwhile. */
+function machineTicks(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/** Runs `tollguard replay` to its end: seconds, the process's peak RSS, its CPU and everything else's share of the machine. */
+async function runCli(args: string[]): Promise<{ ms: number; peakRss: number; status: number | null; othersShare: number }> {
+  const m0 = machineTicks();
+  const t = performance.now();
+  const child = spawn(process.execPath, [...cliEntry().argv, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let peakRss = 0;
+  let cpuTicks = 0;
+  const sample = (): void => {
+    try {
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
+      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpuTicks = Number(stat[11]) + Number(stat[12]);
+    } catch {
+      // Gone between two samples: the last ones stand.
+    }
+  };
+  const sampler = setInterval(sample, 50);
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ms = performance.now() - t;
+  clearInterval(sampler);
+  const m1 = machineTicks();
+  return { ms, peakRss, status, othersShare: Math.max(0, m1.busy - m0.busy - cpuTicks) / (m1.total - m0.total) };
+}
+const rate = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US').padStart(9)} records/s`;
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}${short ? ', short run' : ''}`);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-bench-replay-'));
 const file = path.join(dir, 'Master.csv');
 try {
-  writeCdr(file);
+  writeCdr(file, RECORDS);
   const mb = fs.statSync(file).size / 1e6;
   console.log(`${RECORDS.toLocaleString('en-US')} cdr_csv rows, ${mb.toFixed(0)} MB, ${new Set(POOL).size.toLocaleString('en-US')} distinct numbers`);
 
-  let t = performance.now();
-  let fields = 0;
-  for await (const lines of readLines(file)) for (const l of lines) { const r = parseCsvLine(l.text); if (r.ok) fields += r.fields.length; }
-  let ms = performance.now() - t;
-  console.log(`read: line reader + csv-line       ${Math.round(RECORDS / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s (${fields / RECORDS} fields each)`);
+  const pbx = config.pbx[0]!;
+  const read = await measured(async () => {
+    let rows = 0;
+    for await (const batch of cdrRows(file, { format: 'asterisk-csv', rules: legRules(pbx, null), timeZone: config.home.timezone, kept: false })) rows += batch.length;
+    return rows;
+  });
+  console.log(`read: lines, CSV, times, legs       ${rate(read.value, read.ms)}  (the reading thread's work, ${(read.ms * 1000 / read.value).toFixed(2)} µs a row)`);
 
-  t = performance.now();
-  let rows = 0;
-  for await (const r of fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ relax_column_count: true, skip_records_with_error: true }))) rows += (r as string[]).length > 0 ? 1 : 0;
-  ms = performance.now() - t;
-  console.log(`read: csv-parse 7 (stream)          ${Math.round(rows / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s`);
+  const csvParse = await measured(async () => {
+    let rows = 0;
+    for await (const r of fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ relax_column_count: true, skip_records_with_error: true }))) rows += (r as string[]).length > 0 ? 1 : 0;
+    return rows;
+  });
+  console.log(`read: csv-parse 7 (stream), CSV only ${rate(csvParse.value, csvParse.ms)}`);
 
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
-  t = performance.now();
-  const report = await replayFile(file, rules, { format: 'asterisk-csv', pbx: config.pbx[0]!, timeZone: config.home.timezone, since: null, until: null, internal: null });
-  ms = performance.now() - t;
-  clearInterval(sampler);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`replay (read, judge, limits, report) ${Math.round(RECORDS / (ms / 1000)).toLocaleString('en-US').padStart(10)} records/s, ${(ms / 1000).toFixed(1)} s; highest RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
-  console.log(`  ${report.totals.calls.toLocaleString('en-US')} calls, ${report.totals.refused.toLocaleString('en-US')} refused, ${report.totals.cut.toLocaleString('en-US')} cut, ${report.totals.suspensions} suspensions, ${report.records.bad} bad rows`);
+  const options = { format: 'asterisk-csv', pbx, timeZone: config.home.timezone, since: null, until: null, internal: null } as const;
+  const summary = (r: ReplayReport): string => `${r.totals.calls.toLocaleString('en-US')} calls, ${r.totals.refused.toLocaleString('en-US')} refused, ${r.totals.cut.toLocaleString('en-US')} cut, ${r.totals.suspensions} suspensions, ${r.records.bad} bad rows`;
+  const one = await measured(() => replayFile(file, rules, { ...options, worker: false }));
+  console.log(`replay, one thread                  ${rate(RECORDS, one.ms)}, ${(one.ms / 1000).toFixed(1)} s; highest RSS ${mib(one.peakRss)}`);
+  const two = await measured(() => replayFile(file, rules, { ...options, worker: true }));
+  console.log(`replay, read by a worker thread     ${rate(RECORDS, two.ms)}, ${(two.ms / 1000).toFixed(1)} s; highest RSS ${mib(two.peakRss)}; judging thread busy ${(two.busy * 100).toFixed(0)} %`);
+  console.log(`  ${summary(two.value)}${JSON.stringify(one.value.accounts) === JSON.stringify(two.value.accounts) ? ' (the same report both ways)' : ' -- THE REPORTS DIFFER'}`);
+
+  fs.writeFileSync(path.join(dir, 'rates.csv'), DECK);
+  const configFile = path.join(dir, 'tollguard.yaml');
+  fs.writeFileSync(configFile, `${benchConfig(config.home.timezone, false, `file: ${path.join(dir, 'rates.csv')}, `)}stateDir: ${dir}/state\ncontrol: { socket: ${dir}/none.sock }\n`);
+  const runs = Number(process.env.BENCH_CLI_RUNS ?? (short ? 1 : 3));
+  const cli: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c = await runCli(['replay', '--config', configFile, '--cdr', file, '--json']);
+    if (c.status !== 0) throw new Error(`tollguard replay exited ${c.status}`);
+    cli.push(RECORDS / (c.ms / 1000));
+    console.log(`tollguard replay (${cliEntry().what}) ${rate(RECORDS, c.ms)}, ${(c.ms / 1000).toFixed(1)} s from start to exit; peak RSS ${mib(c.peakRss)}; everything else used ${(c.othersShare * 100).toFixed(0)} % of the machine`);
+  }
+  const sorted = [...cli].sort((a, b) => a - b);
+  if (runs > 1) console.log(`  median of ${runs}: ${Math.round(sorted[Math.floor(runs / 2)]!).toLocaleString('en-US')} records/s (${Math.round(sorted[0]!).toLocaleString('en-US')}-${Math.round(sorted[runs - 1]!).toLocaleString('en-US')})`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,6 +1,5 @@
 import { parseChannel, parseDialTarget, type DialTarget } from '../pbx/asterisk/names.js';
 import type { CsvFields } from '../rating/csv-line.js';
-import { detach } from '../strings.js';
 import type { CdrRow } from './cdr.js';
 import { inboundAccountOf, type LegRules } from './leg.js';
 import { isWholeNumber, timeOf } from './fields.js';
@@ -75,8 +74,8 @@ export function asteriskRow(line: number, text: string, rules: LegRules, times: 
   return {
     kind: 'call',
     record: {
-      line, id: uniqueid ? detach(uniqueid) : `line ${line}`, account: detach(account), callerId: src === '' ? null : detach(src),
-      source: null, dialed: detach(dialed), trunk: trunk === null ? null : detach(trunk), trunkGuessed: guessed, startedAt, answeredAt, endedAt,
+      line, id: uniqueid || `line ${line}`, account, callerId: src === '' ? null : src,
+      source: null, dialed, trunk, trunkGuessed: guessed, startedAt, answeredAt, endedAt,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { CsvFields } from '../rating/csv-line.js';
+import { detach } from '../strings.js';
 import { asteriskRow } from './asterisk-csv.js';
-import type { CdrFormat, CdrRow } from './cdr.js';
+import type { CdrFormat, CdrRecord, CdrRow } from './cdr.js';
 import { freeswitchCsvRow } from './freeswitch-csv.js';
 import { freeswitchJsonRecord } from './freeswitch-json.js';
 import type { LegRules } from './leg.js';
@@ -16,6 +17,12 @@ export interface SourceOptions {
   /** Zone of the CSV formats' local times. */
   timeZone: string;
   onBytes?: (read: number) => void;
+  /**
+   * The rows stay in this thread (the default): the strings the CSV rows keep are copied out
+   * of the chunk they were cut from, which a slice would keep alive (lib/strings.ts). A
+   * worker that sends the rows away does not need the copies.
+   */
+  kept?: boolean;
 }
 
 /**
@@ -27,12 +34,16 @@ export interface SourceOptions {
 export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<CdrRow[]> {
   const times = new LocalTimes(o.timeZone);
   const fields = new CsvFields();
+  const kept = o.kept ?? true;
   let pending: { line: number; text: string[] } | null = null;
   for await (const lines of readLines(file, o.onBytes)) {
     const rows: CdrRow[] = [];
     for (const l of lines) {
       if (o.format !== 'freeswitch-json') {
-        if (l.text.trim() !== '') rows.push(o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times, fields) : freeswitchCsvRow(l.number, l.text, o.rules, times, fields));
+        if (l.text.trim() === '') continue;
+        const row = o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times, fields) : freeswitchCsvRow(l.number, l.text, o.rules, times, fields);
+        if (kept && row.kind === 'call') detachStrings(row.record);
+        rows.push(row);
         continue;
       }
       pending = jsonLine(l, pending, rows, o.rules);
@@ -40,6 +51,14 @@ export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<C
     yield rows;
   }
   if (pending) yield [{ kind: 'bad', line: pending.line, error: 'JSON record not closed by a "}" line (truncated?)' }];
+}
+
+function detachStrings(r: CdrRecord): void {
+  r.id = detach(r.id);
+  r.account = detach(r.account);
+  if (r.callerId !== null) r.callerId = detach(r.callerId);
+  r.dialed = detach(r.dialed);
+  if (r.trunk !== null) r.trunk = detach(r.trunk);
 }
 
 function jsonLine(l: Line, pending: { line: number; text: string[] } | null, rows: CdrRow[], rules: LegRules): { line: number; text: string[] } | null {

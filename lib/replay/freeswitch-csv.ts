@@ -1,5 +1,4 @@
 import type { CsvFields } from '../rating/csv-line.js';
-import { detach } from '../strings.js';
 import type { CdrRow } from './cdr.js';
 import type { LegRules } from './leg.js';
 import { isWholeNumber, timeOf } from './fields.js';
@@ -47,8 +46,8 @@ export function freeswitchCsvRow(line: number, text: string, rules: LegRules, ti
   return {
     kind: 'call',
     record: {
-      line, id: uuid ? detach(uuid) : `line ${line}`, account: detach(account), callerId: callerIdNumber === '' ? null : detach(callerIdNumber),
-      source: null, dialed: detach(destination), trunk: internal ? null : '(not in the record)', trunkGuessed: !internal, startedAt, answeredAt, endedAt,
+      line, id: uuid || `line ${line}`, account, callerId: callerIdNumber === '' ? null : callerIdNumber,
+      source: null, dialed: destination, trunk: internal ? null : '(not in the record)', trunkGuessed: !internal, startedAt, answeredAt, endedAt,
     },
   };
 }

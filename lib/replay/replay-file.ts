@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { PbxConfig } from '../config/types.js';
 import type { JudgeRules } from '../judge/rules.js';
 import { NumberClassifier } from '../numbers/classify.js';
@@ -6,8 +7,11 @@ import { cdrRows } from './cdr-source.js';
 import { legRules } from './leg.js';
 import { Replayer, type ReplayOptions } from './replayer.js';
 import type { ReplayReport } from './report.js';
+import { cdrRowsInWorker } from './threaded-source.js';
 
 const CLASSIFIER_CACHE = 200_000;
+/** From this size on the file is read by a worker thread (its start costs tens of ms). */
+const WORKER_FROM_BYTES = 8 << 20;
 
 export interface ReplayFileOptions {
   format: CdrFormat;
@@ -21,6 +25,8 @@ export interface ReplayFileOptions {
   onBad?: (line: number, error: string) => void;
   onDecision?: ReplayOptions['onDecision'];
   onBytes?: (read: number) => void;
+  /** Read the file in a worker thread; by default when it is WORKER_FROM_BYTES or more. */
+  worker?: boolean;
 }
 
 /** Streams one CDR file through the judge: the report of what tollguard would have done. Never writes anything. */
@@ -29,9 +35,11 @@ export async function replayFile(file: string, given: JudgeRules, o: ReplayFileO
   const c = given.config;
   const rules = { ...given, classifier: new NumberClassifier({ homeCountry: c.home.country, emergencyNumbers: c.emergency.numbers, cacheSize: CLASSIFIER_CACHE }) };
   const replayer = new Replayer(rules, { since: o.since, until: o.until, ...(o.onDecision ? { onDecision: o.onDecision } : {}) }, o.onBad);
-  for await (const rows of cdrRows(file, { format: o.format, rules: legRules(o.pbx, o.internal), timeZone: o.timeZone, ...(o.onBytes ? { onBytes: o.onBytes } : {}) })) {
-    replayer.add(rows);
-  }
+  const onBytes = o.onBytes ? { onBytes: o.onBytes } : {};
+  const rows = o.worker ?? fs.statSync(file).size >= WORKER_FROM_BYTES
+    ? cdrRowsInWorker(file, { format: o.format, pbx: o.pbx, internal: o.internal, timeZone: o.timeZone, ...onBytes })
+    : cdrRows(file, { format: o.format, rules: legRules(o.pbx, o.internal), timeZone: o.timeZone, ...onBytes });
+  for await (const batch of rows) replayer.add(batch);
   replayer.finish();
   const accounts = replayer.accountReports();
   const sum = (f: (a: (typeof accounts)[number]) => number): number => accounts.reduce((s, a) => s + f(a), 0);

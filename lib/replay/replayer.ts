@@ -25,7 +25,13 @@ const MIN_REORDER_MS = 6 * 3_600_000;
  */
 interface ReplayEvent extends QueuedEvent {
   kind: 'end' | 'answer' | 'dial' | 'call-limit' | 'budget';
-  /** Every kind but `budget`. */
+  /**
+   * `dial`: the record, whose call is made when the dial is played. A dial waits hours of
+   * records behind the latest one read (the reorder horizon); the fewer objects wait with it,
+   * the less the young-generation collections copy.
+   */
+  record: CdrRecord | null;
+  /** `answer`, `end`, `call-limit`. */
   call: ReplayCall | null;
   /** `call-limit` and `budget`: the generation it was computed in (a later one voids it). */
   gen: number;
@@ -112,12 +118,12 @@ export class Replayer {
     this.counts.first = Math.min(this.counts.first, r.startedAt);
     this.counts.last = Math.max(this.counts.last, r.startedAt);
     if (r.trunk !== null && r.trunkGuessed) this.guessedExternal.set(r.trunk, (this.guessedExternal.get(r.trunk) ?? 0) + 1);
-    const call: ReplayCall = { key: `${r.line}`, record: r, internal: r.trunk === null, exempt: false, number: null, rate: null, answeredAt: null, cut: null, limitGen: 0 };
-    this.push('dial', r.startedAt, call, 0, null, null);
+    // In file order: in line behind the last dial when the file is sorted by start.
+    this.queue.append({ at: r.startedAt, rank: RANK.dial, seq: this.seq++, kind: 'dial', record: r, call: null, gen: 0, limit: null, scope: null });
   }
 
   private push(kind: ReplayEvent['kind'], at: number, call: ReplayCall | null, gen: number, limit: Limit | null, scope: string | null): void {
-    this.queue.push({ at, rank: RANK[kind], seq: this.seq++, kind, call, gen, limit, scope });
+    this.queue.push({ at, rank: RANK[kind], seq: this.seq++, kind, record: null, call, gen, limit, scope });
   }
 
   private playUntil(t: number): void {
@@ -126,7 +132,11 @@ export class Replayer {
       this.clock = e.at;
       this.state.advance(e.at);
       switch (e.kind) {
-        case 'dial': this.dial(e.call!, e.at); break;
+        case 'dial': {
+          const r = e.record!;
+          this.dial({ key: `${r.line}`, record: r, internal: r.trunk === null, exempt: false, number: null, rate: null, answeredAt: null, cut: null, limitGen: 0 }, e.at);
+          break;
+        }
         case 'answer': this.answer(e.call!, e.at); break;
         case 'end': this.end(e.call!, e.at); break;
         case 'call-limit': {

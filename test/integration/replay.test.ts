@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CdrFormat, CdrRecord } from '../../lib/replay/cdr.js';
+import { cdrRows } from '../../lib/replay/cdr-source.js';
+import { legRules } from '../../lib/replay/leg.js';
 import { replayFile } from '../../lib/replay/replay-file.js';
+import { cdrRowsInWorker } from '../../lib/replay/threaded-source.js';
 import type { ReplayReport } from '../../lib/replay/report.js';
 import { asteriskCsv, CONFIG, DECK, freeswitchCsv, freeswitchJson, liveDecisions, SCENARIO, scenarioRules, T0, type LiveDecision } from '../helpers/cdr-scenario.js';
 
@@ -17,16 +20,14 @@ interface Run {
   decisions: Map<string, LiveDecision>;
 }
 
-async function replay(file: string, format: CdrFormat, pbx: 'office' | 'branch', internal: RegExp | null = null): Promise<Run> {
+async function replay(file: string, format: CdrFormat, pbx: 'office' | 'branch', internal: RegExp | null = null, worker = false): Promise<Run> {
   const rules = scenarioRules();
   const records: CdrRecord[] = [];
   const decisions = new Map<string, LiveDecision>();
   const report = await replayFile(file, rules, {
-    format, pbx: rules.config.pbx.find((p) => p.name === pbx)!, timeZone: 'UTC', since: null, until: null, internal,
+    format, pbx: rules.config.pbx.find((p) => p.name === pbx)!, timeZone: 'UTC', since: null, until: null, internal, worker,
     onDecision: (r, d) => decisions.set(r.id, { code: d.code, at: d.at }),
   });
-  const { cdrRows } = await import('../../lib/replay/cdr-source.js');
-  const { legRules } = await import('../../lib/replay/leg.js');
   for await (const rows of cdrRows(file, { format, rules: legRules(rules.config.pbx.find((p) => p.name === pbx)!, internal), timeZone: 'UTC' })) {
     for (const r of rows) if (r.kind === 'call') records.push(r.record);
   }
@@ -51,11 +52,11 @@ describe('replay: CDR files through the live path\'s judge', function () {
     { format: 'freeswitch-csv', pbx: 'branch', write: freeswitchCsv, internal: /^10\d\d$/ },
     { format: 'freeswitch-json', pbx: 'branch', write: freeswitchJson, internal: null },
   ];
-  for (const f of formats) {
-    it(`${f.format}: every refused and cut call has the live enforcer's code, at the live enforcer's instant`, async () => {
-      const file = path.join(dir, `scenario.${f.format}`);
+  for (const f of formats) for (const worker of [false, true]) {
+    it(`${f.format}${worker ? ', read by a worker thread' : ''}: every refused and cut call has the live enforcer's code, at the live enforcer's instant`, async () => {
+      const file = path.join(dir, `scenario-${worker}.${f.format}`);
       fs.writeFileSync(file, f.write(SCENARIO));
-      const run = await replay(file, f.format, f.pbx, f.internal);
+      const run = await replay(file, f.format, f.pbx, f.internal, worker);
       assert.equal(run.records.length, SCENARIO.length);
       assert.equal(run.report.records.bad, 0);
       const live = await liveDecisions(scenarioRules(), run.records, f.pbx);
@@ -99,6 +100,44 @@ describe('replay: CDR files through the live path\'s judge', function () {
     assert.deepEqual([...run.decisions.values()].map((d) => d.code), ['DEST_DENIED']);
     const internal = run.records.filter((r) => r.trunk === null);
     assert.deepEqual(internal.map((r) => r.dialed), ['1002'], 'Dial(PJSIP/1002) rings a phone');
+  });
+
+  describe('read by a worker thread', () => {
+    const office = (): Parameters<typeof cdrRowsInWorker>[1] => ({ format: 'asterisk-csv', pbx: scenarioRules().config.pbx.find((p) => p.name === 'office')!, internal: null, timeZone: 'UTC' });
+
+    it('gives the rows this thread reads, bad ones included, in the same batches', async () => {
+      for (const name of ['asterisk-realpbx.csv', 'garbage.csv', 'truncated.csv', 'mixed.csv']) {
+        const file = path.join(FIXTURES, name);
+        const here: unknown[] = [];
+        for await (const rows of cdrRows(file, { format: 'asterisk-csv', rules: legRules(office().pbx, null), timeZone: 'UTC' })) here.push(rows);
+        const there: unknown[] = [];
+        for await (const rows of cdrRowsInWorker(file, office())) there.push(rows);
+        assert.deepEqual(there, here, name);
+      }
+    });
+
+    it('a file it cannot read is the error this thread would give; a reader stopped early ends its thread', async () => {
+      await assert.rejects(async () => {
+        for await (const rows of cdrRowsInWorker(path.join(dir, 'nope.csv'), office())) void rows;
+      }, { code: 'ENOENT' });
+      const file = path.join(dir, 'long.csv');
+      fs.writeFileSync(file, asteriskCsv(SCENARIO).repeat(1_000));
+      let batches = 0;
+      for await (const rows of cdrRowsInWorker(file, office())) if (rows.length > 0 && ++batches === 2) break;
+      assert.equal(batches, 2);
+    });
+
+    it('a malformed row is reported with its line through the worker, as without it, and the rest is replayed the same', async () => {
+      for (const name of ['garbage.csv', 'truncated.csv', 'mixed.csv']) {
+        const file = path.join(FIXTURES, name);
+        const bad: number[] = [];
+        const there = await replayFile(file, scenarioRules(), { ...office(), since: null, until: null, worker: true, onBad: (line) => bad.push(line) });
+        const here = await replayFile(file, scenarioRules(), { ...office(), since: null, until: null, worker: false });
+        assert.deepEqual(there.badRows.map((b) => b.line), bad, name);
+        assert.deepEqual(bad, { 'garbage.csv': [3, 4, 6], 'truncated.csv': [3], 'mixed.csv': [2, 3] }[name], name);
+        assert.deepEqual(there, here, name);
+      }
+    });
   });
 
   describe('garbage, truncated and mixed-format files', () => {

@@ -1,0 +1,78 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PbxConfig } from '../config/types.js';
+import type { CdrFormat, CdrRow } from './cdr.js';
+import { RowDecoder, type RowBatch } from './row-codec.js';
+import type { RowWorkerData } from './row-worker.js';
+
+export interface WorkerSourceOptions {
+  format: CdrFormat;
+  pbx: PbxConfig;
+  internal: RegExp | null;
+  timeZone: string;
+  onBytes?: (read: number) => void;
+}
+
+type WorkerMessage = { batch: RowBatch } | { done: true } | { error: { message: string; code?: string } };
+
+/**
+ * lib/replay/cdr-source.ts's cdrRows read and parsed by a worker thread while this one judges: the same rows in the
+ * same batches. Reading and parsing cost about as much as judging, and a replay has nothing
+ * else to do with the second core. Stopping early (break, an exception) ends the worker.
+ */
+export async function* cdrRowsInWorker(file: string, o: WorkerSourceOptions): AsyncGenerator<CdrRow[]> {
+  const data: RowWorkerData = {
+    file, format: o.format, pbx: o.pbx, timeZone: o.timeZone,
+    internal: o.internal ? { source: o.internal.source, flags: o.internal.flags } : null,
+  };
+  const worker = startWorker(data);
+  const decoder = new RowDecoder();
+  const inbox: WorkerMessage[] = [];
+  let failed: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', (m: WorkerMessage) => {
+    inbox.push(m);
+    notify();
+  });
+  worker.on('error', (err) => {
+    failed ??= err;
+    notify();
+  });
+  worker.on('exit', (code) => {
+    failed ??= new Error(`the thread reading ${file} stopped (exit ${code})`);
+    notify();
+  });
+  try {
+    for (;;) {
+      while (inbox.length === 0 && failed === null) await new Promise<void>((resolve) => (wake = resolve));
+      const m = inbox.shift();
+      if (m === undefined) throw failed!;
+      if ('done' in m) return;
+      if ('error' in m) throw Object.assign(new Error(m.error.message), m.error.code ? { code: m.error.code } : {});
+      // Taken: the worker may read the next batch while this one is judged.
+      worker.postMessage(0);
+      o.onBytes?.(m.batch.bytes);
+      yield decoder.decode(m.batch);
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/**
+ * Compiled, the worker is the .js beside this file. Under tsx (tests, benches) it is the .ts,
+ * and a worker does not inherit tsx's loader: it registers tsx's hooks first.
+ */
+function startWorker(workerData: RowWorkerData): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./row-worker.js', here), { workerData });
+  // tsx/esm/api's `import` entry: the `require` one beside it, .mjs for .cjs (its exports map).
+  const api = JSON.stringify(pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href);
+  const entry = JSON.stringify(new URL('./row-worker.ts', here).href);
+  return new Worker(`import(${api}).then((tsx) => { tsx.register(); return import(${entry}); })`, { eval: true, workerData });
+}
