@@ -34,8 +34,8 @@ const LOGGED_KEYS = 20;
  * (re)connect and every reload it reads the family, deletes what should not be there (a
  * resume missed during an outage, a deny entry removed from the config), writes what is
  * missing or different, and logs the counts. Suspensions and resumes are written at once to
- * the PBXs that are up; one that is down gets them at its reconcile. Operations on one PBX
- * run one after the other. `mode: monitor` writes nothing.
+ * the PBXs that are up; one that is down gets them at its reconcile. Operations on one PBX,
+ * and the writes of one reconcile, run one after the other. `mode: monitor` writes nothing.
  */
 export class FlagSync {
   private config: Config;
@@ -105,12 +105,23 @@ export class FlagSync {
     const stale = [...have.keys()].filter((k) => !want.has(k));
     // New restrictions first: a failure part-way leaves the PBX stricter, not laxer.
     const errors: { code: string; text: string }[] = [];
+    let unanswered: string | null = null;
     const apply = async (key: string, value: string | null): Promise<void> => {
+      // Past a write the PBX did not answer, each would wait as long again: the rest count as failed.
+      if (unanswered !== null) {
+        errors.push({ code: 'TG_ERR_PBX_TIMEOUT', text: `${key}: not written (${unanswered})` });
+        return;
+      }
       const r = await adapter.setFlag(family, key, value);
-      if (!r.ok) errors.push({ code: r.error.code, text: `${key}: ${r.error.message}` });
+      if (r.ok) return;
+      errors.push({ code: r.error.code, text: `${key}: ${r.error.message}` });
+      if (r.error.code === 'TG_ERR_PBX_TIMEOUT') unanswered = `the write of ${key} was not answered`;
     };
-    await Promise.all(missing.map(([k, v]) => apply(k, v)));
-    await Promise.all(stale.map((k) => apply(k, null)));
+    // One write at a time: a PBX runs a manager link's commands one after the other anyway,
+    // and a cut asked for meanwhile then waits for one write, not for the whole family (and
+    // FreeSWITCH sends no event while commands wait on the link: see EslClient).
+    for (const [k, v] of missing) await apply(k, v);
+    for (const k of stale) await apply(k, null);
     const report: FlagReport = {
       pbx, family, found: listed.ok ? have.size : null, kept: want.size - missing.length,
       written: missing.length, deleted: stale.length, failed: errors.length,
