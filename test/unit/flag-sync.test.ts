@@ -193,6 +193,29 @@ describe('dialplan flags: FlagSync', () => {
     assert.match(r.sync.problem('office') ?? '', /dialplan flag writes failed/);
   });
 
+  it('a suspension or resume during a reconcile goes out between its writes, and the reconcile leaves that key alone', async () => {
+    const suspended = [{ account: 'acct-1002', code: 'MANUAL' }];
+    const r = rig(config(), suspended);
+    const write = r.office.setFlag.bind(r.office);
+    let calls = 0;
+    r.office.setFlag = async (family, key, value) => {
+      const done = write(family, key, value);
+      if (++calls === 5) {
+        r.sync.suspended('acct-1003', 'SPEND_ACCOUNT');
+        suspended.splice(0, 1, { account: 'acct-1003', code: 'SPEND_ACCOUNT' });
+        r.sync.resumed('acct-1002');
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      return done;
+    };
+    const report = await r.sync.reconcile('office');
+    const at = r.office.flags.findIndex((f) => f.key === 'suspended/acct-1003');
+    assert.ok(at >= 0 && at < r.office.flags.length - 10, `the suspension was written at ${at} of ${r.office.flags.length} writes`);
+    assert.equal(r.office.flagStore.get('tollguard/suspended/acct-1003'), 'SPEND_ACCOUNT');
+    assert.equal(r.office.flagStore.has('tollguard/suspended/acct-1002'), false, 'the resume stands');
+    assert.equal(report!.failed, 0);
+  });
+
   it('a family that cannot be listed gets the desired keys written, and a warning that stale ones may remain', async () => {
     const r = rig();
     r.office.listFlags = async () => fail('TG_ERR_PBX_REJECTED', 'Invalid/unknown command: DBGetTree');
