@@ -34,12 +34,18 @@ const LOGGED_KEYS = 20;
  * (re)connect and every reload it reads the family, deletes what should not be there (a
  * resume missed during an outage, a deny entry removed from the config), writes what is
  * missing or different, and logs the counts. Suspensions and resumes are written at once to
- * the PBXs that are up; one that is down gets them at its reconcile. Operations on one PBX
- * run one after the other. `mode: monitor` writes nothing.
+ * the PBXs that are up; one that is down gets them at its reconcile. Reconciles of one PBX,
+ * and the writes of one reconcile, run one after the other. A suspension or resume does not
+ * wait for a reconcile (~100 writes, seconds on a switch whose disk is busy): it goes to the
+ * link at once, between two of the reconcile's writes, and that reconcile leaves its key
+ * alone (the manager link runs commands in order, so the newer write stands). `mode:
+ * monitor` writes nothing.
  */
 export class FlagSync {
   private config: Config;
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** Keys written on their own while a reconcile of that PBX runs: it must not write them. */
+  private readonly touched = new Map<string, Set<string>>();
   private lastNotExpressible = '';
   /** PBXs whose family the last reconcile could not read or write entirely. */
   private readonly problems = new Map<string, string>();
@@ -92,6 +98,16 @@ export class FlagSync {
   private async reconcileNow(pbx: string): Promise<FlagReport | null> {
     const adapter = this.deps.adapters.get(pbx);
     if (this.config.mode === 'monitor' || !adapter || adapter.status() !== 'ready') return null;
+    const touched = new Set<string>();
+    this.touched.set(pbx, touched);
+    try {
+      return await this.reconcileWith(pbx, adapter, touched);
+    } finally {
+      this.touched.delete(pbx);
+    }
+  }
+
+  private async reconcileWith(pbx: string, adapter: PbxAdapter, touched: ReadonlySet<string>): Promise<FlagReport> {
     const family = this.familyOf(pbx);
     const want = new Map(this.desired());
     // The pre-call hooks' own settings (whenDown, the wait on an Asterisk with func_timeout).
@@ -105,12 +121,24 @@ export class FlagSync {
     const stale = [...have.keys()].filter((k) => !want.has(k));
     // New restrictions first: a failure part-way leaves the PBX stricter, not laxer.
     const errors: { code: string; text: string }[] = [];
+    let unanswered: string | null = null;
     const apply = async (key: string, value: string | null): Promise<void> => {
+      if (touched.has(key)) return;
+      // Past a write the PBX did not answer, each would wait as long again: the rest count as failed.
+      if (unanswered !== null) {
+        errors.push({ code: 'TG_ERR_PBX_TIMEOUT', text: `${key}: not written (${unanswered})` });
+        return;
+      }
       const r = await adapter.setFlag(family, key, value);
-      if (!r.ok) errors.push({ code: r.error.code, text: `${key}: ${r.error.message}` });
+      if (r.ok) return;
+      errors.push({ code: r.error.code, text: `${key}: ${r.error.message}` });
+      if (r.error.code === 'TG_ERR_PBX_TIMEOUT') unanswered = `the write of ${key} was not answered`;
     };
-    await Promise.all(missing.map(([k, v]) => apply(k, v)));
-    await Promise.all(stale.map((k) => apply(k, null)));
+    // One write at a time: a PBX runs a manager link's commands one after the other anyway,
+    // and a cut asked for meanwhile then waits for one write, not for the whole family (and
+    // FreeSWITCH sends no event while commands wait on the link: see EslClient).
+    for (const [k, v] of missing) await apply(k, v);
+    for (const k of stale) await apply(k, null);
     const report: FlagReport = {
       pbx, family, found: listed.ok ? have.size : null, kept: want.size - missing.length,
       written: missing.length, deleted: stale.length, failed: errors.length,
@@ -128,8 +156,8 @@ export class FlagSync {
     if (this.config.mode === 'monitor') return;
     for (const [pbx, adapter] of this.deps.adapters) {
       if (adapter.status() !== 'ready') continue;
-      void this.serial(pbx, async () => {
-        const r = await adapter.setFlag(this.familyOf(pbx), key, value);
+      this.touched.get(pbx)?.add(key);
+      void adapter.setFlag(this.familyOf(pbx), key, value).then((r) => {
         if (r.ok) return;
         this.deps.log.warn('cannot write dialplan flag; reconciling the family', { pbx, key, code: r.error.code, error: r.error.message });
         void this.reconcile(pbx);

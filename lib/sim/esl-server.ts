@@ -29,6 +29,8 @@ export interface EslSimOptions {
    * row is killed. Default FreeSWITCH's own 100,000 / 500; null = unbounded.
    */
   eventQueue?: { maxQueued: number; maxLost: number } | null;
+  /** How long the switch takes to run a command (by its line, e.g. `api db insert/...`); default 0. */
+  commandMs?: (line: string) => number;
 }
 
 export interface SimCallOptions {
@@ -102,6 +104,10 @@ interface Conn {
   /** `filter` header/value pairs: when any are set, an event passes if it matches one. */
   filters: [string, string][];
   buf: string;
+  /** A command is running (commandMs): the listener thread is busy with it. */
+  busy: boolean;
+  /** Events waiting for the listener thread to be idle, as frames. */
+  held: string[];
 }
 
 interface LiveCall extends SimCall {
@@ -346,7 +352,7 @@ export class EslSimServer {
     socket.setNoDelay(true);
     const id = ++this.connSeq;
     const out = this.watch(socket, id);
-    const conn: Conn = { id, socket, out, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), filters: [], buf: '' };
+    const conn: Conn = { id, socket, out, authed: false, format: 'plain', all: false, names: new Set(), custom: new Set(), filters: [], buf: '', busy: false, held: [] };
     this.conns.add(conn);
     socket.on('error', () => undefined);
     socket.on('close', () => this.conns.delete(conn));
@@ -358,21 +364,45 @@ export class EslSimServer {
   private onData(conn: Conn, data: Buffer): void {
     if (this.frozen) return;
     conn.buf += data.toString('utf8');
-    let end = conn.buf.indexOf('\n\n');
-    while (end >= 0) {
+    this.runCommands(conn);
+  }
+
+  /**
+   * As mod_event_socket's listener thread: one command at a time, each run to its end
+   * (commandMs), and the events queued for the client written only when no command byte
+   * waits (read_packet drains the event queue only after a read that found nothing).
+   */
+  private runCommands(conn: Conn): void {
+    while (!conn.busy && !this.frozen) {
+      const end = conn.buf.indexOf('\n\n');
+      if (end < 0) break;
       const block = conn.buf.slice(0, end);
       conn.buf = conn.buf.slice(end + 2);
-      const [line = '', ...rest] = block.split('\n');
+      const [first = '', ...rest] = block.split('\n');
+      const line = first.trim();
       const headers: Record<string, string> = {};
       for (const h of rest) {
         const i = h.indexOf(': ');
         if (i > 0) headers[h.slice(0, i)] = h.slice(i + 2);
       }
-      this.commands.push({ at: Date.now(), connection: conn.id, line: line.trim(), headers });
-      this.command(conn, line.trim(), headers);
+      this.commands.push({ at: Date.now(), connection: conn.id, line, headers });
+      const ms = this.opts.commandMs?.(line) ?? 0;
+      if (ms > 0) {
+        conn.busy = true;
+        this.later(ms, () => {
+          conn.busy = false;
+          this.command(conn, line, headers);
+          if (!conn.socket.destroyed) this.runCommands(conn);
+        });
+        return;
+      }
+      this.command(conn, line, headers);
       if (conn.socket.destroyed) return;
-      end = conn.buf.indexOf('\n\n');
     }
+    if (conn.busy || conn.buf.length > 0) return;
+    const held = conn.held;
+    conn.held = [];
+    for (const f of held) conn.out.write(f);
   }
 
   private command(conn: Conn, line: string, headers: Record<string, string>): void {
@@ -582,13 +612,11 @@ export class EslSimServer {
     let plain: string | null = null;
     for (const c of this.conns) {
       if (!c.authed || this.frozen || !wants(c, ev)) continue;
-      if (c.format === 'json') {
-        json ??= frame('text/event-json', JSON.stringify(ev));
-        c.out.write(json);
-      } else {
-        plain ??= frame('text/event-plain', plainBody(ev));
-        c.out.write(plain);
-      }
+      let f: string;
+      if (c.format === 'json') f = json ??= frame('text/event-json', JSON.stringify(ev));
+      else f = plain ??= frame('text/event-plain', plainBody(ev));
+      if (c.busy || c.buf.length > 0) c.held.push(f);
+      else c.out.write(f);
     }
   }
 }

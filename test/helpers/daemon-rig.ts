@@ -32,6 +32,8 @@ export interface RigOptions {
   destinations?: string;
   mode?: 'enforce' | 'monitor';
   eslFormat?: 'json' | 'plain';
+  /** How long the embedded FreeSWITCH takes to run each command (EslSimOptions.commandMs). */
+  eslCommandMs?: (line: string) => number;
   /** Name of the Asterisk PBX (default `office`): nodes sharing a store need distinct names. */
   amiName?: string;
   /** The `trunks:` YAML lists of the Asterisk and the FreeSWITCH (defaults `[trunk-uas]`, `[uas]`). */
@@ -65,7 +67,7 @@ export class DaemonRig {
   private async init(opts: RigOptions): Promise<void> {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-rig-'));
     if (opts.asterisk !== false) this.ami = await AmiSimServer.start({ username: 'fraudguard', secret: AMI_SECRET, authFailDelayMs: 100 });
-    if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD });
+    if (opts.freeswitch) this.esl = await EslSimServer.start({ password: ESL_PASSWORD, ...(opts.eslCommandMs ? { commandMs: opts.eslCommandMs } : {}) });
     this.configFile = writeConfig({
       dir: this.dir,
       ...(this.ami ? { ami: { port: this.ami.port, secretVar: 'RIG_AMI_SECRET', ...(opts.amiName ? { name: opts.amiName } : {}), ...(opts.amiTrunks ? { trunks: opts.amiTrunks } : {}) } } : {}),

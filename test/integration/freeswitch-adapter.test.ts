@@ -4,6 +4,7 @@ import type { FreeswitchPbxConfig, LinkTiming } from '../../lib/config/types.js'
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import { FreeswitchAdapter } from '../../lib/pbx/freeswitch/adapter.js';
 import { EslClient } from '../../lib/pbx/freeswitch/client.js';
+import { ESL_FILTERS } from '../../lib/pbx/freeswitch/mapper.js';
 import { HangupCause, type CallRef, type LinkStatus, type PbxEvent } from '../../lib/pbx/events.js';
 import { EslSimServer } from '../../lib/sim/esl-server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -63,8 +64,11 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
       const resynced = events.find((e) => e.kind === 'CallsResynced');
       assert.deepEqual(resynced?.kind === 'CallsResynced' ? resynced.calls : null, []);
       assert.equal(sim.commands[0]?.line, `auth ${PASSWORD}`);
-      assert.match(sim.commands[1]?.line ?? '', new RegExp(`^event ${format} CHANNEL_CREATE .* CUSTOM sofia::register_attempt`));
-      assert.ok(sim.commands.some((c) => c.line === 'filter Application bridge'));
+      // Every filter before the subscription: it starts with all of them at once.
+      const subscribed = sim.commands.findIndex((c) => c.line.startsWith('event '));
+      assert.match(sim.commands[subscribed]?.line ?? '', new RegExp(`^event ${format} CHANNEL_CREATE .* CUSTOM sofia::register_attempt`));
+      assert.deepEqual(sim.commands.slice(1, subscribed).map((c) => c.line.split(' ')[0]), ESL_FILTERS.map(() => 'filter'));
+      assert.ok(sim.commands.slice(1, subscribed).some((c) => c.line === 'filter Application bridge'));
       assert.deepEqual(a.warnings(), []);
 
       const call = sim.call({ user: '1001', account: 'acct-1001', dialed: '011442079460000', gateway: 'uas', answerAfterMs: null });

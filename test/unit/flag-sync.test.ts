@@ -171,6 +171,51 @@ describe('dialplan flags: FlagSync', () => {
     assert.equal(r.office.flags.length, 0);
   });
 
+  it('writes one flag at a time; after a write the PBX did not answer, the rest count as failed without waiting as long each', async () => {
+    const r = rig();
+    const write = r.office.setFlag.bind(r.office);
+    let running = 0;
+    let most = 0;
+    let calls = 0;
+    r.office.setFlag = async (family, key, value) => {
+      calls++;
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setImmediate(resolve));
+      running--;
+      return calls === 3 ? fail('TG_ERR_PBX_TIMEOUT', 'office DBPut: no answer within 1000 ms') : write(family, key, value);
+    };
+    const report = await r.sync.reconcile('office');
+    assert.equal(most, 1, 'never two writes on the link at once');
+    assert.equal(calls, 3, 'nothing written past the unanswered write');
+    assert.equal(report!.failed, report!.written - 2);
+    const line = r.log.find('dialplan flags reconciled with failures')[0]!;
+    assert.equal(line.meta.code, 'TG_ERR_PBX_TIMEOUT');
+    assert.match(r.sync.problem('office') ?? '', /dialplan flag writes failed/);
+  });
+
+  it('a suspension or resume during a reconcile goes out between its writes, and the reconcile leaves that key alone', async () => {
+    const suspended = [{ account: 'acct-1002', code: 'MANUAL' }];
+    const r = rig(config(), suspended);
+    const write = r.office.setFlag.bind(r.office);
+    let calls = 0;
+    r.office.setFlag = async (family, key, value) => {
+      const done = write(family, key, value);
+      if (++calls === 5) {
+        r.sync.suspended('acct-1003', 'SPEND_ACCOUNT');
+        suspended.splice(0, 1, { account: 'acct-1003', code: 'SPEND_ACCOUNT' });
+        r.sync.resumed('acct-1002');
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      return done;
+    };
+    const report = await r.sync.reconcile('office');
+    const at = r.office.flags.findIndex((f) => f.key === 'suspended/acct-1003');
+    assert.ok(at >= 0 && at < r.office.flags.length - 10, `the suspension was written at ${at} of ${r.office.flags.length} writes`);
+    assert.equal(r.office.flagStore.get('tollguard/suspended/acct-1003'), 'SPEND_ACCOUNT');
+    assert.equal(r.office.flagStore.has('tollguard/suspended/acct-1002'), false, 'the resume stands');
+    assert.equal(report!.failed, 0);
+  });
+
   it('a family that cannot be listed gets the desired keys written, and a warning that stale ones may remain', async () => {
     const r = rig();
     r.office.listFlags = async () => fail('TG_ERR_PBX_REJECTED', 'Invalid/unknown command: DBGetTree');

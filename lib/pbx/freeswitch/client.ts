@@ -49,12 +49,23 @@ const NOTICE_CLOSE_GRACE_MS = 2000;
  * Replies carry no id and come in command order, so requests wait in a FIFO; a request
  * that timed out keeps its place, and its late reply is dropped instead of being taken
  * for the next one's.
+ *
+ * One command is on the wire at a time; the next is written when the reply of the previous
+ * one arrives. FreeSWITCH's listener thread runs each `api` itself and writes the events it
+ * queued for us only when no byte of a command waits on the socket (mod_event_socket.c,
+ * read_packet: the event queue is drained inside `if (!*mbuf)`, after a read that found
+ * nothing). Commands written back to back would keep every event away for as long as the
+ * switch takes to run them all: after a connect, the ~200 `db insert`s of a flag reconcile
+ * kept a call's events 2 s away on a loaded switch, and the call went out unjudged.
  */
 export class EslClient extends LinkLayer {
   private readonly conn: ManagedConnection;
   private readonly pending: PendingRequests<number, EslFrame>;
   private readonly jobs: PendingRequests<string, string>;
-  private order: number[] = [];
+  /** Commands not written yet, oldest first (see the class comment). */
+  private queue: { id: number; link: Link; text: string }[] = [];
+  /** The command on the wire, whose reply comes next. */
+  private inFlight: number | null = null;
   private seq = 0;
   private parser: EslParser | null = null;
   private greeting: ((l: Link) => void) | null = null;
@@ -133,18 +144,28 @@ export class EslClient extends LinkLayer {
   private send(link: Link, command: string, timeoutMs: number): Promise<Result<EslFrame>> {
     const id = ++this.seq;
     const reply = this.pending.add(id, timeoutMs, `${this.opts.name} ${firstWords(command)}`);
-    this.order.push(id);
-    link.write(`${command}\n\n`);
+    this.queue.push({ id, link, text: `${command}\n\n` });
+    this.writeNext();
     return reply.then(
       (f) => ok(f),
       (e: TollguardError) => ({ ok: false as const, error: e }),
     );
   }
 
+  /** Writes the oldest queued command once the previous one is answered (even one that timed out). */
+  private writeNext(): void {
+    if (this.inFlight !== null) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.inFlight = next.id;
+    next.link.write(next.text);
+  }
+
   private onSocket(link: Link): void {
     this.handshakeDone = false;
     this.eventsOn = false;
-    this.order = [];
+    this.queue = [];
+    this.inFlight = null;
     this.parser = new EslParser({
       maxBodyBytes: this.opts.timing.maxFrameBytes,
       onError: (error, fatal) => {
@@ -169,12 +190,14 @@ export class EslClient extends LinkLayer {
       }
       case 'command/reply':
       case 'api/response': {
-        const id = this.order.shift();
-        if (id === undefined) {
+        const id = this.inFlight;
+        if (id === null) {
           this.opts.log.warn('ESL reply without a request', { pbx: this.opts.name, type: frame.type });
           return;
         }
+        this.inFlight = null;
         this.pending.resolve(id, frame);
+        this.writeNext();
         return;
       }
       case 'auth/request':
@@ -223,18 +246,24 @@ export class EslClient extends LinkLayer {
       throw new TollguardError('TG_ERR_PBX_AUTH', `ESL login to ${this.opts.name} refused: ${authReply || 'no Reply-Text'} (check the event_socket password)`);
     }
     const sub = this.opts.subscription;
-    const list = [...sub.events, ...(sub.custom.length > 0 ? ['CUSTOM', ...sub.custom] : [])].join(' ');
-    this.eventsOn = true;
-    const subscribed = await this.send(link, `event ${sub.format} ${list}`, timing.actionTimeoutMs);
-    if (!subscribed.ok) throw subscribed.error;
-    const subReply = subscribed.value.header('Reply-Text') ?? '';
-    if (!subReply.startsWith('+OK')) throw new TollguardError('TG_ERR_PBX_REJECTED', `ESL subscription refused: ${subReply}`);
+    // Filters before the subscription: the switch applies each one as it comes, so filters
+    // sent after it would, between the first and the last, pass only the names filtered so
+    // far. Set first, the subscription starts with all of them (mod_event_socket keeps
+    // filters on the listener whether or not it listens yet). The switch turns an event on
+    // before its `+OK` (event_list and LFLAG_EVENTS are set, then the reply is written), so
+    // every event fired from that reply on reaches us; the resync lists what came before.
     for (const [header, value] of sub.filters ?? []) {
       const f = await this.send(link, `filter ${header} ${value}`, timing.actionTimeoutMs);
       if (!f.ok) throw f.error;
       const reply = f.value.header('Reply-Text') ?? '';
       if (!reply.startsWith('+OK')) throw new TollguardError('TG_ERR_PBX_REJECTED', `ESL filter ${header} ${value} refused: ${reply}`);
     }
+    const list = [...sub.events, ...(sub.custom.length > 0 ? ['CUSTOM', ...sub.custom] : [])].join(' ');
+    this.eventsOn = true;
+    const subscribed = await this.send(link, `event ${sub.format} ${list}`, timing.actionTimeoutMs);
+    if (!subscribed.ok) throw subscribed.error;
+    const subReply = subscribed.value.header('Reply-Text') ?? '';
+    if (!subReply.startsWith('+OK')) throw new TollguardError('TG_ERR_PBX_REJECTED', `ESL subscription refused: ${subReply}`);
     setPhase('resyncing');
     await this.opts.resync(this);
     this.handshakeDone = true;
@@ -249,7 +278,8 @@ export class EslClient extends LinkLayer {
     this.handshakeDone = false;
     this.eventsOn = false;
     this.greeting = null;
-    this.order = [];
+    this.queue = [];
+    this.inFlight = null;
     this.parser = null;
     this.pending.rejectAll(error);
     this.jobs.rejectAll(error);
