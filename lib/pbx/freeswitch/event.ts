@@ -115,7 +115,19 @@ function quickJson(text: string, key: string): string | null {
   const to = text.indexOf('"', from);
   if (to < 0) return null;
   const v = text.slice(from, to);
-  return v.includes('\\') ? null : detach(v);
+  return v.includes('\\') ? null : interned(v);
+}
+
+/** Event names and subclasses are a small set: one copy of each, not one per event. */
+const NAMES = new Map<string, string>();
+const MAX_NAMES = 1024;
+
+function interned(v: string): string {
+  const known = NAMES.get(v);
+  if (known !== undefined) return known;
+  const own = detach(v);
+  if (NAMES.size < MAX_NAMES) NAMES.set(own, own);
+  return own;
 }
 
 /** A plain header's value found by its bytes (FreeSWITCH writes Event-Name first). */

@@ -33,7 +33,8 @@ export function indexJson(text: string): JsonIndex | null {
   if (last < 1 || text.charCodeAt(0) !== OPEN || text.charCodeAt(last) !== CLOSE) return null;
   const index: JsonIndex = [];
   if (last === 1) return index;
-  const s = new Strings(text);
+  const s = STRINGS;
+  s.reset(text);
   let p = 1;
   for (;;) {
     if (text.charCodeAt(p) !== QUOTE) return null;
@@ -44,11 +45,16 @@ export function indexJson(text: string): JsonIndex | null {
     let valueEnd: number;
     const first = text.charCodeAt(valueStart);
     if (first === QUOTE) {
-      valueEnd = s.end(valueStart + 1);
-      if (valueEnd < 0) return null;
-      if (s.escaped) valueStart = -valueStart;
-      else valueStart++;
-      p = valueEnd + 1;
+      const close = s.end(valueStart + 1);
+      if (close < 0) return null;
+      p = close + 1;
+      if (s.escaped) {
+        valueStart = -valueStart;
+        valueEnd = p;
+      } else {
+        valueStart++;
+        valueEnd = close;
+      }
     } else if (first === OPEN_ARRAY) {
       const close = s.arrayEnd(valueStart + 1);
       if (close < 0) return null;
@@ -95,10 +101,16 @@ export function valueText(text: string, index: JsonIndex, at: number): string {
 class Strings {
   /** Whether the string last ended by end() holds an escape. */
   escaped = false;
+  private text = '';
   private nextBackslash = -1;
   private backslashFrom = 0;
 
-  constructor(private readonly text: string) {}
+  reset(text: string): void {
+    this.text = text;
+    this.escaped = false;
+    this.nextBackslash = -1;
+    this.backslashFrom = 0;
+  }
 
   /**
    * Index of the quote closing the string whose characters start at `from`, or -1 (also for
@@ -157,6 +169,9 @@ class Strings {
     return this.nextBackslash;
   }
 }
+
+/** One scanner for every index (indexJson is synchronous): no allocation per event. */
+const STRINGS = new Strings();
 
 function hashOf(len: number, first: number, last: number): number {
   return ((len & 0x3ff) << 20) | ((first & 0x3ff) << 10) | (last & 0x3ff);
