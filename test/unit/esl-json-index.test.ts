@@ -35,7 +35,7 @@ describe('ESL JSON header index', () => {
           const at = findJson(text, index, name);
           assert.ok(at >= 0, `${scenario} ${name}`);
           const raw = valueText(text, index, at);
-          const read = isPlainValue(index, at) ? raw : parsedHeader(`{"v":${raw}}`, 'v');
+          const read: string | undefined = isPlainValue(index, at) ? raw : parsedHeader(`{"v":${raw}}`, 'v');
           assert.equal(read, parsedHeader(text, name), `${scenario} ${name}`);
           assert.equal(EslEvent.fromFrame(f)?.get(name), parsedHeader(text, name), `${scenario} ${name}`);
           headers++;
@@ -98,7 +98,7 @@ describe('ESL JSON header index', () => {
       '{"Event-Name":"CUSTOM"',
     ];
     for (const body of bad) {
-      assert.throws(() => JSON.parse(body), undefined, body);
+      assert.throws(() => JSON.parse(body), SyntaxError, body);
       assert.equal(indexJson(body), null, body);
       const ev = jsonEvent(body);
       assert.equal(ev.name, 'CUSTOM', body);

@@ -122,11 +122,19 @@ function quickJson(text: string, key: string): string | null {
 const NAMES = new Map<string, string>();
 const MAX_NAMES = 1024;
 
+/** The last names seen, compared before hashing: a flood repeats two or three of them. */
+const RECENT: string[] = [];
+let recentSlot = 0;
+
 function interned(v: string): string {
-  const known = NAMES.get(v);
-  if (known !== undefined) return known;
-  const own = detach(v);
-  if (NAMES.size < MAX_NAMES) NAMES.set(own, own);
+  for (let i = 0; i < RECENT.length; i++) if (RECENT[i] === v) return RECENT[i]!;
+  let own = NAMES.get(v);
+  if (own === undefined) {
+    own = detach(v);
+    if (NAMES.size < MAX_NAMES) NAMES.set(own, own);
+  }
+  RECENT[recentSlot] = own;
+  recentSlot = (recentSlot + 1) & 3;
   return own;
 }
 
