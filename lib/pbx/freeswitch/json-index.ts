@@ -83,7 +83,7 @@ export function findJson(text: string, index: JsonIndex, name: string): number {
   if (len === 0) return -1;
   const hash = hashOf(len, name.charCodeAt(0), name.charCodeAt(len - 1));
   for (let i = 0; i < index.length; i += 4) {
-    if (index[i] === hash && text.startsWith(name, index[i + 1]!)) return i;
+    if (index[i] === hash && text.startsWith(name, index[i + 1])) return i;
   }
   return -1;
 }
@@ -96,7 +96,7 @@ export function isPlainValue(index: JsonIndex, at: number): boolean {
 /** The value of entry `at`: the string itself when plain, else its JSON text. */
 export function valueText(text: string, index: JsonIndex, at: number): string {
   const start = index[at + 2]!;
-  return text.slice(start >= 0 ? start : -start, index[at + 3]!);
+  return text.slice(start >= 0 ? start : -start, index[at + 3]);
 }
 
 /** Ends of JSON strings in one text; the next backslash is searched once per text, not per string. */
