@@ -1,7 +1,8 @@
 /**
  * ESL event throughput over loopback TCP: EslParser (+ EslEvent) vs modesl 1.2.1's Parser,
  * on real-size events from the recorded outbound call (CHANNEL_CREATE ~6 KB,
- * CHANNEL_HANGUP_COMPLETE / CHANNEL_DESTROY ~11-13 KB), json and plain.
+ * CHANNEL_HANGUP_COMPLETE / CHANNEL_DESTROY ~11-13 KB), json and plain; then the sofia
+ * register_attempt / register_failure events of a registration flood (~0.8-1 KB).
  *   node --import tsx bench/esl-parser.ts        (BENCH_SHORT=1 for a quick run)
  */
 import { createRequire } from 'node:module';
@@ -24,13 +25,13 @@ const EVENTS = SHORT ? 20_000 : 150_000;
 const ROUNDS = SHORT ? 1 : 3;
 const PICK = new Set(['CHANNEL_CREATE', 'CHANNEL_HANGUP_COMPLETE', 'CHANNEL_DESTROY']);
 
-function sampleFrames(scenario: string): Buffer[] {
+function sampleFrames(scenario: string, pick: (ev: EslEvent) => boolean = (ev) => PICK.has(ev.name)): Buffer[] {
   const frames: Buffer[] = [];
   new EslParser().parse(fs.readFileSync(path.join(fixtures, scenario, 'server.raw')), (f: EslFrame) => {
     const ev = EslEvent.fromFrame(f);
     // Event frames carry exactly these two outer headers, Content-Length first.
     const body = f.body ?? (f.text !== null ? Buffer.from(f.text) : null);
-    if (ev && body && PICK.has(ev.name)) frames.push(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\nContent-Type: ${f.type}\n\n`), body]));
+    if (ev && body && pick(ev)) frames.push(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\nContent-Type: ${f.type}\n\n`), body]));
   });
   return frames;
 }
@@ -67,7 +68,11 @@ const READ = [
   'Caller-Caller-ID-Number', 'Caller-Network-Addr', 'Hangup-Cause',
 ];
 
-type Use = 'name' | 'adapter' | 'all';
+/** What the auth mapping reads of a sofia register_attempt / register_failure (the flood's events). */
+const AUTH_READ = ['network-ip', 'network-port', 'user-agent', 'auth-result', 'username', 'to-user', 'call-id', 'registration-type'];
+const AUTH = new Set(['sofia::register_attempt', 'sofia::register_failure']);
+
+type Use = 'name' | 'adapter' | 'all' | 'auth';
 const ours = (use: Use): Consumer => (socket, onEvent) => {
   const parser = new EslParser();
   socket.on('data', (chunk: Buffer) =>
@@ -76,20 +81,20 @@ const ours = (use: Use): Consumer => (socket, onEvent) => {
       if (!ev) return;
       if (use === 'name') {
         if (ev.name !== '') onEvent();
-      } else if (use === 'adapter') {
+      } else if (use === 'adapter' || use === 'auth') {
         let n = 0;
-        for (const h of READ) if (ev.get(h) !== undefined) n++;
+        for (const h of use === 'auth' ? AUTH_READ : READ) if (ev.get(h) !== undefined) n++;
         if (n > 0) onEvent();
       } else if (ev.headers()['Unique-ID'] !== undefined) onEvent();
     }),
   );
 };
 
-const modesl: Consumer = (socket, onEvent) => {
+const modesl = (read: string[]): Consumer => (socket, onEvent) => {
   const parser = new ModeslParser(socket);
   parser.on('esl::event', (e) => {
     let n = 0;
-    for (const h of READ) if (e.getHeader(h) !== null) n++;
+    for (const h of read) if (e.getHeader(h) !== null) n++;
     if (n > 0) onEvent();
   });
 };
@@ -126,7 +131,7 @@ for (const format of ['json', 'plain'] as const) {
   const sizes = samples.map((s) => s.length);
   const mb = (EVENTS * sizes.reduce((a, b) => a + b, 0)) / sizes.length / 1e6;
   console.log(`\n${format}: ${samples.length} sample events, ${Math.min(...sizes)}-${Math.max(...sizes)} bytes, ${mb.toFixed(0)} MB per run`);
-  const base = await best(samples, modesl);
+  const base = await best(samples, modesl(READ));
   const adapter = await best(samples, ours('adapter'));
   const lazy = await best(samples, ours('name'));
   const full = await best(samples, ours('all'));
@@ -134,4 +139,14 @@ for (const format of ['json', 'plain'] as const) {
   console.log(`  EslParser + EslEvent, the 12 headers the adapter reads  ${fmt(adapter)}  ${(adapter / base).toFixed(2)}x modesl`);
   console.log(`  EslParser + EslEvent, Event-Name only (event dropped)   ${fmt(lazy)}  ${(lazy / base).toFixed(2)}x modesl`);
   console.log(`  EslParser + EslEvent, every header decoded              ${fmt(full)}  ${(full / base).toFixed(2)}x modesl`);
+}
+
+for (const format of ['json', 'plain'] as const) {
+  const samples = sampleFrames(`register-bruteforce-${format}`, (ev) => AUTH.has(ev.subclass ?? ''));
+  const sizes = samples.map((s) => s.length);
+  console.log(`\n${format}, sofia auth events (the flood's): ${samples.length} samples, ${Math.min(...sizes)}-${Math.max(...sizes)} bytes`);
+  const base = await best(samples, modesl(AUTH_READ));
+  const auth = await best(samples, ours('auth'));
+  console.log(`  modesl 1.2.1 Parser, 8 headers read                ${fmt(base)}`);
+  console.log(`  EslParser + EslEvent, the 8 headers auth mapping reads  ${fmt(auth)}  ${(auth / base).toFixed(2)}x modesl`);
 }

@@ -194,6 +194,22 @@ describe('FreeswitchAdapter against the fake ESL server over TCP', function () {
     assert.equal(failed[2]?.userAgent, 'friendly-scanner');
   });
 
+  it('json: an auth event that does not parse is logged and skipped, the next one is mapped', async () => {
+    const a = make('json');
+    a.start();
+    await waitFor('ready', () => a.status() === 'ready');
+    const broken = '{"Event-Subclass":"sofia::register_failure","Event-Name":"CUSTOM","network-ip":"203.0.113.50","to-user":"1001" x}';
+    sim.inject(`Content-Length: ${broken.length}\nContent-Type: text/event-json\n\n${broken}`);
+    sim.authFailure({ address: '203.0.113.51', username: '1001', kind: 'wrong-password' });
+    await waitFor('AuthFailed', () => events.filter((e) => e.kind === 'AuthFailed').length === 2);
+    const failed = events.flatMap((e) => (e.kind === 'AuthFailed' ? [e.address] : []));
+    assert.deepEqual(failed, ['203.0.113.51', '203.0.113.51']);
+    const skipped = log.lines.filter((l) => l.message === 'ESL event skipped');
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0]?.meta.code, 'TG_ERR_PBX_FRAME');
+    assert.equal(a.status(), 'ready');
+  });
+
   it('garbage on the stream: reported, the link is reset and resynced, no crash', async () => {
     const a = make();
     a.start();

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../notify/logger.js';
-import type { PbxEvent } from '../events.js';
+import type { AuthFailed, PbxEvent } from '../events.js';
 import type { EslEvent } from './event.js';
 
 export const ESL_AUTH_CUSTOM = [
@@ -43,15 +43,13 @@ export class FsAuthEvents {
     const portText = ev.get(underscored ? 'network_port' : 'network-port');
     const port = portText && /^\d{1,5}$/.test(portText) ? Number(portText) : null;
     const at = this.opts.clock.now();
-    const userAgent = ev.get('user-agent') || null;
-    const base = { kind: 'AuthFailed' as const, pbx: this.opts.pbx, at, address, port, service: SERVICE, userAgent, reason: sub };
     if (sub === 'sofia::register_attempt') {
       const result = ev.get('auth-result');
       const username = ev.get('username') || ev.get('to-user') || null;
       if (result === 'FORBIDDEN') {
         const attemptId = ev.get('call-id') || null;
         if (attemptId !== null) this.rememberAttempt(`${address}|${port ?? ''}`, { callId: attemptId, username, at });
-        emit({ ...base, username, attemptId });
+        emit(this.failed(at, address, port, ev.get('user-agent') || null, sub, username, attemptId));
       } else if (result === 'RENEWED' || result === 'SUCCESS') {
         emit({ kind: 'AuthSucceeded', pbx: this.opts.pbx, at, address, service: SERVICE, username });
       }
@@ -62,7 +60,7 @@ export class FsAuthEvents {
       return;
     }
     if (sub === 'sofia::wrong_call_state') {
-      emit({ ...base, userAgent: null, username: ev.get('from_user') || null, attemptId: null });
+      emit(this.failed(at, address, port, null, sub, ev.get('from_user') || null, null));
       return;
     }
     // register_failure has no call-id: its register_attempt (same source address and port,
@@ -74,7 +72,12 @@ export class FsAuthEvents {
     const invite = ev.get('registration-type') === 'INVITE';
     // For an INVITE, to-user is the dialled number, not an account.
     const username = invite ? (match?.username ?? null) : (ev.get('to-user') || match?.username || null);
-    emit({ ...base, username, attemptId: match?.callId ?? null });
+    emit(this.failed(at, address, port, ev.get('user-agent') || null, sub, username, match?.callId ?? null));
+  }
+
+  /** Built field by field: an object spread here cost ~2 µs per event in the flood. */
+  private failed(at: number, address: string, port: number | null, userAgent: string | null, reason: string, username: string | null, attemptId: string | null): AuthFailed {
+    return { kind: 'AuthFailed', pbx: this.opts.pbx, at, address, port, service: SERVICE, userAgent, reason, username, attemptId };
   }
 
   private rememberAttempt(key: string, a: Attempt): void {

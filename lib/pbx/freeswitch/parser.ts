@@ -45,6 +45,7 @@ const LF = 0x0a;
 const DEFAULT_MAX_HEADER = 64 * 1024;
 const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
 const MIN_OWNED = 16 * 1024;
+const KEEP_OWNED = 256 * 1024;
 const AWAIT_BODY = Symbol('await body');
 const BROKEN = Symbol('broken');
 
@@ -236,7 +237,9 @@ export class EslParser {
     }
     this.length = end - pos;
     this.offset = pos;
-    const oversized = this.owned && this.buffer.length > 4 * Math.max(this.length, this.pendingBody, MIN_OWNED);
+    // A buffer of a few socket reads is kept while frames straddle reads (every read, in a
+    // flood): shrinking it to 16 KiB and growing it back cost two allocations per read.
+    const oversized = this.owned && this.buffer.length > Math.max(4 * Math.max(this.length, this.pendingBody), KEEP_OWNED);
     if (!this.owned || oversized) {
       // Keep only the leftover, in a buffer of our own: the caller's chunk stays untouched.
       const own = Buffer.allocUnsafe(Math.max(this.length * 2, MIN_OWNED));
