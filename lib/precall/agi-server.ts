@@ -11,10 +11,6 @@ export interface AsteriskAsking {
   askingOrigin(q: { uniqueid: string; channel: string; accountcode: string | null; callerId: string | null }, waitMs: number): Promise<{ origin: CallOrigin; known: boolean }>;
 }
 
-
-/** A whole exchange, however slow the PBX: past this the connection is dropped (the hook falls back). */
-const SESSION_MS = 10_000;
-
 /**
  * The FastAGI server of the Asterisk hook (`AGI(agi://127.0.0.1:4573/tollguard[/<pbx>],
  * <number>,<guard>,<prior timeout>)`, see dialplan/asterisk/tollguard.conf): reads the channel's
@@ -40,10 +36,6 @@ export class AgiServer {
 
   private async serve(socket: net.Socket): Promise<void> {
     const conn = new AgiConnection(socket);
-    // A whole exchange, however slow the PBX, and the PBX's closing of its side after it.
-    const deadline = setTimeout(() => socket.destroy(), SESSION_MS);
-    deadline.unref();
-    socket.once('close', () => clearTimeout(deadline));
     try {
       const env = await conn.environment();
       const started = performance.now();

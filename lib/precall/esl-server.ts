@@ -14,7 +14,6 @@ export interface FreeswitchAsking {
 }
 
 const UUID = /^[A-Za-z0-9-]{1,64}$/;
-const SESSION_MS = 10_000;
 /** The channel data of one call is 5-15 KB. */
 const MAX_FRAME_BYTES = 1024 * 1024;
 
@@ -44,10 +43,6 @@ export class EslOutboundServer {
 
   private async serve(socket: net.Socket): Promise<void> {
     const link = new OutboundLink(socket);
-    // A whole exchange, however slow the PBX, and the PBX's closing of its side after it.
-    const deadline = setTimeout(() => socket.destroy(), SESSION_MS);
-    deadline.unref();
-    socket.once('close', () => clearTimeout(deadline));
     try {
       const data = await link.send('connect');
       const started = performance.now();

@@ -1,6 +1,9 @@
 import net from 'node:net';
 import { parseListen } from '../notify/metrics.js';
 
+/** A whole exchange, however slow the PBX, and the PBX's closing of its side after it: past this the connection is dropped (the hook falls back). */
+const SESSION_MS = 10_000;
+
 export interface TcpService {
   port: number;
   close(): Promise<void>;
@@ -8,8 +11,9 @@ export interface TcpService {
 
 /**
  * A TCP server for one of the PBXs' pre-call connections: each connection is handed to
- * `serve`; `close` stops listening and drops the connections still open (a PBX whose
- * request is cut short falls back to the flags, as when tollguard is stopped).
+ * `serve` and dropped past SESSION_MS; `close` stops listening and drops the connections
+ * still open (a PBX whose request is cut short falls back to the flags, as when tollguard
+ * is stopped).
  */
 export async function listenTcp(listen: string, serve: (socket: net.Socket) => void): Promise<TcpService> {
   const addr = parseListen(listen);
@@ -17,7 +21,12 @@ export async function listenTcp(listen: string, serve: (socket: net.Socket) => v
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     open.add(socket);
-    socket.on('close', () => open.delete(socket));
+    const deadline = setTimeout(() => socket.destroy(), SESSION_MS);
+    deadline.unref();
+    socket.on('close', () => {
+      open.delete(socket);
+      clearTimeout(deadline);
+    });
     socket.setNoDelay(true);
     serve(socket);
   });
