@@ -12,6 +12,9 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { AlertsConfig } from '../config/types.js';
 import { TollguardError } from '../result.js';
 import { AlertDigest, type DigestSpec } from './alert-digest.js';
+import { SYSLOG_FACILITIES, validateAlertsConfig } from './alerts-config.js';
+
+export { validateAlertsConfig } from './alerts-config.js';
 import { redact, registerSecret, type Logger } from './logger.js';
 
 export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'link-setup' | 'budget' | 'firewall-error' | 'summary' | 'intel' | 'store' | 'clock';
@@ -59,32 +62,7 @@ const SYSLOG_TIMEOUT_MS = 5_000;
 /** Dedup keys remembered at most (then the oldest half is forgotten). */
 const MAX_DEDUP_KEYS = 10_000;
 
-const SYSLOG_FACILITIES = new Set([
-  'kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp',
-  'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
-]);
 const SYSLOG_LEVEL: Record<AlertSeverity, string> = { info: 'info', warning: 'warning', critical: 'crit' };
-
-/** Problems in the alerts section that start-up would otherwise only find late; each names its key. */
-export function validateAlertsConfig(cfg: AlertsConfig): string[] {
-  const errors: string[] = [];
-  if (cfg.dailySummary !== null) {
-    const v = cron.validateDetailed(cfg.dailySummary);
-    if (!v.valid) errors.push(`alerts.dailySummary: "${cfg.dailySummary}" is not a cron expression (${v.errors.map((e) => e.message).join('; ')})`);
-  }
-  if (cfg.syslog && !SYSLOG_FACILITIES.has(cfg.syslog.facility)) {
-    errors.push(`alerts.syslog.facility: "${cfg.syslog.facility}" is not one of ${[...SYSLOG_FACILITIES].join(', ')}`);
-  }
-  if (cfg.webhook) {
-    try {
-      const u = new URL(cfg.webhook.url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') errors.push(`alerts.webhook.url: ${u.protocol} is not http: or https:`);
-    } catch {
-      errors.push(`alerts.webhook.url: "${cfg.webhook.url}" is not a URL`);
-    }
-  }
-  return errors;
-}
 
 interface DedupEntry {
   sentAt: number;

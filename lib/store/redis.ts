@@ -44,7 +44,7 @@
 import os from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from '../notify/logger.js';
-import { registerSecret } from '../notify/logger.js';
+import { registerSecret } from '../notify/secrets.js';
 import { TollguardError } from '../result.js';
 import { ACTIVE_BANS, AUDIT, END_CALL, LIFT_BAN, LIVE_CALLS, RESET_ACCOUNT, SAVE_CALL, SPEND_SINCE } from './redis-scripts.js';
 import type {

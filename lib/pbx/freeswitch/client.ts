@@ -5,7 +5,7 @@ import { LinkLayer, type LinkControl } from '../../net/link.js';
 import { ManagedConnection, type Link } from '../../net/connection.js';
 import { PendingRequests } from '../../net/pending.js';
 import type { Logger } from '../../notify/logger.js';
-import { registerSecret } from '../../notify/logger.js';
+import { registerSecret } from '../../notify/secrets.js';
 import { fail, ok, TollguardError, type Result } from '../../result.js';
 import { EslEvent, type EslEventFormat } from './event.js';
 import { EslFrame, EslParser } from './parser.js';
