@@ -3,16 +3,29 @@ import type { JudgeRules } from '../../lib/judge/rules.js';
 import { LocalTimes } from '../../lib/replay/local-time.js';
 import { EXIT, fail } from './command.js';
 
-/** The config and the rules it describes, or the exit status after saying what is wrong (78). */
-export async function loadRules(command: string, file: string | undefined, usage: string): Promise<{ config: Config; rules: JudgeRules } | number> {
+/** The config, or the exit status after saying what is wrong (78). */
+export async function loadConfig(command: string, file: string | undefined, usage: string): Promise<Config | number> {
   if (typeof file !== 'string') return fail(command, 'needs --config FILE', EXIT.usage, usage);
   const { loadConfigFile } = await import('../../lib/config/load.js');
   const loaded = loadConfigFile(file);
   if (!loaded.ok) return fail(command, loaded.error.message, EXIT.config);
+  return loaded.value.config;
+}
+
+/** The rules a config describes (its rate deck read, the number metadata loaded), or the exit status (78). */
+export async function rulesOf(command: string, config: Config): Promise<JudgeRules | number> {
   const { buildRules } = await import('../../lib/judge/rules.js');
-  const rules = buildRules(loaded.value.config);
+  const rules = buildRules(config);
   if (!rules.ok) return fail(command, rules.error.message, EXIT.config);
-  return { config: loaded.value.config, rules: rules.value };
+  return rules.value;
+}
+
+/** The config and the rules it describes, or the exit status after saying what is wrong (78). */
+export async function loadRules(command: string, file: string | undefined, usage: string): Promise<{ config: Config; rules: JudgeRules } | number> {
+  const config = await loadConfig(command, file, usage);
+  if (typeof config === 'number') return config;
+  const rules = await rulesOf(command, config);
+  return typeof rules === 'number' ? rules : { config, rules };
 }
 
 /**

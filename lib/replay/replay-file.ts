@@ -1,32 +1,19 @@
-import fs from 'node:fs';
-import type { PbxConfig } from '../config/types.js';
 import type { JudgeRules } from '../judge/rules.js';
 import { NumberClassifier } from '../numbers/classify.js';
-import type { CdrFormat } from './cdr.js';
-import { cdrRows } from './cdr-source.js';
-import { legRules } from './leg.js';
 import { Replayer, type ReplayOptions } from './replayer.js';
 import type { ReplayReport } from './report.js';
-import { cdrRowsInWorker } from './threaded-source.js';
+import { openCdr, type CdrSourceOptions } from './open-cdr.js';
+import type { RowSource } from './threaded-source.js';
 
 const CLASSIFIER_CACHE = 200_000;
-/** From this size on the file is read by a worker thread (its start costs tens of ms). */
-const WORKER_FROM_BYTES = 8 << 20;
 
-export interface ReplayFileOptions {
-  format: CdrFormat;
-  pbx: PbxConfig;
-  /** Zone of the CSV formats' local times. */
-  timeZone: string;
+export interface ReplayFileOptions extends CdrSourceOptions {
   since: number | null;
   until: number | null;
-  /** Dialed numbers that ring local phones where a record cannot tell. */
-  internal: RegExp | null;
   onBad?: (line: number, error: string) => void;
   onDecision?: ReplayOptions['onDecision'];
-  onBytes?: (read: number) => void;
-  /** Read the file in a worker thread; by default when it is WORKER_FROM_BYTES or more. */
-  worker?: boolean;
+  /** The file already opened by openCdr (its reading started early); else opened here. */
+  rows?: RowSource;
 }
 
 /** Streams one CDR file through the judge: the report of what tollguard would have done. Never writes anything. */
@@ -35,11 +22,12 @@ export async function replayFile(file: string, given: JudgeRules, o: ReplayFileO
   const c = given.config;
   const rules = { ...given, classifier: new NumberClassifier({ homeCountry: c.home.country, emergencyNumbers: c.emergency.numbers, cacheSize: CLASSIFIER_CACHE }) };
   const replayer = new Replayer(rules, { since: o.since, until: o.until, ...(o.onDecision ? { onDecision: o.onDecision } : {}) }, o.onBad);
-  const onBytes = o.onBytes ? { onBytes: o.onBytes } : {};
-  const rows = o.worker ?? fs.statSync(file).size >= WORKER_FROM_BYTES
-    ? cdrRowsInWorker(file, { format: o.format, pbx: o.pbx, internal: o.internal, timeZone: o.timeZone, ...onBytes })
-    : cdrRows(file, { format: o.format, rules: legRules(o.pbx, o.internal), timeZone: o.timeZone, ...onBytes });
-  for await (const batch of rows) replayer.add(batch);
+  const rows = o.rows ?? openCdr(file, o);
+  try {
+    for await (const batch of rows) replayer.add(batch);
+  } finally {
+    await rows.close();
+  }
   replayer.finish();
   const accounts = replayer.accountReports();
   const sum = (f: (a: (typeof accounts)[number]) => number): number => accounts.reduce((s, a) => s + f(a), 0);

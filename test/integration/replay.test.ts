@@ -178,5 +178,17 @@ describe('replay: CDR files through the live path\'s judge', function () {
       assert.equal(cli(['replay', '--config', path.join(dir, 'nope.yaml'), '--cdr', path.join(FIXTURES, 'mixed.csv')]).status, 78);
       assert.equal(cli(['replay', '--config', config, '--cdr', path.join(FIXTURES, 'mixed.csv'), '--bogus']).status, 64);
     });
+
+    it('a rate deck it cannot read, found after a large file started being read by its thread: exit 78, the thread ended', () => {
+      const large = path.join(dir, 'large.csv');
+      const text = asteriskCsv(SCENARIO);
+      fs.writeFileSync(large, text.repeat(Math.ceil((9 << 20) / text.length)));
+      const noDeck = path.join(dir, 'no-deck.yaml');
+      fs.writeFileSync(noDeck, fs.readFileSync(config, 'utf8').replace(`${dir}/rates.csv`, `${dir}/gone.csv`));
+      const r = cli(['replay', '--config', noDeck, '--cdr', large]);
+      assert.equal(r.status, 78, r.stderr);
+      assert.match(r.stderr, /gone\.csv/);
+      assert.equal(r.stdout, '');
+    });
   });
 });
