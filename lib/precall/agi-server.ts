@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CallOrigin } from '../pbx/events.js';
-import { AgiConnection, agiQuote, agiValue, type AgiEnv } from './agi.js';
+import { AgiConnection, agiQuote, agiValue, msetArgs, type AgiEnv } from './agi.js';
 import { listenTcp, type TcpService } from './listener.js';
 import { pbxOf } from './pbx-of.js';
 import { formatSeconds, variableText, type PrecallAnswer, type PrecallServerDeps } from './request.js';
@@ -14,10 +14,10 @@ export interface AsteriskAsking {
 /**
  * The FastAGI server of the Asterisk hook (`AGI(agi://127.0.0.1:4573/tollguard[/<pbx>],
  * <number>,<guard>,<prior timeout>)`, see dialplan/asterisk/tollguard.conf): reads the channel's
- * environment, asks the authorizer, and sets on the channel TOLLGUARD_REASON,
- * TOLLGUARD_MAXSECONDS, the channel's absolute timeout (`SET AUTOHANGUP`: Asterisk ends the
- * call at the limit by itself, whatever becomes of tollguard) and last TOLLGUARD_VERDICT, so
- * that a verdict present means everything else is set.
+ * environment, asks the authorizer, and sets on the channel the channel's absolute timeout
+ * (`SET AUTOHANGUP`: Asterisk ends the call at the limit by itself, whatever becomes of
+ * tollguard), then TOLLGUARD_REASON, TOLLGUARD_MAXSECONDS and last TOLLGUARD_VERDICT in one
+ * `EXEC MSet`, so that a verdict present means everything else is set.
  */
 export class AgiServer {
   private service: TcpService | null = null;
@@ -47,15 +47,19 @@ export class AgiServer {
       const { pbx, adapter, q, guard, prior, byDial } = ask;
       const { origin, known } = await adapter.askingOrigin(q, this.deps.channelWaitMs());
       const answer = this.deps.authorize({ pbx, via: 'agi', channel: q.channel, channelId: q.uniqueid, origin, known, dialed: ask.dialed });
-      await conn.command(`SET VARIABLE TOLLGUARD_REASON ${agiQuote(variableText(answer.reason))}`);
-      await conn.command(`SET VARIABLE TOLLGUARD_MAXSECONDS ${agiQuote(answer.maxSeconds === null ? '' : formatSeconds(answer.maxSeconds))}`);
+      // The limit before the verdict: a verdict present means the channel's timeout is set.
       const hangupIn = autohangup(answer, { guard, prior, byDial });
       if (hangupIn !== null) {
         const r = await conn.command(`SET AUTOHANGUP ${hangupIn}`);
         if (r.code !== 200) throw new Error(`SET AUTOHANGUP refused: ${r.text}`);
       }
-      const r = await conn.command(`SET VARIABLE TOLLGUARD_VERDICT ${answer.verdict}`);
-      if (r.code !== 200) throw new Error(`SET VARIABLE refused: ${r.text}`);
+      // One round trip for the three variables (res_agi takes one command per round trip); MSet sets them in this order.
+      const r = await conn.command(`EXEC MSet ${agiQuote(msetArgs([
+        ['TOLLGUARD_REASON', variableText(answer.reason)],
+        ['TOLLGUARD_MAXSECONDS', answer.maxSeconds === null ? '' : formatSeconds(answer.maxSeconds)],
+        ['TOLLGUARD_VERDICT', answer.verdict],
+      ]))}`);
+      if (r.code !== 200 || r.result !== '0') throw new Error(`EXEC MSet refused: ${r.text}`);
       this.deps.onServed?.(pbx, (performance.now() - started) / 1000);
       socket.end();
     } catch (err) {

@@ -35,6 +35,16 @@ export function agiQuote(value: string): string {
 }
 
 /**
+ * The argument of `EXEC MSet` setting these variables in order: MSet splits its argument at
+ * commas outside parentheses, brackets and quotes (app.c separate_args, which also drops
+ * backslashes and quotes), then each pair at its first `=`, so those characters in a value
+ * are escaped with a backslash. Send it through agiQuote: res_agi's own parser comes first.
+ */
+export function msetArgs(pairs: readonly (readonly [string, string])[]): string {
+  return pairs.map(([name, value]) => `${name}=${value.replace(/[\\"(),[\]]/g, '\\$&')}`).join(',');
+}
+
+/**
  * One FastAGI connection: reads the environment, then sends commands one by one. Any
  * protocol trouble (oversized lines, HANGUP, the socket closing) rejects the pending step.
  */

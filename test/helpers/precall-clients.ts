@@ -30,6 +30,8 @@ export interface AgiAsk {
   hangupAfter?: number;
   /** Write the environment one byte at a time. */
   trickle?: boolean;
+  /** An Asterisk without the MSet application (EXEC MSet answers result=-2). */
+  noMSet?: boolean;
 }
 
 /** One FastAGI request, as Asterisk makes it. */
@@ -87,19 +89,100 @@ export function agiAsk(o: AgiAsk): Promise<AgiExchange> {
           socket.end('HANGUP\n');
           continue;
         }
-        const set = /^SET VARIABLE (\S+) "?(.*?)"?$/.exec(line);
-        if (set) {
-          out.vars.set(set[1]!, set[2]!.replace(/\\(["\\])/g, '$1'));
-          if (set[1] === 'TOLLGUARD_VERDICT') out.unanswered = false;
+        const argv = agiArgv(line);
+        const set = (name: string, value: string): void => {
+          out.vars.set(name, value);
+          if (name === 'TOLLGUARD_VERDICT') out.unanswered = false;
+        };
+        if (argv[0] === 'SET' && argv[1] === 'VARIABLE' && argv.length === 4) set(argv[2]!, argv[3]!);
+        if (argv[0] === 'SET' && argv[1] === 'AUTOHANGUP') out.autohangup = argv[2] ?? null;
+        if (argv[0] === 'EXEC') {
+          // pbx_exec's return: 0 from MSet, -2 for an application Asterisk does not have.
+          if (argv[1]?.toLowerCase() !== 'mset' || o.noMSet) {
+            socket.write('200 result=-2\n');
+            continue;
+          }
+          for (const pair of appArgs(argv[2] ?? '', ',', true)) {
+            const [name, value] = appArgs(pair, '=', false, 2);
+            if (name !== undefined && value !== undefined) set(name, value);
+          }
+          socket.write('200 result=0\n');
+          continue;
         }
-        const auto = /^SET AUTOHANGUP (\S+)$/.exec(line);
-        if (auto) out.autohangup = auto[1]!;
         socket.write('200 result=1\n');
       }
     });
     socket.on('close', () => resolve(out));
     socket.on('error', reject);
   });
+}
+
+/** An AGI command line split as res_agi's parse_args does: at blanks outside double quotes, quotes dropped, a backslash taking the next character as it is. */
+export function agiArgv(line: string): string[] {
+  const argv: string[] = [];
+  let cur = '';
+  let started = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      started = true;
+    } else if (c === '"') {
+      quoted = !quoted;
+      started = true;
+    } else if ((c === ' ' || c === '\t') && !quoted) {
+      if (started) argv.push(cur);
+      cur = '';
+      started = false;
+    } else {
+      cur += c;
+      started = true;
+    }
+  }
+  if (started) argv.push(cur);
+  return argv;
+}
+
+/**
+ * An application's argument split as Asterisk's app.c separate_args does: at `delim` outside
+ * parentheses, brackets and double quotes; with `remove` (AST_STANDARD_APP_ARGS) quotes and
+ * backslashes are dropped, a backslash keeping the next character literal; past `max - 1`
+ * splits the rest is the last part.
+ */
+export function appArgs(data: string, delim: string, remove: boolean, max = 99): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let paren = 0;
+  let bracket = 0;
+  let quote = false;
+  let i = 0;
+  for (; i < data.length && out.length < max - 1; i++) {
+    const c = data[i]!;
+    if (c === '(') paren++;
+    else if (c === ')') paren = Math.max(0, paren - 1);
+    else if (c === '[') bracket++;
+    else if (c === ']') bracket = Math.max(0, bracket - 1);
+    else if (c === '"' && delim !== '"') {
+      quote = !quote;
+      if (remove) continue;
+    } else if (c === '\\') {
+      if (remove) {
+        if (i + 1 < data.length) cur += data[++i];
+        continue;
+      }
+      cur += c;
+      if (i + 1 < data.length) cur += data[++i];
+      continue;
+    } else if (c === delim && paren === 0 && bracket === 0 && !quote) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (i < data.length || cur !== '' || data.endsWith(delim)) out.push(cur + data.slice(i));
+  return out;
 }
 
 export interface FsExchange {

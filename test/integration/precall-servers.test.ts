@@ -76,23 +76,23 @@ describe('pre-call: the FastAGI server (Asterisk)', () => {
   });
   afterEach(() => server.stop());
 
-  it('sets reason, max seconds, the channel\'s own hangup at the limit, and the verdict last', async () => {
+  it('sets the channel\'s own hangup at the limit, then reason, max seconds and the verdict last in one MSet', async () => {
     const x = await agiAsk({ port, accountcode: 'acct-1001', args: ['011442079460000', '', ''] });
     assert.deepEqual(x.commands, [
-      'SET VARIABLE TOLLGUARD_REASON "allowed until accounts[*].spend.day"',
-      'SET VARIABLE TOLLGUARD_MAXSECONDS "5.000"',
       'SET AUTOHANGUP 5.000',
-      'SET VARIABLE TOLLGUARD_VERDICT allow',
+      'EXEC MSet "TOLLGUARD_REASON=allowed until accounts\\\\[*\\\\].spend.day,TOLLGUARD_MAXSECONDS=5.000,TOLLGUARD_VERDICT=allow"',
     ]);
+    assert.deepEqual([...x.vars], [['TOLLGUARD_REASON', 'allowed until accounts[*].spend.day'], ['TOLLGUARD_MAXSECONDS', '5.000'], ['TOLLGUARD_VERDICT', 'allow']]);
     assert.equal(s.requests[0]!.dialed, '011442079460000');
     assert.equal(s.requests[0]!.pbx, 'office');
     assert.equal(s.requests[0]!.via, 'agi');
     assert.equal(s.served, 1);
   });
 
-  it('a refusal: verdict deny and its reason, no hangup time', async () => {
+  it('a refusal: verdict deny and its reason, no hangup time, in one round trip', async () => {
     s.answer = DENY;
     const x = await agiAsk({ port, args: ['0115378612345'] });
+    assert.equal(x.commands.length, 1);
     assert.equal(x.vars.get('TOLLGUARD_VERDICT'), 'deny');
     assert.match(x.vars.get('TOLLGUARD_REASON')!, /denied by destinations\.deny\[1\]=CU, refused acct-1001s call/);
     assert.equal(x.vars.get('TOLLGUARD_MAXSECONDS'), '');
@@ -112,6 +112,13 @@ describe('pre-call: the FastAGI server (Asterisk)', () => {
     const x = await agiAsk({ port, args: ['011442079460000', '', '', 'dial'] });
     assert.deepEqual([x.vars.get('TOLLGUARD_MAXSECONDS'), x.autohangup], ['5.000', null]);
     assert.equal((await agiAsk({ port, args: ['011442079460000', '1', '0', 'dial'] })).autohangup, '0', 'the guard is still removed');
+  });
+
+  it('an Asterisk without MSet gets no verdict (its hook falls back to the flags), and the failure is counted', async () => {
+    const x = await agiAsk({ port, noMSet: true, args: ['011442079460000'] });
+    assert.equal(x.unanswered, true);
+    await waitFor('failure counted', () => s.failed.length === 1);
+    assert.equal(s.served, 0);
   });
 
   it('reads an environment that arrives one byte at a time', async () => {

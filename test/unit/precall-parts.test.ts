@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../lib/clock.js';
 import { ChannelWaiters } from '../../lib/pbx/channel-waiters.js';
 import { autohangup } from '../../lib/precall/agi-server.js';
-import { agiQuote } from '../../lib/precall/agi.js';
+import { agiQuote, msetArgs } from '../../lib/precall/agi.js';
 import { scheduledHangup } from '../../lib/precall/fs-hangup.js';
 import { PendingAdmissions, PENDING_MS } from '../../lib/precall/pending.js';
 import { precallFlags } from '../../lib/precall/flags.js';
 import { pbxOf } from '../../lib/precall/pbx-of.js';
 import { formatSeconds, variableText, type PrecallAnswer } from '../../lib/precall/request.js';
 import { parseConfig } from '../../lib/config/load.js';
+import { agiArgv, appArgs } from '../helpers/precall-clients.js';
 import { RecordingAdapter } from '../helpers/recording-adapter.js';
 
 const UUID = '2c8d3b7e-5a1f-4f2b-9a77-0c0e3a4b1d01';
@@ -67,6 +68,14 @@ describe('pre-call: the parts', () => {
     });
     it('an AGI argument is quoted with its quotes and backslashes escaped', () => {
       assert.equal(agiQuote('say "hi" \\ there\n'), '"say \\"hi\\" \\\\ there "');
+    });
+    it('MSet\'s variables reach the channel exactly as given, whatever their commas, brackets, parentheses, = and quotes', () => {
+      const values = ['allowed until accounts[*].spend.day', 'a, b (c, d) [e, f] g=h', 'unbalanced ( [ , ) ]] x', 'say "hi" \\ there', '', 'allow'];
+      const line = `EXEC MSet ${agiQuote(msetArgs(values.map((v, i) => [`V${i}`, v])))}`;
+      const argv = agiArgv(line);
+      assert.equal(argv.length, 3, 'one argument for MSet');
+      const set = appArgs(argv[2]!, ',', true).map((pair) => appArgs(pair, '=', false, 2));
+      assert.deepEqual(set, values.map((v, i) => [`V${i}`, v]));
     });
   });
 
