@@ -17,6 +17,7 @@
  *   BENCH_SHORT=1 node --import tsx bench/load.ts   # 20 s
  *   LOAD_SECONDS=600 LOAD_EVENTS=30000 LOAD_CALLS=3000 node --import tsx bench/load.ts
  *   LOAD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" ...   # profile the daemon
+ *   LOAD_REACTIONS=/tmp/r.txt ...   # each cut: ms since the start, reaction ms (to line up with a profile)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -126,6 +127,8 @@ const live = new Map<string, Call>(); // by A channel name
 /** The same calls by trunk-leg channel name: what tollguard hangs up. */
 const byTrunkLeg = new Map<string, Call>();
 const reactions: number[] = [];
+const reactionsFile = process.env.LOAD_REACTIONS ?? null;
+const benchStart = Date.now();
 let session: net.Socket | null = null;
 let loggedIn = false;
 let written = 0;
@@ -169,7 +172,10 @@ function onAction(s: net.Socket, m: AmiMessage): void {
         reply(s, id, 'Error\r\nMessage: No such channel\r\n');
         return;
       }
-      if (c.forbidden) reactions.push(Number(at - c.dialWrittenAt) / 1e6);
+      if (c.forbidden) {
+        reactions.push(Number(at - c.dialWrittenAt) / 1e6);
+        if (reactionsFile) fs.appendFileSync(reactionsFile, `${Date.now() - benchStart} ${reactions.at(-1)!.toFixed(3)}\n`);
+      }
       reply(s, id, 'Success\r\nMessage: Channel Hungup\r\n');
       end(c, true);
       return;
