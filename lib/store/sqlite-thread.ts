@@ -14,6 +14,9 @@ export interface ThreadedSqliteOptions {
   synchronous?: SqliteSync;
 }
 
+/** How much lower the store thread's priority is than the daemon's (lib/store/sqlite-worker.ts). */
+export const STORE_THREAD_NICE = 10;
+
 /**
  * SqliteStore run in a worker thread. better-sqlite3 is synchronous: on the main thread each
  * turn's commit (and now and then a WAL checkpoint) held the event loop for milliseconds,
@@ -35,7 +38,7 @@ export class ThreadedSqliteStore implements Store {
 
   async open(): Promise<void> {
     if (this.worker) return;
-    const data: SqliteWorkerData = { file: this.opts.file, synchronous: this.opts.synchronous ?? 'NORMAL' };
+    const data: SqliteWorkerData = { file: this.opts.file, synchronous: this.opts.synchronous ?? 'NORMAL', nice: STORE_THREAD_NICE };
     const worker = startWorker(import.meta.url, 'sqlite-worker', data);
     worker.unref();
     worker.on('message', (replies: StoreReply[]) => this.receive(replies));

@@ -8,7 +8,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import { TollguardError } from '../../lib/result.js';
 import { openStore } from '../../lib/store/open.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
-import { ThreadedSqliteStore } from '../../lib/store/sqlite-thread.js';
+import { STORE_THREAD_NICE, ThreadedSqliteStore } from '../../lib/store/sqlite-thread.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../lib/store/sqlite-schema.js';
 import { storeContract } from '../helpers/store-contract.js';
 import { writerAccount, writerAddress, writerCost } from '../helpers/store-writer.js';
@@ -92,6 +92,26 @@ describe('ThreadedSqliteStore (the daemon\'s SQLite store)', function () {
     await Promise.all(writes);
     assert.equal((await spend).get('a'), 1.25);
     await store.close();
+  });
+
+  it('runs its thread at a lower priority than the event loop (Linux), so a commit never takes the loop\'s core', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const nice = (): Map<string, number> => {
+      const out = new Map<string, number>();
+      for (const t of fs.readdirSync('/proc/self/task')) {
+        const st = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        out.set(t, Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]));
+      }
+      return out;
+    };
+    const before = nice();
+    const store = new ThreadedSqliteStore({ file: path.join(dir, 'tollguard.db'), log: new MemoryLogger() });
+    await store.open();
+    const own = nice().get(String(process.pid))!;
+    const added = [...nice()].filter(([t]) => !before.has(t)).map(([, n]) => n);
+    await store.close();
+    assert.ok(added.includes(Math.min(19, own + STORE_THREAD_NICE)), `a new thread at nice ${own} + ${STORE_THREAD_NICE}: ${added.join(', ')}`);
+    assert.equal(nice().get(String(process.pid)), own, 'the main thread keeps its priority');
   });
 
   it('after close, every operation fails with TG_ERR_STORE instead of being lost silently', async function () {
