@@ -14,9 +14,6 @@ export interface ThreadedSqliteOptions {
   synchronous?: SqliteSync;
 }
 
-/** How much lower the store thread's priority is than the daemon's (lib/store/sqlite-worker.ts). */
-export const STORE_THREAD_NICE = 10;
-
 /**
  * SqliteStore run in a worker thread. better-sqlite3 is synchronous: on the main thread each
  * turn's commit (and now and then a WAL checkpoint) held the event loop for milliseconds,
@@ -33,12 +30,14 @@ export class ThreadedSqliteStore implements Store {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private outbox: StoreRequest[] = [];
   private flushing = false;
+  /** A batch posted that the thread has not yet run. */
+  private unTaken = false;
 
   constructor(private readonly opts: ThreadedSqliteOptions) {}
 
   async open(): Promise<void> {
     if (this.worker) return;
-    const data: SqliteWorkerData = { file: this.opts.file, synchronous: this.opts.synchronous ?? 'NORMAL', nice: STORE_THREAD_NICE };
+    const data: SqliteWorkerData = { file: this.opts.file, synchronous: this.opts.synchronous ?? 'NORMAL' };
     const worker = startWorker(import.meta.url, 'sqlite-worker', data);
     worker.unref();
     worker.on('message', (replies: StoreReply[]) => this.receive(replies));
@@ -110,15 +109,26 @@ export class ThreadedSqliteStore implements Store {
     });
   }
 
+  /**
+   * One batch at a time in the thread: what is asked for while it works waits here and goes
+   * in one message when it has taken the last. Under load that is one message (one wake-up
+   * of the thread, one transaction) per commit instead of one per event-loop turn.
+   */
   private post(): void {
     this.flushing = false;
+    if (this.unTaken || this.outbox.length === 0 || !this.worker) return;
     const batch = this.outbox;
     this.outbox = [];
-    if (batch.length > 0) this.worker?.postMessage(batch);
+    this.unTaken = true;
+    this.worker.postMessage(batch);
   }
 
   private receive(replies: StoreReply[]): void {
     for (const r of replies) {
+      if ('taken' in r) {
+        this.unTaken = false;
+        continue;
+      }
       if ('log' in r) {
         this.opts.log[r.log.level](r.log.message, r.log.meta);
         continue;
@@ -130,6 +140,7 @@ export class ThreadedSqliteStore implements Store {
       else p.reject(r.error.code ? new TollguardError(r.error.code as ErrorCode, r.error.message, r.error.detail) : new Error(r.error.message));
     }
     if (this.pending.size === 0) this.worker?.unref();
+    this.post();
   }
 
   /** The thread is gone: nothing more is saved, and every caller is told (fail closed). */

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../notify/logger.js';
 import { TollguardError } from '../result.js';
@@ -10,8 +8,6 @@ import type { Store } from './store.js';
 export interface SqliteWorkerData {
   file: string;
   synchronous: SqliteSync;
-  /** Nice value of this thread (Linux; elsewhere ignored). */
-  nice: number;
 }
 
 export interface StoreRequest {
@@ -25,7 +21,9 @@ type LogLevel = keyof Logger;
 export type StoreReply =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; error: { message: string; code?: string; detail?: Record<string, unknown> } }
-  | { log: { level: LogLevel; message: string; meta?: Record<string, unknown> } };
+  | { log: { level: LogLevel; message: string; meta?: Record<string, unknown> } }
+  /** The batch received last has run (its writes committed): the next may come. */
+  | { taken: true };
 
 /**
  * The thread of ThreadedSqliteStore: a SqliteStore (whose writes asked for in one turn
@@ -33,7 +31,6 @@ export type StoreReply =
  * done. Log lines go to the main thread's logger.
  */
 function main(port: NonNullable<typeof parentPort>, d: SqliteWorkerData): void {
-  lowerPriority(d.nice);
   let out: StoreReply[] = [];
   let sending = false;
   const send = (r: StoreReply): void => {
@@ -64,25 +61,10 @@ function main(port: NonNullable<typeof parentPort>, d: SqliteWorkerData): void {
         },
       );
     }
+    // Queued after the batch's commit (its immediate was queued by the first write above):
+    // goes out with the batch's answers.
+    send({ taken: true });
   });
-}
-
-/**
- * On a host whose cores are all busy, each batch posted woke this thread onto the core the
- * event loop was running on, and the loop waited out the commit (bench/load.ts on 2 cores:
- * 1.4 s of 12 s of the main thread's time showed in postMessage). At a lower priority the
- * scheduler lets the loop run on and gives this thread the idle time; it still gets a share
- * when nothing is idle, so writes are late under load, never lost. Linux applies
- * setpriority() to one thread when given its id.
- */
-function lowerPriority(nice: number): void {
-  if (nice === 0 || process.platform !== 'linux') return;
-  try {
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    os.setPriority(tid, Math.min(19, os.getPriority(tid) + nice));
-  } catch {
-    // Left at the process's priority: slower under load, nothing else changes.
-  }
 }
 
 if (parentPort) main(parentPort, workerData as SqliteWorkerData);
