@@ -258,7 +258,7 @@ const compiled = path.join(repo, 'dist/daemon/cli.js');
 const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(repo, 'daemon/cli.ts')];
 const heapCap = process.env.LOAD_HEAP_MB ?? '256';
 const snapshots = process.env.LOAD_HEAPSNAPSHOT === '1';
-const nodeFlags = [`--max-old-space-size=${heapCap}`, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+const nodeFlags = [`--max-old-space-size=${heapCap}`, '--max-semi-space-size=32', ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 // stdout too: what --trace-gc prints.
 const daemonLog = fs.openSync(path.join(dir, 'daemon.log'), 'w');
 const child = spawn(process.execPath, [...nodeFlags, ...entry, 'run', '--config', configFile], {
