@@ -187,7 +187,7 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
     const entry = daemonEntry();
     const extraFlags = (process.env.FLOOD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     const daemon = started(spawn(process.execPath, [...extraFlags, ...entry.argv, 'run', '--config', configFile], {
-      cwd: dir, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256', FLOOD_SECRET: 'flood-secret' },
+      cwd: dir, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=32', FLOOD_SECRET: 'flood-secret' },
       stdio: ['ignore', fs.openSync(path.join(dir, 'daemon.out'), 'w'), fs.openSync(path.join(dir, 'daemon.log'), 'w')],
     }));
     const status = async (): Promise<StatusReport | null> => {

@@ -17,6 +17,8 @@
  *   BENCH_SHORT=1 node --import tsx bench/load.ts   # 20 s
  *   LOAD_SECONDS=600 LOAD_EVENTS=30000 LOAD_CALLS=3000 node --import tsx bench/load.ts
  *   LOAD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" ...   # profile the daemon
+ *   LOAD_KEEP=1 ...   # keep the daemon's directory and its log (stdout and stderr: --trace-gc's lines)
+ *   LOAD_REACTIONS=/tmp/r.txt ...   # each cut: ms since the start, reaction ms, DialBegin written (µs, CLOCK_MONOTONIC as in a --cpu-prof profile)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -126,6 +128,8 @@ const live = new Map<string, Call>(); // by A channel name
 /** The same calls by trunk-leg channel name: what tollguard hangs up. */
 const byTrunkLeg = new Map<string, Call>();
 const reactions: number[] = [];
+const reactionsFile = process.env.LOAD_REACTIONS ?? null;
+const benchStart = Date.now();
 let session: net.Socket | null = null;
 let loggedIn = false;
 let written = 0;
@@ -169,7 +173,10 @@ function onAction(s: net.Socket, m: AmiMessage): void {
         reply(s, id, 'Error\r\nMessage: No such channel\r\n');
         return;
       }
-      if (c.forbidden) reactions.push(Number(at - c.dialWrittenAt) / 1e6);
+      if (c.forbidden) {
+        reactions.push(Number(at - c.dialWrittenAt) / 1e6);
+        if (reactionsFile) fs.appendFileSync(reactionsFile, `${Date.now() - benchStart} ${reactions.at(-1)!.toFixed(3)} ${c.dialWrittenAt / 1000n}\n`);
+      }
       reply(s, id, 'Success\r\nMessage: Channel Hungup\r\n');
       end(c, true);
       return;
@@ -251,9 +258,11 @@ const compiled = path.join(repo, 'dist/daemon/cli.js');
 const entry = fs.existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(repo, 'daemon/cli.ts')];
 const heapCap = process.env.LOAD_HEAP_MB ?? '256';
 const snapshots = process.env.LOAD_HEAPSNAPSHOT === '1';
-const nodeFlags = [`--max-old-space-size=${heapCap}`, ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+const nodeFlags = [`--max-old-space-size=${heapCap}`, '--max-semi-space-size=32', ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] : []), ...(process.env.LOAD_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+// stdout too: what --trace-gc prints.
+const daemonLog = fs.openSync(path.join(dir, 'daemon.log'), 'w');
 const child = spawn(process.execPath, [...nodeFlags, ...entry, 'run', '--config', configFile], {
-  cwd: dir, env: { ...process.env, NODE_OPTIONS: '', LOAD_SECRET: 'load-secret' }, stdio: ['ignore', 'ignore', fs.openSync(path.join(dir, 'daemon.log'), 'w')],
+  cwd: dir, env: { ...process.env, NODE_OPTIONS: '', LOAD_SECRET: 'load-secret' }, stdio: ['ignore', daemonLog, daemonLog],
 });
 const pid = child.pid!;
 const CLK_TCK = 100;
@@ -464,4 +473,5 @@ child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 server.close();
 closeSession();
-fs.rmSync(dir, { recursive: true, force: true });
+if (process.env.LOAD_KEEP === '1') console.log(`kept ${dir} (daemon.log)`);
+else fs.rmSync(dir, { recursive: true, force: true });

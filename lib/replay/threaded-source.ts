@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { PbxConfig } from '../config/types.js';
+import { startWorker } from '../worker.js';
 import type { CdrFormat, CdrRow } from './cdr.js';
 import { RowDecoder, type RowBatch } from './row-codec.js';
 import type { RowWorkerData } from './row-worker.js';
@@ -34,7 +32,7 @@ export function cdrRowsInWorker(file: string, o: WorkerSourceOptions): RowSource
     file, format: o.format, pbx: o.pbx, timeZone: o.timeZone,
     internal: o.internal ? { source: o.internal.source, flags: o.internal.flags } : null,
   };
-  const worker = startWorker(data);
+  const worker = startWorker(import.meta.url, 'row-worker', data);
   const decoder = new RowDecoder();
   const inbox: WorkerMessage[] = [];
   let failed: Error | null = null;
@@ -76,17 +74,4 @@ export function cdrRowsInWorker(file: string, o: WorkerSourceOptions): RowSource
     }
   }
   return { [Symbol.asyncIterator]: rows, close };
-}
-
-/**
- * Compiled, the worker is the .js beside this file. Under tsx (tests, benches) it is the .ts,
- * and a worker does not inherit tsx's loader: it registers tsx's hooks first.
- */
-function startWorker(workerData: RowWorkerData): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./row-worker.js', here), { workerData });
-  // tsx/esm/api's `import` entry: the `require` one beside it, .mjs for .cjs (its exports map).
-  const api = JSON.stringify(pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href);
-  const entry = JSON.stringify(new URL('./row-worker.ts', here).href);
-  return new Worker(`import(${api}).then((tsx) => { tsx.register(); return import(${entry}); })`, { eval: true, workerData });
 }

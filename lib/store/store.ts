@@ -1,8 +1,8 @@
 /**
  * Durable state behind one interface: SQLite embedded by default, Redis when several
  * nodes share state. Every write has reached the backing store when its promise resolves
- * (for SQLite, when the call returns: better-sqlite3 is synchronous), so `kill -9` after a
- * write loses nothing.
+ * (for SQLite, committed by the store thread: lib/store/sqlite-thread.ts), so `kill -9` after
+ * a write loses nothing.
  */
 
 /** A call as the spend ledger counts it. `cost` is what it has cost so far / in total. */

@@ -1,13 +1,15 @@
 /**
  * Child process for the crash-safety test: writes calls, spend, bans, suspensions and
  * audit records in a loop and prints each id once all its writes have returned, until
- * it is killed. Usage: node --import tsx test/helpers/store-writer.ts <db file> <round>
+ * it is killed. Usage: node --import tsx test/helpers/store-writer.ts <db file> <round> [thread]
+ * (`thread`: through ThreadedSqliteStore, as the daemon writes).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryLogger } from '../../lib/notify/logger.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
+import { ThreadedSqliteStore } from '../../lib/store/sqlite-thread.js';
 
 export const WRITER_RATE = { perMinute: 0.12, connectFee: 0.05, firstIncrement: 60, nextIncrement: 6 };
 
@@ -24,8 +26,8 @@ export function writerAddress(round: number, i: number): string {
   return `10.${round}.${(i >> 8) & 255}.${i & 255}`;
 }
 
-async function main(file: string, round: number): Promise<void> {
-  const store = new SqliteStore({ file, log: new MemoryLogger() });
+async function main(file: string, round: number, thread: boolean): Promise<void> {
+  const store = thread ? new ThreadedSqliteStore({ file, log: new MemoryLogger() }) : new SqliteStore({ file, log: new MemoryLogger() });
   await store.open();
   fs.writeSync(1, 'ready\n');
   for (let i = 0; ; i++) {
@@ -42,10 +44,10 @@ async function main(file: string, round: number): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [file, round] = process.argv.slice(2);
+  const [file, round, mode] = process.argv.slice(2);
   if (!file || !round) {
-    process.stderr.write('usage: store-writer.ts <db file> <round>\n');
+    process.stderr.write('usage: store-writer.ts <db file> <round> [thread]\n');
     process.exit(2);
   }
-  await main(file, Number(round));
+  await main(file, Number(round), mode === 'thread');
 }

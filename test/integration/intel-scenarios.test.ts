@@ -49,6 +49,9 @@ describe('fraud intelligence end to end (AMI simulator)', function () {
       await test.ended;
       assert.equal(test.answeredAt, null, 'the test call was cut while it rang');
       await rig.waitFor(() => rig.daemon.status().accounts.some((a) => a.account === 'acct-4001' && a.suspended), 5000, 'acct-4001 suspended');
+      // The suspension is announced (alert, metrics) once the store has it: a round trip to
+      // the store's thread, or to Redis, after it is in force.
+      await rig.waitFor(() => rig.actions.some((a) => a.type === 'suspend' && a.account === 'acct-4001'), 5000, 'acct-4001 suspension announced');
       const next = ami.call({ endpoint: '1002', account: 'acct-4001', dialed: '011493012345678', answerAfterMs: 2000 });
       await next.ended;
       assert.equal(next.answeredAt, null);

@@ -8,6 +8,7 @@ import { MemoryLogger } from '../../lib/notify/logger.js';
 import { TollguardError } from '../../lib/result.js';
 import { openStore } from '../../lib/store/open.js';
 import { SqliteStore } from '../../lib/store/sqlite.js';
+import { ThreadedSqliteStore } from '../../lib/store/sqlite-thread.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../lib/store/sqlite-schema.js';
 import { storeContract } from '../helpers/store-contract.js';
 import { writerAccount, writerAddress, writerCost } from '../helpers/store-writer.js';
@@ -38,6 +39,83 @@ storeContract('SqliteStore', async () => {
     reopen: () => new SqliteStore({ file, log }),
     done: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
+});
+
+storeContract('ThreadedSqliteStore', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'tollguard.db');
+  const log = new MemoryLogger();
+  return {
+    store: new ThreadedSqliteStore({ file, log }),
+    log,
+    reopen: () => new ThreadedSqliteStore({ file, log }),
+    done: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('ThreadedSqliteStore (the daemon\'s SQLite store)', function () {
+  let dir: string;
+  beforeEach(function () {
+    dir = tempDir();
+  });
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is what openStore gives for sqlite', function () {
+    assert.ok(openStore({ type: 'sqlite', retentionMs: 86_400_000 }, dir, new MemoryLogger()) instanceof ThreadedSqliteStore);
+  });
+
+  it('a file that is not a database → TG_ERR_STORE naming the file, from the thread', async function () {
+    const file = path.join(dir, 'tollguard.db');
+    fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    await assert.rejects(new ThreadedSqliteStore({ file, log: new MemoryLogger() }).open(), isStoreError(file));
+  });
+
+  it("the thread's log lines reach the caller's logger", async function () {
+    const log = new MemoryLogger();
+    const store = new ThreadedSqliteStore({ file: path.join(dir, 'tollguard.db'), log });
+    await store.open();
+    await store.endCall('pbx-a', 'never-saved', 1, 0.5);
+    await store.close();
+    const [line] = log.find(/endCall for a call never saved/);
+    assert.equal(line?.level, 'warn');
+    assert.equal(line?.meta.callId, 'never-saved');
+  });
+
+  it('reads see every write asked for before them, in one turn', async function () {
+    const store = new ThreadedSqliteStore({ file: path.join(dir, 'tollguard.db'), log: new MemoryLogger() });
+    await store.open();
+    const rec = { pbx: 'p', callId: 'c1', account: 'a', destination: null, startedAt: 1, answeredAt: 1, endedAt: null, cost: 0, rate: null };
+    const writes = [store.saveCall(rec), store.endCall('p', 'c1', 5, 1.25)];
+    const spend = store.spendSince(0);
+    await Promise.all(writes);
+    assert.equal((await spend).get('a'), 1.25);
+    await store.close();
+  });
+
+  it('writes asked for in many turns while the thread commits are all committed, in order', async function () {
+    const store = new ThreadedSqliteStore({ file: path.join(dir, 'tollguard.db'), log: new MemoryLogger() });
+    await store.open();
+    const bans = Array.from({ length: 5000 }, (_, i) => ({ address: `10.9.${i >> 8}.${i & 255}`, family: 4 as const, reason: 'r', count: 1, failures: 5, bannedAt: 1, expiresAt: 10_000, manual: false }));
+    const writes: Promise<void>[] = [store.recordBans(bans, [])];
+    for (let turn = 0; turn < 50; turn++) {
+      writes.push(store.saveBan({ ...bans[turn]!, count: turn + 2 }));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    assert.equal((await store.activeBans(0)).length, 5000);
+    assert.equal((await store.banHistory(bans[49]!.address))?.count, 51, 'the later write wins');
+    await store.close();
+  });
+
+  it('after close, every operation fails with TG_ERR_STORE instead of being lost silently', async function () {
+    const file = path.join(dir, 'tollguard.db');
+    const store = new ThreadedSqliteStore({ file, log: new MemoryLogger() });
+    await store.open();
+    await store.close();
+    await assert.rejects(store.markAlive(1), isStoreError(file, /not open/));
+  });
 });
 
 describe('SqliteStore on a real file', function () {
@@ -245,9 +323,9 @@ describe('SqliteStore survives kill -9', function () {
   });
 
   /** Runs the writer until `ms` after it is ready, SIGKILLs it, returns the ids it reported. */
-  function killedWriter(file: string, round: number, ms: number): Promise<string[]> {
+  function killedWriter(file: string, round: number, ms: number, thread: boolean): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/store-writer.ts', file, String(round)], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/store-writer.ts', file, String(round), ...(thread ? ['thread'] : [])], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -272,49 +350,51 @@ describe('SqliteStore survives kill -9', function () {
     });
   }
 
-  it('every id reported as written is in the database, and the database is intact', async function () {
-    const file = path.join(dir, 'tollguard.db');
-    const reported: { round: number; i: number; id: string }[] = [];
-    for (let round = 1; round <= 5; round++) {
-      const ms = 50 + Math.floor(Math.random() * 250);
-      const ids = await killedWriter(file, round, ms);
-      assert.ok(ids.length > 0, `round ${round} wrote nothing in ${ms} ms`);
-      for (const id of ids) reported.push({ round, i: Number(id.split('-')[1]), id });
+  for (const thread of [false, true]) {
+    it(`every id reported as written is in the database, and the database is intact (${thread ? 'through the store thread, as the daemon writes' : 'on the calling thread'})`, async function () {
+      const file = path.join(dir, 'tollguard.db');
+      const reported: { round: number; i: number; id: string }[] = [];
+      for (let round = 1; round <= 5; round++) {
+        const ms = 50 + Math.floor(Math.random() * 250);
+        const ids = await killedWriter(file, round, ms, thread);
+        assert.ok(ids.length > 0, `round ${round} wrote nothing in ${ms} ms`);
+        for (const id of ids) reported.push({ round, i: Number(id.split('-')[1]), id });
 
-      const db = new Database(file);
-      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', `after round ${round}`);
+        const db = new Database(file);
+        assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', `after round ${round}`);
+        db.close();
+      }
+
+      const store = new SqliteStore({ file, log: new MemoryLogger() });
+      await store.open();
+      const db = new Database(file, { readonly: true });
+      const getCall = db.prepare<[string], { ended_at: number | null; cost: number; account: string }>(
+        "SELECT ended_at, cost, account FROM calls WHERE pbx = 'pbx-a' AND call_id = ?",
+      );
+      const expectedMin = new Map<string, number>();
+      const suspended = new Set((await store.suspensions()).map((s) => s.account));
+      const audited = new Set((await store.auditSince(0)).map((a) => a.subject));
+      for (const { round, i, id } of reported) {
+        const row = getCall.get(id);
+        assert.ok(row, `call ${id} reported written but missing`);
+        assert.equal(row.ended_at, round * 1_000_000 + i + 1, `call ${id} not ended`);
+        assert.equal(row.cost, writerCost(i));
+        assert.equal(row.account, writerAccount(i));
+        const b = await store.banHistory(writerAddress(round, i));
+        assert.ok(b && b.count >= i + 1, `ban of ${id} missing`);
+        assert.ok(suspended.has(`s-${id}`), `suspension of ${id} missing`);
+        assert.ok(audited.has(id), `audit of ${id} missing`);
+        expectedMin.set(row.account, (expectedMin.get(row.account) ?? 0) + row.cost);
+      }
+      // Spend counts every reported call, and exactly what the ended rows hold.
+      const spend = await store.spendSince(0);
+      const fromRows = db
+        .prepare<[], { account: string; s: number }>('SELECT account, SUM(cost) AS s FROM calls WHERE ended_at IS NOT NULL GROUP BY account')
+        .all();
+      for (const { account, s } of fromRows) assert.ok(Math.abs((spend.get(account) ?? 0) - s) < 1e-6);
+      for (const [account, min] of expectedMin) assert.ok((spend.get(account) ?? 0) >= min - 1e-6, `spend of ${account} lost`);
       db.close();
-    }
-
-    const store = new SqliteStore({ file, log: new MemoryLogger() });
-    await store.open();
-    const db = new Database(file, { readonly: true });
-    const getCall = db.prepare<[string], { ended_at: number | null; cost: number; account: string }>(
-      "SELECT ended_at, cost, account FROM calls WHERE pbx = 'pbx-a' AND call_id = ?",
-    );
-    const expectedMin = new Map<string, number>();
-    const suspended = new Set((await store.suspensions()).map((s) => s.account));
-    const audited = new Set((await store.auditSince(0)).map((a) => a.subject));
-    for (const { round, i, id } of reported) {
-      const row = getCall.get(id);
-      assert.ok(row, `call ${id} reported written but missing`);
-      assert.equal(row.ended_at, round * 1_000_000 + i + 1, `call ${id} not ended`);
-      assert.equal(row.cost, writerCost(i));
-      assert.equal(row.account, writerAccount(i));
-      const b = await store.banHistory(writerAddress(round, i));
-      assert.ok(b && b.count >= i + 1, `ban of ${id} missing`);
-      assert.ok(suspended.has(`s-${id}`), `suspension of ${id} missing`);
-      assert.ok(audited.has(id), `audit of ${id} missing`);
-      expectedMin.set(row.account, (expectedMin.get(row.account) ?? 0) + row.cost);
-    }
-    // Spend counts every reported call, and exactly what the ended rows hold.
-    const spend = await store.spendSince(0);
-    const fromRows = db
-      .prepare<[], { account: string; s: number }>('SELECT account, SUM(cost) AS s FROM calls WHERE ended_at IS NOT NULL GROUP BY account')
-      .all();
-    for (const { account, s } of fromRows) assert.ok(Math.abs((spend.get(account) ?? 0) - s) < 1e-6);
-    for (const [account, min] of expectedMin) assert.ok((spend.get(account) ?? 0) >= min - 1e-6, `spend of ${account} lost`);
-    db.close();
-    await store.close();
-  });
+      await store.close();
+    });
+  }
 });

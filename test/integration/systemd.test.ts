@@ -92,6 +92,19 @@ describe('systemd unit', () => {
     }
   });
 
+  it("starts node with the unit's heap options: old space capped, 32 MB semi-spaces (docs/decisions.md)", () => {
+    const env = parseUnit(unitText).get('Service')?.get('Environment') ?? [];
+    const line = env.find((e) => e.replace(/^"/, '').startsWith('NODE_OPTIONS='));
+    assert.ok(line, `no NODE_OPTIONS in ${env.join(' | ')}`);
+    const value = line.replace(/^"?NODE_OPTIONS=/, '').replace(/^"|"$/g, '');
+    assert.match(value, /--max-old-space-size=256/);
+    assert.match(value, /--max-semi-space-size=32/);
+    const r = spawnSync(process.execPath, ['-p', "require('v8').getHeapStatistics().heap_size_limit / 2 ** 20"], { env: { ...process.env, NODE_OPTIONS: value }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // V8's limit: the old space plus three semi-spaces.
+    assert.equal(Number(r.stdout.trim()), 256 + 3 * 32);
+  });
+
   it('passes systemd-analyze verify with no warning about the unit', function () {
     if (!has('systemd-analyze')) skipVisibly(this, 'systemd-analyze not installed');
     const p = unitCopy(dir);
