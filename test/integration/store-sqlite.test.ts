@@ -29,29 +29,20 @@ function isStoreError(file: string, pattern?: RegExp) {
   };
 }
 
-storeContract('SqliteStore', async () => {
-  const dir = tempDir();
-  const file = path.join(dir, 'tollguard.db');
-  const log = new MemoryLogger();
-  return {
-    store: new SqliteStore({ file, log }),
-    log,
-    reopen: () => new SqliteStore({ file, log }),
-    done: async () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-});
-
-storeContract('ThreadedSqliteStore', async () => {
-  const dir = tempDir();
-  const file = path.join(dir, 'tollguard.db');
-  const log = new MemoryLogger();
-  return {
-    store: new ThreadedSqliteStore({ file, log }),
-    log,
-    reopen: () => new ThreadedSqliteStore({ file, log }),
-    done: async () => fs.rmSync(dir, { recursive: true, force: true }),
-  };
-});
+// The same contract for the store itself and for it run in its thread (what the daemon uses).
+for (const Store of [SqliteStore, ThreadedSqliteStore]) {
+  storeContract(Store.name, async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'tollguard.db');
+    const log = new MemoryLogger();
+    return {
+      store: new Store({ file, log }),
+      log,
+      reopen: () => new Store({ file, log }),
+      done: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+  });
+}
 
 describe('ThreadedSqliteStore (the daemon\'s SQLite store)', function () {
   let dir: string;
