@@ -13,9 +13,8 @@ import type { AlertsConfig } from '../config/types.js';
 import { TollguardError } from '../result.js';
 import { AlertDigest, type DigestSpec } from './alert-digest.js';
 import { SYSLOG_FACILITIES, validateAlertsConfig } from './alerts-config.js';
-
-export { validateAlertsConfig } from './alerts-config.js';
-import { redact, registerSecret, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
+import { redact, registerSecret } from './secrets.js';
 
 export type AlertKind = 'cut' | 'suspend' | 'ban' | 'link-down' | 'link-up' | 'link-setup' | 'budget' | 'firewall-error' | 'summary' | 'intel' | 'store' | 'clock';
 export type AlertSeverity = 'info' | 'warning' | 'critical';

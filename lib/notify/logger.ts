@@ -1,8 +1,6 @@
 import winston from 'winston';
 import { redact, redactDeep, secretCount } from './secrets.js';
 
-export { redact, redactDeep, registerSecret } from './secrets.js';
-
 /** The logging surface every part takes; winston's Logger satisfies it. */
 export interface Logger {
   error(message: string, meta?: Record<string, unknown>): void;

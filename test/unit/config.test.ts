@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { accountRules, loadConfigFile, parseConfig } from '../../lib/config/load.js';
 import { configReference } from '../../lib/config/reference.js';
-import { redact } from '../../lib/notify/logger.js';
+import { redact } from '../../lib/notify/secrets.js';
 
 const here = import.meta.dirname;
 const badDir = path.join(here, '../fixtures/bad-configs');
