@@ -115,8 +115,8 @@ export class ManagedConnection implements LinkControl {
     this.listeners.push(fn);
   }
 
-  /** The socket's unread bytes now, and the longest read gap since the previous call (then reset). */
-  readStats(tables?: SocketTables): ReadStats {
+  /** The socket's unread bytes in `tables`, and the longest read gap since the previous call (then reset). */
+  readStats(tables: SocketTables): ReadStats {
     const s = this.socket;
     const gap = this.maxReadGapMs;
     this.maxReadGapMs = 0;

@@ -21,8 +21,8 @@ export interface LinkControl {
   /** What ended the last socket, classified; null if none has failed yet. */
   lastError(): LinkError | null;
   onStatus(fn: StatusListener): void;
-  /** Unread bytes (in `tables`, else read now) and the longest read gap since the previous call (metrics). */
-  readStats(tables?: SocketTables): ReadStats;
+  /** Unread bytes (in the kernel's `tables`) and the longest read gap since the previous call (metrics). */
+  readStats(tables: SocketTables): ReadStats;
 }
 
 /**
@@ -61,7 +61,7 @@ export abstract class LinkLayer implements LinkControl {
     this.inner.onStatus(fn);
   }
 
-  readStats(tables?: SocketTables): ReadStats {
+  readStats(tables: SocketTables): ReadStats {
     return this.inner.readStats(tables);
   }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 
@@ -6,7 +5,7 @@ import { isIPv4 } from 'node:net';
  * The kernel's TCP socket tables of this network namespace (/proc/net/tcp and tcp6, Linux),
  * null where a file is not there. With many sockets (a PBX host in a flood, or thousands in
  * TIME_WAIT) reading them costs the kernel ~15 ms per 12,000 sockets: a scrape reads them once,
- * off the event loop (readSocketTablesAsync), for every link.
+ * off the event loop, for every link.
  */
 export interface SocketTables {
   v4: string | null;
@@ -14,17 +13,6 @@ export interface SocketTables {
 }
 
 const FILES = ['/proc/net/tcp', '/proc/net/tcp6'] as const;
-
-export function readSocketTables(): SocketTables {
-  const [v4, v6] = FILES.map((f) => {
-    try {
-      return readFileSync(f, 'latin1');
-    } catch {
-      return null;
-    }
-  });
-  return { v4: v4 ?? null, v6: v6 ?? null };
-}
 
 export async function readSocketTablesAsync(): Promise<SocketTables> {
   const [v4, v6] = await Promise.all(FILES.map((f) => readFile(f, 'latin1').catch(() => null)));
@@ -36,7 +24,7 @@ export async function readSocketTablesAsync(): Promise<SocketTables> {
  * kernel's tables (the `Recv-Q` of `ss`; Node has no FIONREAD). null when the socket is not
  * found. The tables are searched, not split into lines: they list every socket of the namespace.
  */
-export function unreadBytes(localAddress: string, localPort: number, remotePort: number, tables: SocketTables = readSocketTables()): number | null {
+export function unreadBytes(localAddress: string, localPort: number, remotePort: number, tables: SocketTables): number | null {
   const local = `:${localPort.toString(16).toUpperCase().padStart(4, '0')} `;
   const remote = `:${remotePort.toString(16).toUpperCase().padStart(4, '0')}`;
   const v4 = isIPv4(localAddress.replace(/^::ffff:/i, ''));
