@@ -35,8 +35,8 @@ import { parseArgs } from 'node:util';
 import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import type { FloodPbxReport, FloodPbxSpec } from './flood-pbx.js';
+import { machineTicks, tollguardEntry } from './machine.js';
 
-const repo = path.resolve(import.meta.dirname, '..');
 const FAILURES = 5;
 const PROTECTED_IGNORED = Array.from({ length: 40 }, (_, i) => `10.77.0.${i + 1}`);
 const PROTECTED_TRUNK = ['192.0.2.10', '192.0.2.11'];
@@ -98,23 +98,6 @@ function sourcesFor(n: number): string[] {
   const prot = [...PROTECTED_IGNORED, ...PROTECTED_TRUNK];
   prot.forEach((a, i) => list.splice(Math.floor(((i + 1) * list.length) / (prot.length + 1)), 0, a));
   return list;
-}
-
-/** The daemon as production runs it: compiled when dist/ is up to date, else through tsx (and said so). */
-function daemonEntry(): { argv: string[]; what: string } {
-  const compiled = path.join(repo, 'dist/daemon/cli.js');
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
-    }
-    return t;
-  };
-  if (fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= Math.max(newest(path.join(repo, 'lib')), newest(path.join(repo, 'daemon')))) {
-    return { argv: [compiled], what: 'compiled dist/' };
-  }
-  // By its full path: the daemon runs in a temporary directory, where `tsx` does not resolve.
-  return { argv: ['--import', import.meta.resolve('tsx'), path.join(repo, 'daemon/cli.ts')], what: 'tsx (dist/ is older than the sources: npm run build)' };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -184,7 +167,7 @@ alerts: { webhook: { url: "http://127.0.0.1:${(sink.address() as AddressInfo).po
 log: { level: info, file: null }
 metrics: { listen: "127.0.0.1:${metricsPort}" }
 `, { mode: 0o600 });
-    const entry = daemonEntry();
+    const entry = tollguardEntry();
     const extraFlags = (process.env.FLOOD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     const daemon = started(spawn(process.execPath, [...extraFlags, ...entry.argv, 'run', '--config', configFile], {
       cwd: dir, env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=32', FLOOD_SECRET: 'flood-secret' },
@@ -284,9 +267,6 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
 
 /** Clock ticks: the whole machine's busy time, and each listed process's user+system time. */
 function cpuNow(pids: number[]): { busy: number; total: number; procs: number[]; at: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  const total = f.reduce((a, b) => a + b, 0);
   const procs = pids.map((pid) => {
     try {
       const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -296,7 +276,7 @@ function cpuNow(pids: number[]): { busy: number; total: number; procs: number[];
       return 0;
     }
   });
-  return { busy: total - idle, total, procs, at: Date.now() };
+  return { ...machineTicks(), procs, at: Date.now() };
 }
 
 function share(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, i: number): string {

@@ -20,6 +20,7 @@ import { judgeCall, type DialFacts } from '../lib/judge/judge.js';
 import { buildRules, type JudgeRules } from '../lib/judge/rules.js';
 import type { JudgeState } from '../lib/judge/state.js';
 import { DaemonRig } from '../test/helpers/daemon-rig.js';
+import { seededRandom } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const LISTED = short ? 200_000 : 1_000_000;
@@ -28,13 +29,7 @@ const ACCOUNTS = 1_000;
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 3, 15, 0, 0);
 
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
-}
+const random = seededRandom(0x2545f491);
 const pick = <T>(a: readonly T[]): T => a[Math.floor(random() * a.length)]!;
 const digits = (n: number): string => Array.from({ length: n }, () => String(Math.floor(random() * 10))).join('');
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;

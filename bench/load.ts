@@ -29,6 +29,7 @@ import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import type { AmiMessage } from '../lib/pbx/asterisk/message.js';
 import { AmiParser } from '../lib/pbx/asterisk/parser.js';
+import { machineTicks } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const SECONDS = Number(process.env.LOAD_SECONDS ?? (short ? 20 : 300));
@@ -270,12 +271,6 @@ const procCpuMs = (): number => {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return ((Number(parts[11]) + Number(parts[12])) * 1000) / CLK_TCK;
-};
-/** Clock ticks of the whole machine: busy and in all (/proc/stat). */
-const machineTicks = (): { busy: number; total: number } => {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
 };
 const procRssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 /** The daemon's own V8 figures from /metrics (prom-client's default metrics), in MiB. */

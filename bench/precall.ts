@@ -37,6 +37,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import { agiAsk, channelData, fsAsk } from '../test/helpers/precall-clients.js';
+import { machineTicks } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1';
 const RATE = Number(process.env.PRECALL_RATE ?? 200);
@@ -171,18 +172,10 @@ function cpuOf(pid: number | undefined): number {
   }
 }
 
-/** The whole machine's busy share over an interval, from /proc/stat (other users' work included). */
-function machineTicks(): number[] {
-  try {
-    return fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  } catch {
-    return [];
-  }
-}
-function busyShare(a: number[], b: number[]): string {
-  const d = b.map((v, i) => v - (a[i] ?? 0));
-  const total = d.reduce((x, y) => x + y, 0);
-  return total > 0 ? `${((100 * (total - d[3]! - d[4]!)) / total).toFixed(0)} %` : '?';
+/** The whole machine's busy share over an interval (other users' work included). */
+function busyShare(a: { busy: number; total: number }, b: { busy: number; total: number }): string {
+  const total = b.total - a.total;
+  return total > 0 ? `${((100 * (b.busy - a.busy)) / total).toFixed(0)} %` : '?';
 }
 
 async function paced(seconds: number, perSec: number, one: (i: number) => Promise<void>): Promise<void> {

@@ -12,6 +12,7 @@ import type { AccountConfig } from '../lib/config/types.js';
 import { NumberClassifier } from '../lib/numbers/classify.js';
 import { evaluateCall, type PolicyContext } from '../lib/policy/evaluate.js';
 import { RateDeck } from '../lib/rating/deck.js';
+import { seededRandom } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const PREFIXES = short ? 20_000 : 100_000;
@@ -19,13 +20,7 @@ const LOOKUPS = short ? 300_000 : 3_000_000;
 const CLASSIFY = short ? 3_000 : 20_000;
 
 /** Deterministic PRNG so every run measures the same deck. */
-let seed = 0x9e3779b9;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
-}
+const random = seededRandom(0x9e3779b9);
 const digit = (): string => String(Math.floor(random() * 10));
 
 function realisticPrefixes(n: number): string[] {

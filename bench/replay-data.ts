@@ -9,14 +9,9 @@ import { parseConfig } from '../lib/config/load.js';
 import type { JudgeRules } from '../lib/judge/rules.js';
 import { NumberClassifier } from '../lib/numbers/classify.js';
 import { RateDeck } from '../lib/rating/deck.js';
+import { seededRandom } from './machine.js';
 
-let seed = 0x2545f491;
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
-}
+const random = seededRandom(0x2545f491);
 const pick = <T>(a: readonly T[]): T => a[Math.floor(random() * a.length)]!;
 
 const DESTS = ['2125551234', '3055550100', '6175550199', '4155550123', '011442079460000', '0114930901820', '0115378612345', '19005551234', '011881612345678', '911'];

@@ -23,6 +23,7 @@ import { cdrRows } from '../lib/replay/cdr-source.js';
 import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
 import type { ReplayReport } from '../lib/replay/report.js';
+import { machineTicks, tollguardEntry } from './machine.js';
 import { benchConfig, benchRules, DECK, POOL, writeCdr } from './replay-data.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
@@ -44,36 +45,11 @@ async function measured<T>(f: () => Promise<T>): Promise<{ value: T; ms: number;
   return { value, ms, peakRss: Math.max(peakRss, process.memoryUsage().rss), busy };
 }
 
-const repo = path.join(import.meta.dirname, '..');
-
-/** The CLI as production runs it: compiled when dist/ is up to date, else through tsx (and said so). */
-function cliEntry(): { argv: string[]; what: string } {
-  const compiled = path.join(repo, 'dist/daemon/cli.js');
-  const newest = (dir: string): number => {
-    let t = 0;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
-      if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
-    }
-    return t;
-  };
-  if (fs.existsSync(compiled) && fs.statSync(compiled).mtimeMs >= Math.max(newest(path.join(repo, 'lib')), newest(path.join(repo, 'daemon')))) {
-    return { argv: [compiled], what: 'compiled dist/' };
-  }
-  return { argv: ['--import', import.meta.resolve('tsx'), path.join(repo, 'daemon/cli.ts')], what: 'tsx (dist/ is older than the sources: npm run build)' };
-}
-
-/** Busy and total clock ticks of the whole machine (/proc/stat), to say what else ran meanwhile. */
-function machineTicks(): { busy: number; total: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3]! - f[4]!, total };
-}
-
 /** Runs `tollguard replay` to its end: seconds, the process's peak RSS, its CPU and everything else's share of the machine. */
 async function runCli(args: string[]): Promise<{ ms: number; peakRss: number; status: number | null; othersShare: number }> {
   const m0 = machineTicks();
   const t = performance.now();
-  const child = spawn(process.execPath, [...cliEntry().argv, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...tollguardEntry().argv, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   let peakRss = 0;
   let cpuTicks = 0;
   const sample = (): void => {
@@ -136,7 +112,7 @@ try {
     const c = await runCli(['replay', '--config', configFile, '--cdr', file, '--json']);
     if (c.status !== 0) throw new Error(`tollguard replay exited ${c.status}`);
     cli.push(RECORDS / (c.ms / 1000));
-    console.log(`tollguard replay (${cliEntry().what}) ${rate(RECORDS, c.ms)}, ${(c.ms / 1000).toFixed(1)} s from start to exit; peak RSS ${mib(c.peakRss)}; everything else used ${(c.othersShare * 100).toFixed(0)} % of the machine`);
+    console.log(`tollguard replay (${tollguardEntry().what}) ${rate(RECORDS, c.ms)}, ${(c.ms / 1000).toFixed(1)} s from start to exit; peak RSS ${mib(c.peakRss)}; everything else used ${(c.othersShare * 100).toFixed(0)} % of the machine`);
   }
   const sorted = [...cli].sort((a, b) => a - b);
   if (runs > 1) console.log(`  median of ${runs}: ${Math.round(sorted[Math.floor(runs / 2)]!).toLocaleString('en-US')} records/s (${Math.round(sorted[0]!).toLocaleString('en-US')}-${Math.round(sorted[runs - 1]!).toLocaleString('en-US')})`);
