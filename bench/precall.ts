@@ -29,7 +29,7 @@
  *   node --import tsx bench/precall.ts                 # 60 s per protocol at 200 setups/s
  *   BENCH_SHORT=1 node --import tsx bench/precall.ts   # 10 s per protocol
  *   PRECALL_RATE=400 PRECALL_SECONDS=30 node --import tsx bench/precall.ts
- *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/precall.ts   # the daemon's CPU profile (100 µs samples), and
+ *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/precall.ts   # the daemon's CPU profile (100 µs samples; BENCH_CPU_PROF_US=N), and
  *     slow.json there: each answer over 1 ms as [protocol, start, end] in µs of CLOCK_MONOTONIC, the profile's clock
  *   PRECALL_DAEMON_ARGS="--trace-gc" PRECALL_DAEMON_STDOUT=/tmp/gc.txt ...   # node options for the daemon, its stdout
  *   PRECALL_CLIENTS=fifo|nice|normal ...   # the clients' priority (default fifo; normal: as before, for comparison)
@@ -123,7 +123,8 @@ precall: { listen: "127.0.0.1:${await freePort()}", eslListen: "127.0.0.1:${awai
 
 const logFile = path.join(dir, 'daemon.log');
 // BENCH_CPU_PROF=DIR: the daemon writes a CPU profile there when it stops (node --cpu-prof).
-const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, '--cpu-prof-interval=100'] : [];
+// BENCH_CPU_PROF_US: the sampling interval (100 µs by default; the profiler's own cost grows as it shrinks).
+const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-interval=${Number(process.env.BENCH_CPU_PROF_US ?? 100)}`] : [];
 // PRECALL_DAEMON_ARGS: node options for the daemon only (e.g. --trace-gc, --max-semi-space-size=N).
 const daemonArgs = (process.env.PRECALL_DAEMON_ARGS ?? '').split(' ').filter((a) => a !== '');
 const child = spawn(process.execPath, [...daemonArgs, ...profile, '--import', 'tsx', path.join(repo, 'daemon/cli.ts'), 'run', '--config', configFile], {
