@@ -22,6 +22,12 @@ export interface LiveCall extends LiveCallSnapshot {
 
 export const callKey = (pbx: string, callId: string): string => `${pbx}\u0000${callId}`;
 
+/** callKey(call.pbx, call.callId) === key, without building the key: the judge's walks over every live call of an account compare each with the call judged. */
+export function hasKey(call: { pbx: string; callId: string }, key: string): boolean {
+  const n = call.pbx.length;
+  return key.length === n + 1 + call.callId.length && key.charCodeAt(n) === 0 && key.startsWith(call.pbx) && key.endsWith(call.callId);
+}
+
 /** A call that leaves by a trunk: what destination, spend and usage rules are about. */
 export function isExternal(call: LiveCall): boolean {
   return !call.internal;

@@ -1,4 +1,4 @@
-import { callKey, type LiveCall } from '../calls/call.js';
+import { hasKey, type LiveCall } from '../calls/call.js';
 import { CallTable } from '../calls/table.js';
 import type { SpendWindow } from '../config/types.js';
 import type { JudgeState, LiveAccrual, WindowSpend } from '../judge/state.js';
@@ -43,9 +43,11 @@ export class LiveState implements JudgeState {
 
   spend(account: string | null, window: SpendWindow, now: number, exclude: string): WindowSpend {
     const live: LiveAccrual[] = [];
-    // A call still ringing adds nothing until it is answered (its limits are set then).
-    for (const l of this.liveRated(account)) {
-      if (Number.isFinite(l.answeredAt) && callKey(l.call.pbx, l.call.callId) !== exclude) live.push({ answeredAt: l.answeredAt, rate: l.rate });
+    // A call still ringing adds nothing until it is answered (its limits are set then). The
+    // table is walked here without liveRated's list: each judgement walks every live call of
+    // the account (and the global budget every call), many times a second under load.
+    for (const c of account === null ? this.table.all() : this.table.ofAccount(account)) {
+      if (c.rate && !c.cut && !c.internal && c.answeredAt !== null && Number.isFinite(c.answeredAt) && !hasKey(c, exclude)) live.push({ answeredAt: c.answeredAt, rate: c.rate });
     }
     return {
       spent: account === null ? this.ledger.global(window) : this.ledger.account(account, window),
@@ -68,6 +70,6 @@ export class LiveState implements JudgeState {
 /** External calls already judged (a number) and not cut: a burst found by one resync is admitted in order. */
 function countAdmitted(calls: Iterable<LiveCall>, exclude: string): number {
   let n = 0;
-  for (const c of calls) if (!c.internal && !c.cut && c.number !== null && callKey(c.pbx, c.callId) !== exclude) n++;
+  for (const c of calls) if (!c.internal && !c.cut && c.number !== null && !hasKey(c, exclude)) n++;
   return n;
 }
