@@ -31,35 +31,39 @@ export class CsvFields {
   private ends: number[] = [];
   private kinds: number[] = [];
 
-  /** Reads `line`: null, or what is wrong with it. */
-  scan(line: string): string | null {
+  /**
+   * Reads `line` from `from` to `to` (a whole line by default; the replay scans each line in
+   * place in the chunk it was read in: a line cut out of it is a sliced string, which the
+   * scan reads about 40 % slower). Null, or what is wrong with it.
+   */
+  scan(line: string, from = 0, to = line.length): string | null {
     this.line = line;
     this.count = 0;
-    const n = line.length;
-    let i = 0;
+    let i = from;
     for (;;) {
-      while (blank(line.charCodeAt(i))) i++;
-      if (line.charCodeAt(i) === QUOTE) {
-        const from = i + 1;
-        let q = line.indexOf('"', from);
-        if (q < 0) return `unterminated quoted field in column ${this.count + 1}`;
+      while (i < to && blank(line.charCodeAt(i))) i++;
+      if (i < to && line.charCodeAt(i) === QUOTE) {
+        const start = i + 1;
+        let q = line.indexOf('"', start);
+        if (q < 0 || q >= to) return `unterminated quoted field in column ${this.count + 1}`;
         let kind = PLAIN;
-        while (line.charCodeAt(q + 1) === QUOTE) {
+        while (q + 1 < to && line.charCodeAt(q + 1) === QUOTE) {
           kind = ESCAPED;
           q = line.indexOf('"', q + 2);
-          if (q < 0) return `unterminated quoted field in column ${this.count + 1}`;
+          if (q < 0 || q >= to) return `unterminated quoted field in column ${this.count + 1}`;
         }
-        this.add(from, q, kind);
+        this.add(start, q, kind);
         i = q + 1;
-        while (blank(line.charCodeAt(i))) i++;
-        if (i >= n) return null;
+        while (i < to && blank(line.charCodeAt(i))) i++;
+        if (i >= to) return null;
         if (line.charCodeAt(i) !== COMMA) return `unexpected text after quoted field in column ${this.count}`;
         i++;
       } else {
-        const comma = line.indexOf(',', i);
-        const end = comma < 0 ? n : comma;
-        const quote = line.indexOf('"', i);
-        if (quote >= 0 && quote < end) return `stray quote in column ${this.count + 1}`;
+        let comma = line.indexOf(',', i);
+        if (comma >= to) comma = -1;
+        const end = comma < 0 ? to : comma;
+        // Looked for within the field only: past `to` lies the rest of the chunk.
+        for (let k = i; k < end; k++) if (line.charCodeAt(k) === QUOTE) return `stray quote in column ${this.count + 1}`;
         this.add(i, end, i < end && (maybeSpace(line.charCodeAt(i)) || maybeSpace(line.charCodeAt(end - 1))) ? TRIM : PLAIN);
         if (comma < 0) return null;
         i = comma + 1;

@@ -23,10 +23,11 @@ const DISPOSITIONS = new Set(['ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CONGES
  * One row: the leg its dstchannel names is the call (Asterisk writes one row per A-B pair).
  * External when that channel is on a configured trunk, or when the dial string sends a
  * number through an endpoint that is no trunk we know (fail closed, like the live path);
- * internal when the dialplan rang a device by its name alone (`PJSIP/1002`).
+ * internal when the dialplan rang a device by its name alone (`PJSIP/1002`). The line is
+ * `text` from `start` to `end` (the chunk it was read in).
  */
-export function asteriskRow(line: number, text: string, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
-  const error = f.scan(text);
+export function asteriskRow(line: number, text: string, start: number, end: number, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
+  const error = f.scan(text, start, end);
   if (error !== null) return { kind: 'bad', line, error };
   if (line === 1 && f.is(0, 'accountcode')) return { kind: 'not-a-call', line, why: 'header line' };
   if (!COLUMN_COUNTS.has(f.count)) {

@@ -5,7 +5,7 @@ import type { CdrFormat, CdrRecord, CdrRow } from './cdr.js';
 import { freeswitchCsvRow } from './freeswitch-csv.js';
 import { freeswitchJsonRecord } from './freeswitch-json.js';
 import type { LegRules } from './leg.js';
-import { readLines, type Line } from './line-reader.js';
+import { lineText, readLines } from './line-reader.js';
 import { LocalTimes } from './local-time.js';
 
 /** A pretty-printed JSON record longer than this is taken for garbage (mod_json_cdr writes a few KB). */
@@ -36,21 +36,40 @@ export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<C
   const fields = new CsvFields();
   const kept = o.kept ?? true;
   let pending: { line: number; text: string[] } | null = null;
-  for await (const lines of readLines(file, o.onBytes)) {
+  for await (const block of readLines(file, o.onBytes)) {
     const rows: CdrRow[] = [];
-    for (const l of lines) {
+    const { text, starts, ends } = block;
+    for (let i = 0; i < block.count; i++) {
+      const number = block.first + i;
       if (o.format !== 'freeswitch-json') {
-        if (l.text.trim() === '') continue;
-        const row = o.format === 'asterisk-csv' ? asteriskRow(l.number, l.text, o.rules, times, fields) : freeswitchCsvRow(l.number, l.text, o.rules, times, fields);
-        if (kept && row.kind === 'call') detachStrings(row.record);
+        const from = starts[i]!, to = ends[i]!;
+        if (isBlank(text, from, to)) continue;
+        const row = o.format === 'asterisk-csv' ? asteriskRow(number, text, from, to, o.rules, times, fields) : freeswitchCsvRow(number, text, from, to, o.rules, times, fields);
+        if (kept) detachRow(row);
         rows.push(row);
         continue;
       }
-      pending = jsonLine(l, pending, rows, o.rules);
+      pending = jsonLine({ number, text: lineText(block, i) }, pending, rows, o.rules);
     }
     yield rows;
   }
   if (pending) yield [{ kind: 'bad', line: pending.line, error: 'JSON record not closed by a "}" line (truncated?)' }];
+}
+
+/** Nothing but white space from `from` to `to` (what trim() would leave empty). */
+function isBlank(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 32) return c > 127 && text.slice(from, to).trim() === '';
+  }
+  return true;
+}
+
+/** A row kept in this thread shares no memory with the chunk its line was read in (lib/strings.ts). */
+function detachRow(row: CdrRow): void {
+  if (row.kind === 'bad') row.error = detach(row.error);
+  else if (row.kind === 'not-a-call') row.why = detach(row.why);
+  else detachStrings(row.record);
 }
 
 function detachStrings(r: CdrRecord): void {
@@ -59,6 +78,12 @@ function detachStrings(r: CdrRecord): void {
   if (r.callerId !== null) r.callerId = detach(r.callerId);
   r.dialed = detach(r.dialed);
   if (r.trunk !== null) r.trunk = detach(r.trunk);
+}
+
+/** One line of a JSON CDR file. */
+interface Line {
+  number: number;
+  text: string;
 }
 
 function jsonLine(l: Line, pending: { line: number; text: string[] } | null, rows: CdrRow[], rules: LegRules): { line: number; text: string[] } | null {

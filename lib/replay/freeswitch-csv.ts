@@ -19,10 +19,10 @@ export const FREESWITCH_CSV_COLUMNS = [
  * The template names no gateway, so a row is a call to where its destination_number leads,
  * external unless `--internal` says the number rings a local phone (fail closed, like the
  * live path). Without an accountcode the caller ID number stands for the user (the template
- * has no user column).
+ * has no user column). The line is `text` from `start` to `end` (the chunk it was read in).
  */
-export function freeswitchCsvRow(line: number, text: string, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
-  const error = f.scan(text);
+export function freeswitchCsvRow(line: number, text: string, start: number, end: number, rules: LegRules, times: LocalTimes, f: CsvFields): CdrRow {
+  const error = f.scan(text, start, end);
   if (error !== null) return { kind: 'bad', line, error };
   if (f.count !== FREESWITCH_CSV_COLUMNS.length) {
     return { kind: 'bad', line, error: `${f.count} columns; mod_cdr_csv's default template writes ${FREESWITCH_CSV_COLUMNS.length} (${FREESWITCH_CSV_COLUMNS.join(', ')})` };
