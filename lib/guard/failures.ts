@@ -38,9 +38,12 @@ export interface RecentFailures {
 }
 
 /**
- * How long an event without an attempt id may follow a keyed one and still be taken as the
- * same request: FreeSWITCH reports one failed REGISTER as `register_attempt` (with call-id)
- * and `register_failure` (without), within the same millisecond.
+ * How long the events of one attempt may spread: PJSIP reports one unknown-user REGISTER as
+ * InvalidAccountID twice and ChallengeResponseFailed once, all with its Call-ID as SessionID,
+ * across the 401 round trip; an event without an attempt id may follow a keyed one this long
+ * and still be taken as the same request. The same id later than this is a new request on
+ * the same Call-ID (RFC 3261 has a UA keep one Call-ID for all its REGISTERs; a brute-forcer
+ * may keep one for ever) and is counted again: at most once per FOLD_MS, never not at all.
  */
 const FOLD_MS = 1000;
 /** Attempt ids remembered per source; events of one attempt arrive within milliseconds. */
@@ -61,7 +64,8 @@ interface SourceState {
   score: number;
   names: string[];
   nameTimes: number[];
-  recentIds: number[];
+  /** Recent attempt ids and when each was last counted, in pairs: [id, at, id, at, ...]. */
+  recent: number[];
   lastKeyedAt: number;
   lastKeyedAbsorbed: boolean;
   userAgent: string | null;
@@ -109,7 +113,7 @@ export class FailureWindows {
     let s = this.sources.get(address);
     if (!s) {
       s = {
-        family, times: [], weights: null, score: 0, names: [], nameTimes: [], recentIds: [],
+        family, times: [], weights: null, score: 0, names: [], nameTimes: [], recent: [],
         lastKeyedAt: -Infinity, lastKeyedAbsorbed: true, userAgent: null, scanner: false, pbx: [], reasons: [],
       };
       this.sources.set(address, s);
@@ -122,12 +126,7 @@ export class FailureWindows {
     s.reasons = addListed(s.reasons, e.reason);
 
     if (e.attemptId !== null) {
-      const id = hash32(e.attemptId);
-      if (!s.recentIds.includes(id)) {
-        s.recentIds = appended(s.recentIds, id);
-        if (s.recentIds.length > RECENT_ATTEMPTS) s.recentIds.shift();
-        this.countAttempt(s, e, now);
-      }
+      if (!sameAttempt(s, hash32(e.attemptId), now)) this.countAttempt(s, e, now);
       s.lastKeyedAt = now;
       s.lastKeyedAbsorbed = false;
       if (e.username !== null) this.addName(s, e.username, now);
@@ -225,6 +224,28 @@ export class FailureWindows {
       ttlResolution: 0,
     });
   }
+}
+
+/**
+ * Whether an event with this attempt id belongs to an attempt counted less than FOLD_MS ago;
+ * otherwise the id is remembered as counted now (the caller counts it).
+ */
+function sameAttempt(s: SourceState, id: number, now: number): boolean {
+  const r = s.recent;
+  for (let i = 0; i < r.length; i += 2) {
+    if (r[i] !== id) continue;
+    if (now - r[i + 1]! <= FOLD_MS) return true;
+    r[i + 1] = now;
+    return false;
+  }
+  if (r.length === 0) {
+    // Made exactly two long: most flooding sources fail once (see appended).
+    s.recent = [id, now];
+  } else {
+    r.push(id, now);
+    if (r.length > 2 * RECENT_ATTEMPTS) r.splice(0, 2);
+  }
+  return false;
 }
 
 function addListed(list: string[], value: string): string[] {

@@ -121,6 +121,35 @@ describe('guard: failure windows', () => {
     assert.equal(w.record(failure('192.0.2.1', { attemptId: 'd' }), '192.0.2.1', 4)?.attempts, 3);
   });
 
+  it('a source that keeps one Call-ID for every attempt is still counted: once a second at most, and banned', () => {
+    const clock = new ManualClock();
+    const w = new FailureWindows(opts({ maxRetry: 5 }), clock);
+    let ticket: FailTicket | null = null;
+    let sent = 0;
+    // 20 wrong passwords a second, all on one Call-ID (RFC 3261 has a UA keep one for its REGISTERs).
+    while (ticket === null && sent < 1000) {
+      ticket = w.record(failure('192.0.2.7', { attemptId: 'same-call-id@attacker' }), '192.0.2.7', 4);
+      sent++;
+      clock.advance(50);
+    }
+    assert.ok(ticket, 'banned');
+    assert.equal(ticket.attempts, 5);
+    // The events of one attempt (within a second) count once; a new attempt each second after.
+    assert.ok(sent > 5 && sent <= 4 * 21 + 1, `${sent} requests before the ban`);
+  });
+
+  it('the same Call-ID a second after it was counted is a new attempt; within the second, the same one', () => {
+    const clock = new ManualClock();
+    const w = new FailureWindows(opts({ maxRetry: 3 }), clock);
+    w.record(failure('192.0.2.8', { attemptId: 'c' }), '192.0.2.8', 4);
+    clock.advance(1000);
+    assert.equal(w.record(failure('192.0.2.8', { attemptId: 'c' }), '192.0.2.8', 4), null, 'still the first attempt');
+    clock.advance(1);
+    assert.equal(w.record(failure('192.0.2.8', { attemptId: 'c' }), '192.0.2.8', 4), null, 'second attempt');
+    clock.advance(1001);
+    assert.equal(w.record(failure('192.0.2.8', { attemptId: 'c' }), '192.0.2.8', 4)?.attempts, 3);
+  });
+
   it('counts id-less events one each, folding only one into the keyed attempt just before', () => {
     const clock = new ManualClock();
     const w = new FailureWindows(opts({ maxRetry: 3 }), clock);
