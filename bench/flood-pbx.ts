@@ -58,11 +58,10 @@ const port = ami?.port ?? esl!.port;
 let frames = 0;
 const server = ami ?? esl!;
 
-/** One attempt of `address`: wrong password, two frames on either PBX. */
+/** One attempt of `address`: wrong password (what reaches the client depends on its subscription). */
 function fail(address: string): void {
   if (ami) ami.authFailure({ address, username: '1001', kind: 'wrong-password' });
   else esl!.authFailure({ address, username: '1001', kind: 'wrong-password' });
-  frames += 2;
 }
 
 const lastFailureAt = new Array<number>(spec.sources.length).fill(NaN);
@@ -77,6 +76,9 @@ async function flood(): Promise<void> {
   let nextSource = 0;
   while (active.length < spec.window && nextSource < spec.sources.length) active.push({ source: nextSource++, count: 0 });
   let cursor = 0;
+  // Events the PBX fired for this client, sent or lost to a full queue.
+  const fired = (): number => server.outputStats().events + server.outputStats().lostEvents;
+  const eventsBefore = fired();
   startedAt = now();
   while (attempts < total) {
     const tickStart = now();
@@ -100,6 +102,7 @@ async function flood(): Promise<void> {
     await new Promise((r) => (due > 0 ? setImmediate(r) : setTimeout(r, 1)));
   }
   sentAt = now();
+  frames = fired() - eventsBefore;
   for (;;) {
     // Drained: live clients' sockets took every byte (a dropped client's are gone for good).
     if (server.outputStats().pending === 0) break;

@@ -39,8 +39,8 @@ export interface GuardDeps {
  * The ban pipeline (fail2ban's jail): failure windows produce tickets carrying their
  * evidence, the ban manager turns tickets into bans, the firewall queue puts them in the
  * kernel. handle() is the hot path and stays synchronous and cheap: tickets wait for the end
- * of the event-loop turn, then go through in batches of at most BAN_BATCH_MAX, one batch per
- * turn, so the PBX socket is read between two batches. A batch is one store read (ban
+ * of the event-loop turn (or for the batches being decided), then go through in batches of at
+ * most BAN_BATCH_MAX, one batch per turn, so the PBX socket is read between two batches. A batch is one store read (ban
  * history), one nft transaction, one store transaction (bans and their audit records), one
  * warn line (count, first and last address, reasons; each address at debug level and in the
  * audit) and one onBans call.
@@ -62,9 +62,11 @@ export class Guard {
   private expiryTimer: TimerHandle | null = null;
   private expiryAt = Infinity;
   private verifyTimer: TimerHandle | null = null;
-  /** Tickets of this turn, decided at its end. */
+  /** Tickets not decided yet: those of this turn, and those that came while a batch was decided. */
   private pending: FailTicket[] = [];
   private pendingFlush: NodeJS.Immediate | null = null;
+  /** Batches of tickets being decided: tickets coming meanwhile wait to go in one batch after them. */
+  private deciding = 0;
   /** Decisions one at a time (bans, lifts, expiries): each reads and changes the ban state. */
   private decisions: Promise<unknown> = Promise.resolve();
   /** Store writes one at a time, in the order decided. */
@@ -249,17 +251,28 @@ export class Guard {
     this.pendingFlush ??= setImmediate(() => this.flushTickets());
   }
 
-  /** The tickets of the turn, in batches: each batch is decided in a turn of its own. */
+  /**
+   * The tickets waiting, in batches: each batch is decided in a turn of its own. While
+   * batches are being decided, new tickets wait for them and then go together: in a flood
+   * that is one store round trip and one message to the store thread per few dozen bans
+   * instead of per turn's two or three (each message wakes the thread, 0.2 ms of the main
+   * thread's time on a busy two-core machine), and no ticket waits longer than it did
+   * queued behind the batches before it.
+   */
   private flushTickets(): void {
     if (this.pendingFlush) clearImmediate(this.pendingFlush);
     this.pendingFlush = null;
+    if (this.deciding > 0 && this.running) return;
     const tickets = this.pending;
     this.pending = [];
     for (let i = 0; i < tickets.length; i += BAN_BATCH_MAX) {
       const batch = tickets.slice(i, i + BAN_BATCH_MAX);
       const apply = this.deps.mode === 'monitor' ? () => this.wouldBan(batch) : () => this.banBatch(batch);
+      this.deciding++;
       void this.serial(apply).catch((err: unknown) => {
         this.deps.log.error('bans failed', { code: 'TG_ERR_FIREWALL', count: batch.length, first: batch[0]?.address, error: errorText(err) });
+      }).finally(() => {
+        if (--this.deciding === 0 && this.pending.length > 0) this.flushTickets();
       });
     }
   }

@@ -99,7 +99,7 @@ export interface AuthFailed {
   service: string;
   username: string | null;
   userAgent: string | null;
-  /** The PBX's own name for what failed: ChallengeResponseFailed, register_failure, ... */
+  /** The PBX's own name for what failed: ChallengeResponseFailed, sofia::register_attempt, ... */
   reason: string;
   /**
    * Groups events of one attempt (SIP Call-ID): PJSIP reports an unknown user as several

@@ -44,6 +44,8 @@ export class WatchedSocket {
   private lost = 0;
   /** Events lost to a full queue, in all. */
   lostEvents = 0;
+  /** Events handed to the socket (not lost), in all. */
+  private events = 0;
   /** Units the socket never took: set when it closes. */
   private unsentAtClose: number | null = null;
   dropped = false;
@@ -62,7 +64,7 @@ export class WatchedSocket {
   /** Units written, units a closed socket never took, units a live one has not taken yet. */
   totals(): OutputTotals {
     const closed = this.unsentAtClose;
-    return { written: this.queued, lost: closed ?? 0, pending: closed === null ? this.unsent() : 0, lostEvents: this.lostEvents };
+    return { written: this.queued, lost: closed ?? 0, pending: closed === null ? this.unsent() : 0, events: this.events, lostEvents: this.lostEvents };
   }
 
   /**
@@ -87,6 +89,7 @@ export class WatchedSocket {
       if (this.unsent() === 0) this.stalledSince = Date.now();
       this.queued += frame.length;
     }
+    if (kind === 'event') this.events++;
     this.socket.write(frame);
     return true;
   }
@@ -149,18 +152,21 @@ export interface OutputTotals {
   lost: number;
   /** Units live sockets have not taken yet. */
   pending: number;
+  /** Frames written as events (the AMI sim's banner and replies too), lost ones not counted. */
+  events: number;
   /** Events lost to a full event queue. */
   lostEvents: number;
 }
 
 /** What a server's clients were sent, summed over every connection it ever had. */
 export function outputTotals(outs: readonly WatchedSocket[]): OutputTotals {
-  const t: OutputTotals = { written: 0, lost: 0, pending: 0, lostEvents: 0 };
+  const t: OutputTotals = { written: 0, lost: 0, pending: 0, events: 0, lostEvents: 0 };
   for (const o of outs) {
     const x = o.totals();
     t.written += x.written;
     t.lost += x.lost;
     t.pending += x.pending;
+    t.events += x.events;
     t.lostEvents += x.lostEvents;
   }
   return t;

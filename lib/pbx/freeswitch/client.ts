@@ -14,7 +14,7 @@ export interface EslSubscription {
   format: EslEventFormat;
   /** Event names, e.g. CHANNEL_CREATE, HEARTBEAT. */
   events: string[];
-  /** CUSTOM subclasses, e.g. sofia::register_failure (sent after `CUSTOM`). */
+  /** CUSTOM subclasses, e.g. sofia::register_attempt (sent after `CUSTOM`). */
   custom: string[];
   /** `filter <header> <value>` lines sent after the subscription: an event passes if it matches any. */
   filters?: readonly [string, string][];
