@@ -40,8 +40,7 @@ export interface RecentFailures {
 /**
  * How long the events of one attempt may spread: PJSIP reports one unknown-user REGISTER as
  * InvalidAccountID twice and ChallengeResponseFailed once, all with its Call-ID as SessionID,
- * across the 401 round trip; an event without an attempt id may follow a keyed one this long
- * and still be taken as the same request. The same id later than this is a new request on
+ * across the 401 round trip. The same id later than this is a new request on
  * the same Call-ID (RFC 3261 has a UA keep one Call-ID for all its REGISTERs; a brute-forcer
  * may keep one for ever) and is counted again: at most once per FOLD_MS, never not at all.
  */
@@ -66,8 +65,6 @@ interface SourceState {
   nameTimes: number[];
   /** Recent attempt ids and when each was last counted, in pairs: [id, at, id, at, ...]. */
   recent: number[];
-  lastKeyedAt: number;
-  lastKeyedAbsorbed: boolean;
   userAgent: string | null;
   scanner: boolean;
   pbx: string[];
@@ -114,7 +111,7 @@ export class FailureWindows {
     if (!s) {
       s = {
         family, times: [], weights: null, score: 0, names: [], nameTimes: [], recent: [],
-        lastKeyedAt: -Infinity, lastKeyedAbsorbed: true, userAgent: null, scanner: false, pbx: [], reasons: [],
+        userAgent: null, scanner: false, pbx: [], reasons: [],
       };
       this.sources.set(address, s);
     } else {
@@ -125,19 +122,11 @@ export class FailureWindows {
     s.pbx = addListed(s.pbx, e.pbx);
     s.reasons = addListed(s.reasons, e.reason);
 
-    if (e.attemptId !== null) {
-      if (!sameAttempt(s, hash32(e.attemptId), now)) this.countAttempt(s, e, now);
-      s.lastKeyedAt = now;
-      s.lastKeyedAbsorbed = false;
-      if (e.username !== null) this.addName(s, e.username, now);
-    } else if (!s.lastKeyedAbsorbed && now - s.lastKeyedAt <= FOLD_MS) {
-      // The id-less twin of the attempt just counted. Its username is not trusted either:
-      // FreeSWITCH's register_failure for an INVITE carries the dialled number there.
-      s.lastKeyedAbsorbed = true;
-    } else {
-      this.countAttempt(s, e, now);
-      if (e.username !== null) this.addName(s, e.username, now);
-    }
+    // An event without an attempt id is an attempt of its own (FreeSWITCH's wrong_call_state,
+    // AMI logins): since the FreeSWITCH subscription takes register_attempt alone, no PBX
+    // reports one request as a keyed event and an id-less twin.
+    if (e.attemptId === null || !sameAttempt(s, hash32(e.attemptId), now)) this.countAttempt(s, e, now);
+    if (e.username !== null) this.addName(s, e.username, now);
 
     let trigger: FailTicket['trigger'] | null = null;
     if (s.score >= this.opts.maxRetry) trigger = 'maxRetry';

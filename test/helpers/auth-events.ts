@@ -95,12 +95,9 @@ function fromSofia(ev: Map<string, string>, pbx: string): AuthEvent | null {
       return { kind: 'AuthFailed', ...base, address, port: num(ev.get('network-port')), username, reason: sub, attemptId: ev.get('call-id') ?? null };
     }
     case 'sofia::register_failure':
-      // For an INVITE, to-user is the dialled number, not an account.
-      return {
-        kind: 'AuthFailed', ...base, address: ev.get('network-ip') ?? '', port: num(ev.get('network-port')),
-        username: ev.get('registration-type') === 'REGISTER' ? (ev.get('to-user') ?? null) : null,
-        reason: sub, attemptId: ev.get('call-id') ?? null,
-      };
+      // Recorded under the old subscription; tollguard no longer subscribes to it (it follows
+      // the register_attempt FORBIDDEN of the same request: docs/decisions.md).
+      return null;
     case 'sofia::wrong_call_state':
       return {
         kind: 'AuthFailed', ...base, address: ev.get('network_ip') ?? '', port: num(ev.get('network_port')),
