@@ -56,11 +56,12 @@ export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<C
   if (pending) yield [{ kind: 'bad', line: pending.line, error: 'JSON record not closed by a "}" line (truncated?)' }];
 }
 
-/** Nothing but white space from `from` to `to` (what trim() would leave empty). */
+/** Nothing but white space from `from` to `to` (what trim() would leave empty; a control character is no white space). */
 function isBlank(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
-    if (c > 32) return c > 127 && text.slice(from, to).trim() === '';
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    return c > 127 && text.slice(from, to).trim() === '';
   }
   return true;
 }
