@@ -46,8 +46,8 @@ export class LiveState implements JudgeState {
     // A call still ringing adds nothing until it is answered (its limits are set then). The
     // table is walked here without liveRated's list: each judgement walks every live call of
     // the account (and the global budget every call), many times a second under load.
-    for (const c of account === null ? this.table.all() : this.table.ofAccount(account)) {
-      if (c.rate && !c.cut && !c.internal && c.answeredAt !== null && Number.isFinite(c.answeredAt) && !hasKey(c, exclude)) live.push({ answeredAt: c.answeredAt, rate: c.rate });
+    for (const c of this.callsOf(account)) {
+      if (addsToBudget(c) && c.answeredAt !== null && !hasKey(c, exclude)) live.push({ answeredAt: c.answeredAt, rate: c.rate });
     }
     return {
       spent: account === null ? this.ledger.global(window) : this.ledger.account(account, window),
@@ -59,12 +59,21 @@ export class LiveState implements JudgeState {
   /** Live rated external calls not cut: what adds to a budget (ringing ones from their answer on). */
   liveRated(account: string | null): { call: LiveCall; answeredAt: number; rate: Rate }[] {
     const out: { call: LiveCall; answeredAt: number; rate: Rate }[] = [];
-    const source = account === null ? this.table.all() : this.table.ofAccount(account);
-    for (const c of source) {
-      if (c.rate && !c.cut && !c.internal) out.push({ call: c, answeredAt: c.answeredAt ?? Number.POSITIVE_INFINITY, rate: c.rate });
+    for (const c of this.callsOf(account)) {
+      if (addsToBudget(c)) out.push({ call: c, answeredAt: c.answeredAt ?? Number.POSITIVE_INFINITY, rate: c.rate });
     }
     return out;
   }
+
+  /** An account's live calls, or every live call for the global scope (null). */
+  private callsOf(account: string | null): Iterable<LiveCall> {
+    return account === null ? this.table.all() : this.table.ofAccount(account);
+  }
+}
+
+/** A rated external call not cut: it adds to its account's and the global budget once answered. */
+function addsToBudget(c: LiveCall): c is LiveCall & { rate: Rate } {
+  return c.rate !== null && !c.cut && !c.internal;
 }
 
 /** External calls already judged (a number) and not cut: a burst found by one resync is admitted in order. */

@@ -39,11 +39,11 @@ export interface GuardDeps {
  * The ban pipeline (fail2ban's jail): failure windows produce tickets carrying their
  * evidence, the ban manager turns tickets into bans, the firewall queue puts them in the
  * kernel. handle() is the hot path and stays synchronous and cheap: tickets wait for the end
- * of the event-loop turn (or for the batches being decided), then go through in batches of at
- * most BAN_BATCH_MAX, one batch per turn, so the PBX socket is read between two batches. A batch is one store read (ban
- * history), one nft transaction, one store transaction (bans and their audit records), one
- * warn line (count, first and last address, reasons; each address at debug level and in the
- * audit) and one onBans call.
+ * of the event-loop turn (or for the batches being decided), then go through in batches of
+ * at most BAN_BATCH_MAX, one batch per turn, so the PBX socket is read between two batches.
+ * A batch is one store read (ban history), one nft transaction, one store transaction (bans
+ * and their audit records), one warn line (count, first and last address, reasons; each
+ * address at debug level and in the audit) and one onBans call.
  *
  * Invariants: an address on the ignore list or a trunk address is never counted nor banned;
  * the address is only ever the event's socket address; monitor mode never touches the

@@ -181,7 +181,7 @@ export class NumberClassifier {
    * name when there is just one; the call counts as international.
    */
   private invalid(dialed: string, parsed: PhoneNumber | undefined, reading: NumberReading): NumberInfo {
-    if (parsed && satelliteCodes.has(parsed.countryCallingCode)) return this.fromParsed(dialed, read(parsed), reading);
+    if (parsed && satelliteCodes.has(parsed.countryCallingCode)) return this.fromParsed(dialed, { number: parsed, type: undefined, valid: false }, reading);
     let country: string | null = parsed?.country ?? null;
     if (parsed && country === null) {
       const possible = parsed.getPossibleCountries();

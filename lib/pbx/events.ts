@@ -103,7 +103,8 @@ export interface AuthFailed {
   reason: string;
   /**
    * Groups events of one attempt (SIP Call-ID): PJSIP reports an unknown user as several
-   * events with one SessionID, and the guard counts attempts, not events.
+   * events with one SessionID, and the guard counts attempts, not events (the same id a
+   * second after it was counted is a new attempt: lib/guard/failures.ts).
    */
   attemptId: string | null;
 }

@@ -39,7 +39,7 @@ export async function* cdrRows(file: string, o: SourceOptions): AsyncGenerator<C
   for await (const block of readLines(file, o.onBytes)) {
     const rows: CdrRow[] = [];
     const { text, starts, ends } = block;
-    for (let i = 0; i < block.count; i++) {
+    for (let i = 0; i < starts.length; i++) {
       const number = block.first + i;
       if (o.format !== 'freeswitch-json') {
         const from = starts[i]!, to = ends[i]!;

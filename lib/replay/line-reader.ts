@@ -10,9 +10,8 @@ export interface LineBlock {
   text: string;
   /** 1-based number of the block's first line. */
   first: number;
-  count: number;
-  starts: Int32Array;
-  ends: Int32Array;
+  starts: readonly number[];
+  ends: readonly number[];
 }
 
 /** Line i of a block as a string of its own making (the JSON format parses whole lines). */
@@ -40,8 +39,8 @@ export async function* readLines(file: string, onBytes?: (read: number) => void)
       start = nl + 1;
     }
     rest = text.slice(start);
-    yield { text, first: number + 1, count: starts.length, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+    yield { text, first: number + 1, starts, ends };
     number += starts.length;
   }
-  if (rest.length > 0) yield { text: rest, first: number + 1, count: 1, starts: Int32Array.of(0), ends: Int32Array.of(rest.endsWith('\r') ? rest.length - 1 : rest.length) };
+  if (rest.length > 0) yield { text: rest, first: number + 1, starts: [0], ends: [rest.endsWith('\r') ? rest.length - 1 : rest.length] };
 }
