@@ -35,7 +35,7 @@ import { parseArgs } from 'node:util';
 import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import type { FloodPbxReport, FloodPbxSpec } from './flood-pbx.js';
-import { machineTicks, tollguardEntry } from './machine.js';
+import { machineTicks, processTicks, TICKS_PER_S, tollguardEntry } from './machine.js';
 
 const FAILURES = 5;
 const PROTECTED_IGNORED = Array.from({ length: 40 }, (_, i) => `10.77.0.${i + 1}`);
@@ -267,21 +267,13 @@ metrics: { listen: "127.0.0.1:${metricsPort}" }
 
 /** Clock ticks: the whole machine's busy time, and each listed process's user+system time. */
 function cpuNow(pids: number[]): { busy: number; total: number; procs: number[]; at: number } {
-  const procs = pids.map((pid) => {
-    try {
-      const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const parts = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      return Number(parts[11]) + Number(parts[12]) + Number(parts[13]) + Number(parts[14]);
-    } catch {
-      return 0;
-    }
-  });
+  const procs = pids.map((pid) => processTicks(pid, true) ?? 0);
   return { ...machineTicks(), procs, at: Date.now() };
 }
 
 function share(a: ReturnType<typeof cpuNow>, b: ReturnType<typeof cpuNow>, i: number): string {
   const ticks = (b.procs[i] ?? 0) - (a.procs[i] ?? 0);
-  return `${((ticks / 100 / ((b.at - a.at) / 1000)) * 100).toFixed(0)} %`;
+  return `${((ticks / TICKS_PER_S / ((b.at - a.at) / 1000)) * 100).toFixed(0)} %`;
 }
 
 /** Busy time of the machine not spent by our processes (their children, nft, included in busy). */

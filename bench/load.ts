@@ -29,7 +29,7 @@ import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import type { AmiMessage } from '../lib/pbx/asterisk/message.js';
 import { AmiParser } from '../lib/pbx/asterisk/parser.js';
-import { machineTicks } from './machine.js';
+import { machineTicks, processTicks, TICKS_PER_S } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
 const SECONDS = Number(process.env.LOAD_SECONDS ?? (short ? 20 : 300));
@@ -266,12 +266,7 @@ const child = spawn(process.execPath, [...nodeFlags, ...entry, 'run', '--config'
   cwd: dir, env: { ...process.env, NODE_OPTIONS: '', LOAD_SECRET: 'load-secret' }, stdio: ['ignore', daemonLog, daemonLog],
 });
 const pid = child.pid!;
-const CLK_TCK = 100;
-const procCpuMs = (): number => {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return ((Number(parts[11]) + Number(parts[12])) * 1000) / CLK_TCK;
-};
+const procCpuMs = (): number => ((processTicks(pid) ?? NaN) * 1000) / TICKS_PER_S;
 const procRssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 /** The daemon's own V8 figures from /metrics (prom-client's default metrics), in MiB. */
 const heapMb = async (): Promise<{ used: number; total: number; external: number }> => {
@@ -445,7 +440,7 @@ const pumpMs = ((): number => {
   return (u.user + u.system) / 1000;
 })();
 // Busy time of the whole machine not spent by the daemon or this pump: other people's work.
-const othersShare = Math.max(0, (machine.busy - machineAtMeasure.busy) * (1000 / CLK_TCK) - cpuMs - pumpMs) / ((machine.total - machineAtMeasure.total) * (1000 / CLK_TCK));
+const othersShare = Math.max(0, (machine.busy - machineAtMeasure.busy) * (1000 / TICKS_PER_S) - cpuMs - pumpMs) / ((machine.total - machineAtMeasure.total) * (1000 / TICKS_PER_S));
 const eventsPerSec = (written - writtenAtMeasure) / secs;
 const rssEnd = procRssMb();
 const heapEnd = (await heapMb()).used;

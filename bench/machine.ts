@@ -1,6 +1,7 @@
 /**
- * What several benches share: the machine's CPU ticks (to say what else ran meanwhile), the
- * tollguard CLI as production runs it, and a seeded generator (every run measures the same data).
+ * What several benches share: the machine's and a process's CPU ticks (to say what each used
+ * and what else ran meanwhile), the tollguard CLI as production runs it, and a seeded
+ * generator (every run measures the same data).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,24 @@ export function machineTicks(): { busy: number; total: number } {
   }
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+export const TICKS_PER_S = 100;
+
+/**
+ * CPU clock ticks a process has used, user and system (with `children`, those of the children
+ * it waited for too), from /proc/PID/stat; null when it cannot be read (the process is gone).
+ */
+export function processTicks(pid: number, children = false): number | null {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name, which may hold spaces and parentheses itself.
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  } catch {
+    return null;
+  }
 }
 
 /** The CLI as production runs it: compiled when dist/ is up to date, else through tsx (and said so). */

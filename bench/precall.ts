@@ -44,7 +44,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { controlRequest } from '../lib/control/client.js';
 import type { StatusReport } from '../lib/control/protocol.js';
 import { agiAsk, channelData, fsAsk } from '../test/helpers/precall-clients.js';
-import { machineTicks } from './machine.js';
+import { machineTicks, processTicks, TICKS_PER_S } from './machine.js';
 
 const short = process.env.BENCH_SHORT === '1';
 const RATE = Number(process.env.PRECALL_RATE ?? 200);
@@ -205,14 +205,10 @@ async function serverSide(): Promise<string> {
   return `${out.join('; ')}; daemon event-loop delay p99 ${lag.toFixed(1)} ms, CPU ${cpu.toFixed(1)} s in all`;
 }
 
-/** CPU seconds a process has used (user + system), from /proc (Linux). */
+/** CPU seconds a process has used (user + system). */
 function cpuOf(pid: number | undefined): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
+  const ticks = pid === undefined ? null : processTicks(pid);
+  return ticks === null ? NaN : ticks / TICKS_PER_S;
 }
 
 /** The whole machine's busy share over an interval (other users' work included). */

@@ -23,7 +23,7 @@ import { cdrRows } from '../lib/replay/cdr-source.js';
 import { legRules } from '../lib/replay/leg.js';
 import { replayFile } from '../lib/replay/replay-file.js';
 import type { ReplayReport } from '../lib/replay/report.js';
-import { machineTicks, tollguardEntry } from './machine.js';
+import { machineTicks, processTicks, tollguardEntry } from './machine.js';
 import { benchConfig, benchRules, DECK, POOL, writeCdr } from './replay-data.js';
 
 const short = process.env.BENCH_SHORT === '1' || process.argv.includes('--short');
@@ -56,8 +56,7 @@ async function runCli(args: string[]): Promise<{ ms: number; peakRss: number; st
     try {
       const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       if (hwm) peakRss = Math.max(peakRss, Number(hwm[1]) * 1024);
-      const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      cpuTicks = Number(stat[11]) + Number(stat[12]);
+      cpuTicks = processTicks(child.pid!) ?? cpuTicks;
     } catch {
       // Gone between two samples: the last ones stand.
     }
